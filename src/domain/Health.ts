@@ -1,0 +1,38 @@
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+export const HealthStatus = Schema.Literal("ok", "degraded", "down")
+export type HealthStatus = typeof HealthStatus.Type
+
+export const DatabaseHealth = Schema.Struct({
+  status: Schema.Literal("ok", "error"),
+  latency_ms: Schema.NullOr(Schema.Number),
+  error: Schema.optional(Schema.String)
+})
+
+export const QueueHealth = Schema.Struct({
+  queued: Schema.Int,
+  in_progress: Schema.Int,
+  failed_last_hour: Schema.Int,
+  dead: Schema.Int,
+  stuck: Schema.Int,
+  oldest_queued_seconds: Schema.NullOr(Schema.Number),
+  measured_at: Schema.String
+})
+export type QueueHealth = typeof QueueHealth.Type
+
+export const HealthReport = Schema.Struct({
+  status: HealthStatus,
+  version: Schema.String,
+  uptime_seconds: Schema.Number,
+  database: DatabaseHealth,
+  queue: Schema.NullOr(QueueHealth)
+})
+export type HealthReport = typeof HealthReport.Type
+
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
+  message: Schema.String,
+  ...HealthReport.fields
+}, HttpApiSchema.annotations({ status: 503 })) {}
+
+export const LiveReport = Schema.Struct({ status: Schema.Literal("ok"), uptime_seconds: Schema.Number })

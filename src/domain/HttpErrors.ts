@@ -1,0 +1,16 @@
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+/** The shapes of errors that no endpoint declares: every body is `{ _tag, message, ... }`. */
+export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 404 })) {}
+
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", {
+  message: Schema.String,
+  allowed: Schema.Array(Schema.String)
+}, HttpApiSchema.annotations({ status: 405 })) {}
+
+export class InternalServerError extends Schema.TaggedError<InternalServerError>()("InternalServerError", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 500 })) {}

@@ -1,0 +1,12 @@
+import { HttpApi, OpenApi } from "@effect/platform"
+import { HealthApi } from "./Health/Api.js"
+
+export class Api extends HttpApi.make("kotadb")
+  .add(HealthApi)
+  .annotate(OpenApi.Title, "KotaDB control plane")
+  .annotate(
+    OpenApi.Description,
+    "Register git repositories, receive GitHub webhooks, run indexing jobs and search code. " +
+      "Every error body is `{ \"_tag\": string, \"message\": string, ... }`."
+  )
+{}

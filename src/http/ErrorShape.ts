@@ -1,0 +1,59 @@
+import { HttpApi, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Cause, Effect, Exit, Option, Predicate } from "effect"
+import { InternalServerError, MethodNotAllowed, RouteNotFound } from "../domain/HttpErrors.js"
+import { Api } from "./Api.js"
+
+/** Routes served beside the HttpApi groups, so that a wrong method on them is a 405 too. */
+const EXTRA_ROUTES: ReadonlyArray<readonly [string, string]> = [["GET", "/openapi.json"], ["GET", "/docs"]]
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
+
+const json = (error: RouteNotFound | MethodNotAllowed | InternalServerError, status: number) =>
+  HttpServerResponse.unsafeJson(error, { status })
+
+/**
+ * Puts every response the HttpApi does not shape itself into the one error shape: unknown routes
+ * (404), known paths with the wrong method (405, with `Allow`) and defects (500, logged, no details).
+ */
+export const ErrorShapeLive = HttpLayerRouter.middleware(
+  Effect.sync(() => {
+    const known = HttpLayerRouter.FindMyWay.make<true>({ ignoreTrailingSlash: false })
+    const add = (method: string, path: string) => known.on(method as "GET", path as "/", true)
+    HttpApi.reflect(Api, {
+      onGroup: () => {},
+      onEndpoint: ({ endpoint }) => add(endpoint.method, endpoint.path)
+    })
+    for (const [method, path] of EXTRA_ROUTES) add(method, path)
+    const allowedMethods = (url: string) => METHODS.filter((method) => known.find(method, url) !== undefined)
+
+    const notFound = (request: HttpServerRequest.HttpServerRequest) => {
+      const allowed = allowedMethods(request.url)
+      if (allowed.length === 0) {
+        const path = request.url.split("?")[0]
+        return json(new RouteNotFound({ message: `no route for ${request.method} ${path}` }), 404)
+      }
+      return json(new MethodNotAllowed({ message: `${request.method} is not allowed here`, allowed }), 405).pipe(
+        HttpServerResponse.setHeader("allow", allowed.join(", "))
+      )
+    }
+    const internal = (status: number) => json(new InternalServerError({ message: "internal server error" }), status)
+
+    return (app) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(app)
+        if (Exit.isSuccess(exit)) {
+          const response = exit.value
+          if (response.status < 500 || response.body._tag !== "Empty") return response
+          yield* Effect.logError("request failed with an empty 5xx response")
+          return internal(response.status)
+        }
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && Predicate.isTagged(failure.value, "RouteNotFound")) {
+          return notFound(yield* HttpServerRequest.HttpServerRequest)
+        }
+        if (Cause.isInterruptedOnly(exit.cause)) return yield* exit
+        yield* Effect.logError("unhandled error in request", exit.cause)
+        return internal(500)
+      })
+  }),
+  { global: true }
+)

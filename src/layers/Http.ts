@@ -1,0 +1,22 @@
+import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import { Api } from "../http/Api.js"
+import { ErrorShapeLive } from "../http/ErrorShape.js"
+import { HealthHttpLive } from "../http/Health/Http.js"
+import { AppConfig } from "../services/AppConfig.js"
+
+/** Every route: the HttpApi groups, `/openapi.json`, `/docs`, and the error-shape middleware. */
+export const RoutesLive = Layer.mergeAll(
+  HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(Layer.provide(HealthHttpLive)),
+  HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }),
+  ErrorShapeLive
+)
+
+export const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const config = yield* AppConfig
+  return HttpLayerRouter.serve(RoutesLive).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+  )
+}))

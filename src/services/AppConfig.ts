@@ -1,0 +1,119 @@
+import { Config, ConfigError, Data, Duration, Effect, LogLevel, Option, Redacted } from "effect"
+import { readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly problems: ReadonlyArray<string> }> {
+  override get message() {
+    return `Invalid configuration (${this.problems.length} problem${this.problems.length === 1 ? "" : "s"}):\n` +
+      this.problems.map((p) => `  - ${p}`).join("\n") +
+      "\nSet DISABLE_SAAS_ENV_VALIDATION=true to boot anyway with these as warnings."
+  }
+}
+
+const describe = (error: ConfigError.ConfigError): Array<string> =>
+  ConfigError.reduceWithContext(error, undefined, {
+    andCase: (_, left, right) => [...left, ...right],
+    orCase: (_, left, right) => [...left, ...right],
+    invalidDataCase: (_, path, message) => [`${path.join(".")}: ${message}`],
+    missingDataCase: (_, path) => [`${path.join(".")} is missing`],
+    sourceUnavailableCase: (_, path, message) => [`${path.join(".")}: ${message}`],
+    unsupportedCase: (_, path, message) => [`${path.join(".")}: ${message}`]
+  })
+
+const postgresUrl = (name: string) =>
+  Config.redacted(name).pipe(Config.validate({
+    message: "must be a postgres:// or postgresql:// URL",
+    validation: (url) => /^postgres(ql)?:\/\/[^\s]+$/.test(Redacted.value(url))
+  }))
+
+const httpUrl = (name: string) =>
+  Config.url(name).pipe(Config.validate({
+    message: "must be an http(s) URL",
+    validation: (url) => url.protocol === "https:" || url.protocol === "http:"
+  }))
+
+const encryptionKey = (name: string) =>
+  Config.redacted(name).pipe(Config.validate({
+    message: "must be 32 bytes in base64 (openssl rand -base64 32)",
+    validation: (key) => Buffer.from(Redacted.value(key), "base64").length === 32
+  }))
+
+const findVersion = (): string => {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    try {
+      return JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version as string
+    } catch {
+      const parent = dirname(dir)
+      if (parent === dir) return "0.0.0"
+      dir = parent
+    }
+  }
+}
+
+/**
+ * Every environment variable the process reads, validated once at layer build. All problems are
+ * collected so that one boot error lists every missing or invalid variable.
+ */
+export class AppConfig extends Effect.Service<AppConfig>()("services/AppConfig", {
+  effect: Effect.gen(function*() {
+    const problems: Array<string> = []
+    const read = <A>(config: Config.Config<A>, fallback: A): Effect.Effect<A> =>
+      Effect.catchAll(config, (error) => {
+        problems.push(...describe(error))
+        return Effect.succeed(fallback)
+      })
+
+    const databaseUrl = yield* read(Config.option(postgresUrl("DATABASE_URL")), Option.none())
+    const external = Option.isSome(databaseUrl)
+    // Outside embedded mode these have no safe default: a deployed process must be told them.
+    const requiredWhenExternal = <A>(name: string, config: Config.Config<A>) =>
+      read(Config.option(config), Option.none()).pipe(Effect.tap((value) => {
+        if (external && Option.isNone(value)) problems.push(`${name} is required when DATABASE_URL is set`)
+      }))
+
+    const config = {
+      version: findVersion(),
+      port: yield* read(Config.port("PORT").pipe(Config.withDefault(8080)), 8080),
+      host: yield* read(Config.string("HOST").pipe(Config.withDefault("0.0.0.0")), "0.0.0.0"),
+      logLevel: yield* read(Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), LogLevel.Info),
+      logFormat: yield* read(Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")), "json"),
+      databaseUrl,
+      databaseMaxConnections: yield* read(
+        Config.integer("DATABASE_MAX_CONNECTIONS").pipe(
+          Config.validate({ message: "must be between 1 and 500", validation: (n) => n >= 1 && n <= 500 }),
+          Config.withDefault(10)
+        ),
+        10
+      ),
+      databaseConnectTimeout: yield* read(
+        Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
+        Duration.seconds(5)
+      ),
+      dataDir: yield* read(Config.string("KOTADB_DATA_DIR").pipe(Config.withDefault(".data")), ".data"),
+      embeddedPgPort: yield* read(Config.port("EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)), 54329),
+      healthCacheTtl: yield* read(
+        Config.duration("HEALTH_CACHE_TTL").pipe(Config.withDefault(Duration.seconds(5))),
+        Duration.seconds(5)
+      ),
+      workerLeaseTimeout: yield* read(
+        Config.duration("WORKER_LEASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+        Duration.seconds(30)
+      ),
+      webhookBaseUrl: yield* requiredWhenExternal("KOTADB_WEBHOOK_BASE_URL", httpUrl("KOTADB_WEBHOOK_BASE_URL")),
+      secretsEncryptionKey: yield* requiredWhenExternal(
+        "SECRETS_ENCRYPTION_KEY",
+        encryptionKey("SECRETS_ENCRYPTION_KEY")
+      )
+    } as const
+
+    const lenient = yield* read(Config.boolean("DISABLE_SAAS_ENV_VALIDATION").pipe(Config.withDefault(false)), false)
+    if (problems.length > 0) {
+      const error = new ConfigInvalid({ problems })
+      if (!lenient) return yield* error
+      yield* Effect.logWarning(error.message)
+    }
+    return config
+  })
+}) {}

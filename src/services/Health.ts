@@ -1,0 +1,75 @@
+import { SqlClient } from "@effect/sql"
+import { Cause, Clock, Duration, Effect, Exit } from "effect"
+import type { HealthReport, HealthStatus, QueueHealth } from "../domain/Health.js"
+import { ServiceUnavailable } from "../domain/Health.js"
+import { AppConfig } from "./AppConfig.js"
+import { JobStore } from "./stores/JobStore.js"
+
+const PING_TIMEOUT = Duration.seconds(2)
+const SLOW_DATABASE_MS = 500
+
+export class Health extends Effect.Service<Health>()("services/Health", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const jobs = yield* JobStore
+    const config = yield* AppConfig
+    const startedAt = yield* Clock.currentTimeMillis
+    const uptimeSeconds = Effect.map(Clock.currentTimeMillis, (now) => (now - startedAt) / 1000)
+
+    // `disconnect` makes the timeout return at the deadline instead of waiting for the query to unwind.
+    const ping = sql`SELECT 1`.pipe(
+      Effect.disconnect,
+      Effect.timeoutFail({ duration: PING_TIMEOUT, onTimeout: () => new Error("database ping timed out") }),
+      Effect.timed,
+      Effect.map(([elapsed]) => Duration.toMillis(elapsed))
+    )
+
+    const measureQueue: Effect.Effect<QueueHealth> = jobs.queueCounts(config.workerLeaseTimeout).pipe(
+      Effect.map((counts) => ({
+        queued: counts.queued,
+        in_progress: counts.inProgress,
+        failed_last_hour: counts.failedLastHour,
+        dead: counts.dead,
+        stuck: counts.stuck,
+        oldest_queued_seconds: counts.oldestQueuedSeconds,
+        measured_at: new Date().toISOString()
+      }))
+    )
+    const [cachedQueue, invalidateQueue] = yield* Effect.cachedInvalidateWithTTL(measureQueue, config.healthCacheTtl)
+
+    const check = Effect.gen(function*() {
+      const uptime_seconds = yield* uptimeSeconds
+      const pinged = yield* Effect.exit(ping)
+      if (Exit.isFailure(pinged)) {
+        yield* invalidateQueue
+        const error = Cause.pretty(pinged.cause).split("\n")[0] ?? "unreachable"
+        return yield* new ServiceUnavailable({
+          message: "database unreachable",
+          status: "down",
+          version: config.version,
+          uptime_seconds,
+          database: { status: "error", latency_ms: null, error },
+          queue: null
+        })
+      }
+      const queued = yield* Effect.exit(Effect.sandbox(cachedQueue))
+      if (Exit.isFailure(queued)) yield* invalidateQueue
+      const queue = Exit.isSuccess(queued) ? queued.value : null
+      const status: HealthStatus = queue === null || queue.stuck > 0 || pinged.value > SLOW_DATABASE_MS
+        ? "degraded"
+        : "ok"
+      const report: HealthReport = {
+        status,
+        version: config.version,
+        uptime_seconds,
+        database: { status: "ok", latency_ms: pinged.value },
+        queue
+      }
+      return report
+    }).pipe(Effect.withSpan("Health.check"))
+
+    const live = Effect.map(uptimeSeconds, (uptime_seconds) => ({ status: "ok" as const, uptime_seconds }))
+
+    return { check, live } as const
+  })
+}) {}

@@ -1,0 +1,27 @@
+import { HttpApiClient, HttpLayerRouter } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { ConfigProvider, Layer } from "effect"
+import { Api } from "../../src/http/Api.js"
+import { RoutesLive } from "../../src/layers/Http.js"
+import { ServicesLive } from "../../src/layers/Services.js"
+import { SqlLive } from "../../src/layers/Sql.js"
+import { AppConfig } from "../../src/services/AppConfig.js"
+import { TestDatabaseLive } from "./TestDatabase.js"
+
+/** `AppConfig` from a map instead of the environment. */
+export const testConfig = (env: Record<string, string> = {}) =>
+  AppConfig.Default.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))))
+
+/** SQL, migrations, services and config over a database of the caller's (`DatabaseUrl`). */
+export const testServices = (env: Record<string, string> = {}) =>
+  ServicesLive.pipe(Layer.provideMerge(SqlLive), Layer.provideMerge(testConfig(env)))
+
+/** The real router on a real loopback HTTP server, over a fresh database of this test file's own. */
+export const testApp = (env: Record<string, string> = {}) =>
+  HttpLayerRouter.serve(RoutesLive, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(testServices(env)),
+    Layer.provide(TestDatabaseLive)
+  )
+
+export const apiClient = HttpApiClient.make(Api)
