@@ -2,7 +2,7 @@ import type { Scope } from "effect"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { chmodSync, existsSync, mkdirSync } from "node:fs"
 import { userInfo } from "node:os"
-import { resolve } from "node:path"
+import { dirname, resolve } from "node:path"
 import { AppConfig } from "../services/AppConfig.js"
 
 /** The connection string the process uses: `DATABASE_URL`, or the embedded server's. */
@@ -29,8 +29,11 @@ export const startEmbeddedPostgres = (
     const fresh = !existsSync(`${dataDir}/PG_VERSION`)
     mkdirSync(dataDir, { recursive: true })
     const asRoot = userInfo().uid === 0
-    // As root the package runs postgres as user `postgres`, which must be able to reach the data dir.
-    if (asRoot) { for (let dir = dataDir; dir !== "/"; dir = resolve(dir, "..")) chmodSync(dir, 0o755) }
+    // As root the package runs postgres as user `postgres`, which must be able to reach the data dir
+    // (the data dir itself must stay 0700: Postgres refuses to start otherwise).
+    if (asRoot) {
+      for (let dir = dirname(dataDir); dir !== "/"; dir = dirname(dir)) chmodSync(dir, 0o755)
+    }
 
     // The package installs async-exit-hook handlers at import time that stop Postgres and call
     // process.exit() on SIGTERM, which would cut our graceful shutdown short: import it lazily and

@@ -11,31 +11,34 @@ export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly 
   }
 }
 
+// A `Config.validate` failure has an empty path, so those messages name their variable themselves.
+const at = (path: Array<string>, message: string) => path.length === 0 ? message : `${path.join(".")}: ${message}`
+
 const describe = (error: ConfigError.ConfigError): Array<string> =>
   ConfigError.reduceWithContext(error, undefined, {
     andCase: (_, left, right) => [...left, ...right],
     orCase: (_, left, right) => [...left, ...right],
-    invalidDataCase: (_, path, message) => [`${path.join(".")}: ${message}`],
+    invalidDataCase: (_, path, message) => [at(path, message)],
     missingDataCase: (_, path) => [`${path.join(".")} is missing`],
-    sourceUnavailableCase: (_, path, message) => [`${path.join(".")}: ${message}`],
-    unsupportedCase: (_, path, message) => [`${path.join(".")}: ${message}`]
+    sourceUnavailableCase: (_, path, message) => [at(path, message)],
+    unsupportedCase: (_, path, message) => [at(path, message)]
   })
 
 const postgresUrl = (name: string) =>
   Config.redacted(name).pipe(Config.validate({
-    message: "must be a postgres:// or postgresql:// URL",
+    message: `${name}: must be a postgres:// or postgresql:// URL`,
     validation: (url) => /^postgres(ql)?:\/\/[^\s]+$/.test(Redacted.value(url))
   }))
 
 const httpUrl = (name: string) =>
   Config.url(name).pipe(Config.validate({
-    message: "must be an http(s) URL",
+    message: `${name}: must be an http(s) URL`,
     validation: (url) => url.protocol === "https:" || url.protocol === "http:"
   }))
 
 const encryptionKey = (name: string) =>
   Config.redacted(name).pipe(Config.validate({
-    message: "must be 32 bytes in base64 (openssl rand -base64 32)",
+    message: `${name}: must be 32 bytes in base64 (openssl rand -base64 32)`,
     validation: (key) => Buffer.from(Redacted.value(key), "base64").length === 32
   }))
 
@@ -82,7 +85,10 @@ export class AppConfig extends Effect.Service<AppConfig>()("services/AppConfig",
       databaseUrl,
       databaseMaxConnections: yield* read(
         Config.integer("DATABASE_MAX_CONNECTIONS").pipe(
-          Config.validate({ message: "must be between 1 and 500", validation: (n) => n >= 1 && n <= 500 }),
+          Config.validate({
+            message: "DATABASE_MAX_CONNECTIONS: must be between 1 and 500",
+            validation: (n) => n >= 1 && n <= 500
+          }),
           Config.withDefault(10)
         ),
         10

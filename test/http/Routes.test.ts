@@ -34,11 +34,13 @@ layer(testApp(), { timeout: "60 seconds", excludeTestServices: true })("routing"
       const document = yield* response.json
       expect(document).toMatchObject({ openapi: "3.1.0" })
       const validator = new Validator()
-      const result = yield* Effect.promise(() => validator.validate(document as object))
+      const result = yield* Effect.promise(() => validator.validate(document as Parameters<Validator["validate"]>[0]))
       expect(result.errors ?? []).toEqual([])
       expect(result.valid).toBe(true)
       expect(validator.version).toBe("3.1")
-      expect(Object.keys((document as { paths: object }).paths)).toEqual(expect.arrayContaining(["/health", "/health/live"]))
+      expect(Object.keys((document as { paths: object }).paths)).toEqual(
+        expect.arrayContaining(["/health", "/health/live"])
+      )
     }))
 
   it.effect("/docs serves the interactive reference", () =>

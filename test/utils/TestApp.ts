@@ -2,6 +2,7 @@ import { HttpApiClient, HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ConfigProvider, Layer } from "effect"
 import { Api } from "../../src/http/Api.js"
+import type { DatabaseUrl } from "../../src/layers/EmbeddedPostgres.js"
 import { RoutesLive } from "../../src/layers/Http.js"
 import { ServicesLive } from "../../src/layers/Services.js"
 import { SqlLive } from "../../src/layers/Sql.js"
@@ -16,12 +17,15 @@ export const testConfig = (env: Record<string, string> = {}) =>
 export const testServices = (env: Record<string, string> = {}) =>
   ServicesLive.pipe(Layer.provideMerge(SqlLive), Layer.provideMerge(testConfig(env)))
 
-/** The real router on a real loopback HTTP server, over a fresh database of this test file's own. */
-export const testApp = (env: Record<string, string> = {}) =>
+/** The real router on a real loopback HTTP server, by default over a fresh database of the test file's own. */
+export const testApp = <ROut = never, E = never, R = never>(
+  env: Record<string, string> = {},
+  database: Layer.Layer<DatabaseUrl | ROut, E, R> = TestDatabaseLive as Layer.Layer<DatabaseUrl | ROut, E, R>
+) =>
   HttpLayerRouter.serve(RoutesLive, { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(testServices(env)),
-    Layer.provide(TestDatabaseLive)
+    Layer.provideMerge(database)
   )
 
 export const apiClient = HttpApiClient.make(Api)

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../../src/services/AppConfig.js"
+
+const load = (env: Record<string, string>) =>
+  AppConfig.pipe(
+    Effect.provide(
+      AppConfig.Default.pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      )
+    )
+  )
+
+const EXTERNAL = { DATABASE_URL: "postgres://app:secret@db.example.com:5432/kotadb" }
+
+describe("AppConfig", () => {
+  it.effect("boots on defaults with no environment at all (embedded mode)", () =>
+    Effect.gen(function*() {
+      const config = yield* load({})
+      expect(config.port).toBe(8080)
+      expect(Option.isNone(config.databaseUrl)).toBe(true)
+      expect(config.embeddedPgPort).toBe(54329)
+      expect(config.dataDir).toBe(".data")
+    }))
+
+  it.effect("lists every missing and invalid variable in one error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        load({ ...EXTERNAL, PORT: "eighty", DATABASE_MAX_CONNECTIONS: "0", LOG_LEVEL: "loud" })
+      )
+      expect(error._tag).toBe("ConfigInvalid")
+      const problems = error.problems.join("\n")
+      for (
+        const name of [
+          "PORT",
+          "DATABASE_MAX_CONNECTIONS",
+          "LOG_LEVEL",
+          "KOTADB_WEBHOOK_BASE_URL",
+          "SECRETS_ENCRYPTION_KEY"
+        ]
+      ) {
+        expect(problems).toContain(name)
+      }
+      expect(error.problems).toHaveLength(5)
+      expect(error.message).toContain("Invalid configuration (5 problems)")
+      expect(error.message).not.toContain("secret@") // the URL's password never reaches a message
+    }))
+
+  it.effect("rejects a malformed DATABASE_URL and a short encryption key", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(load({
+        DATABASE_URL: "mysql://nope",
+        KOTADB_WEBHOOK_BASE_URL: "ftp://hooks.example.com",
+        SECRETS_ENCRYPTION_KEY: Buffer.alloc(16).toString("base64")
+      }))
+      expect(error.problems.map((p) => p.split(":")[0])).toEqual([
+        "DATABASE_URL",
+        "KOTADB_WEBHOOK_BASE_URL",
+        "SECRETS_ENCRYPTION_KEY"
+      ])
+    }))
+
+  it.effect("DISABLE_SAAS_ENV_VALIDATION is a real boolean: false keeps the errors, true makes them warnings", () =>
+    Effect.gen(function*() {
+      const strict = yield* Effect.flip(load({ ...EXTERNAL, DISABLE_SAAS_ENV_VALIDATION: "false" }))
+      expect(strict.problems).toHaveLength(2)
+      const invalid = yield* Effect.flip(load({ ...EXTERNAL, DISABLE_SAAS_ENV_VALIDATION: "sometimes" }))
+      expect(invalid.problems.join("\n")).toContain("DISABLE_SAAS_ENV_VALIDATION")
+
+      const lenient = yield* load({ ...EXTERNAL, PORT: "eighty", DISABLE_SAAS_ENV_VALIDATION: "true" })
+      expect(lenient.port).toBe(8080)
+      expect(Option.isNone(lenient.webhookBaseUrl)).toBe(true)
+    }))
+
+  it.effect("accepts a complete production environment", () =>
+    Effect.gen(function*() {
+      const config = yield* load({
+        ...EXTERNAL,
+        PORT: "9000",
+        KOTADB_WEBHOOK_BASE_URL: "https://api.kotadb.example",
+        SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+        HEALTH_CACHE_TTL: "3 seconds"
+      })
+      expect(config.port).toBe(9000)
+      expect(Option.map(config.webhookBaseUrl, (u) => u.host)).toEqual(Option.some("api.kotadb.example"))
+    }))
+})
