@@ -1,4 +1,4 @@
-import { Config, ConfigError, Data, Duration, Effect, LogLevel, Option, Redacted } from "effect"
+import { Config, ConfigError, Data, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -55,12 +55,8 @@ const findVersion = (): string => {
   }
 }
 
-/**
- * Every environment variable the process reads, validated once at layer build. All problems are
- * collected so that one boot error lists every missing or invalid variable.
- */
-export class AppConfig extends Effect.Service<AppConfig>()("services/AppConfig", {
-  effect: Effect.gen(function*() {
+const load = (options: { readonly server: boolean }) =>
+  Effect.gen(function*() {
     const problems: Array<string> = []
     const read = <A>(config: Config.Config<A>, fallback: A): Effect.Effect<A> =>
       Effect.catchAll(config, (error) => {
@@ -69,8 +65,8 @@ export class AppConfig extends Effect.Service<AppConfig>()("services/AppConfig",
       })
 
     const databaseUrl = yield* read(Config.option(postgresUrl("DATABASE_URL")), Option.none())
-    const external = Option.isSome(databaseUrl)
-    // Outside embedded mode these have no safe default: a deployed process must be told them.
+    const external = options.server && Option.isSome(databaseUrl)
+    // Outside embedded mode these have no safe default: a deployed server must be told them.
     const requiredWhenExternal = <A>(name: string, config: Config.Config<A>) =>
       read(Config.option(config), Option.none()).pipe(Effect.tap((value) => {
         if (external && Option.isNone(value)) problems.push(`${name} is required when DATABASE_URL is set`)
@@ -122,4 +118,14 @@ export class AppConfig extends Effect.Service<AppConfig>()("services/AppConfig",
     }
     return config
   })
-}) {}
+
+/**
+ * Every environment variable the process reads, validated once at layer build. All problems are
+ * collected so that one boot error lists every missing or invalid variable.
+ */
+export class AppConfig extends Effect.Service<AppConfig>()("services/AppConfig", {
+  effect: load({ server: true })
+}) {
+  /** For tools that only reach the database (migrations, key CLI): no webhook or secrets settings needed. */
+  static readonly Tool = Layer.effect(AppConfig, Effect.map(load({ server: false }), AppConfig.make))
+}
