@@ -29,7 +29,8 @@ CREATE TABLE public.api_keys (
   name               text,
   description        text,
   scopes             text[] NOT NULL DEFAULT '{}',
-  rate_limit         integer NOT NULL DEFAULT 60 CHECK (rate_limit > 0),
+  -- Requests per minute; bounded because the sliding-window log keeps one entry per admitted request.
+  rate_limit         integer NOT NULL DEFAULT 60 CHECK (rate_limit BETWEEN 1 AND 100000),
   monthly_quota      bigint NOT NULL DEFAULT 1000000 CHECK (monthly_quota >= 0),
   monthly_usage      bigint NOT NULL DEFAULT 0 CHECK (monthly_usage >= 0),
   -- Calendar months in UTC, whatever the session time zone.
@@ -46,11 +47,12 @@ CREATE TABLE public.api_keys (
 
 CREATE INDEX api_keys_user_id_idx ON public.api_keys (user_id);
 
--- GCRA state, one row per key: tat = theoretical arrival time. It never outgrows the key count and
--- rows of deleted keys go by cascade.
+-- Sliding-window log, one row per key: the epoch milliseconds of the requests admitted in the last
+-- 60 s (at most rate_limit of them). Exact for any window, unlike a fixed window or GCRA's burst. It
+-- never outgrows the key count and rows of deleted keys go by cascade.
 CREATE TABLE public.api_key_rate_limits (
   key_id     uuid PRIMARY KEY REFERENCES public.api_keys (id) ON DELETE CASCADE,
-  tat        timestamptz NOT NULL,
+  hits       bigint[] NOT NULL DEFAULT '{}',
   updated_at timestamptz NOT NULL DEFAULT now()
 ) WITH (fillfactor = 50);
 
@@ -261,10 +263,8 @@ CREATE INDEX indexed_files_content_trgm_idx ON public.indexed_files USING gin (c
 -- updated_at triggers
 -- ---------------------------------------------------------------------------------------------------
 
-CREATE TRIGGER set_updated_at BEFORE UPDATE ON public.api_keys
-  FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
-CREATE TRIGGER set_updated_at BEFORE UPDATE ON public.api_key_rate_limits
-  FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+-- Not on api_keys and api_key_rate_limits: every authenticated request updates their counters, so
+-- the admin statements that change a key set updated_at themselves.
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON public.repositories
   FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON public.repository_secrets

@@ -1,8 +1,12 @@
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AdminApi } from "./Admin/Api.js"
 import { HealthApi } from "./Health/Api.js"
+import { UsageApi } from "./Usage/Api.js"
 
 export class Api extends HttpApi.make("kotadb")
   .add(HealthApi)
+  .add(UsageApi)
+  .add(AdminApi)
   .annotate(OpenApi.Title, "KotaDB control plane")
   .annotate(
     OpenApi.Description,

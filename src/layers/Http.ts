@@ -2,14 +2,20 @@ import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
+import { AdminHttpLive } from "../http/Admin/Http.js"
 import { Api } from "../http/Api.js"
+import { AuthenticationLive, InternalAuthenticationLive } from "../http/Auth/Http.js"
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
+import { UsageHttpLive } from "../http/Usage/Http.js"
 import { AppConfig } from "../services/AppConfig.js"
 
 /** Every route: the HttpApi groups, `/openapi.json`, `/docs`, and the error-shape middleware. */
 export const RoutesLive = Layer.mergeAll(
-  HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(Layer.provide(HealthHttpLive)),
+  HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
+    Layer.provide([HealthHttpLive, UsageHttpLive, AdminHttpLive]),
+    Layer.provide([AuthenticationLive, InternalAuthenticationLive])
+  ),
   HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }),
   ErrorShapeLive
 )

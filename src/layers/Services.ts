@@ -1,8 +1,17 @@
 import { Layer } from "effect"
+import { ApiKey } from "../services/ApiKey.js"
+import { ApiKeyAdmin } from "../services/ApiKeyAdmin.js"
 import { Health } from "../services/Health.js"
+import { ApiKeyStore } from "../services/stores/ApiKeyStore.js"
 import { JobStore } from "../services/stores/JobStore.js"
+import { UsageStore } from "../services/stores/UsageStore.js"
+import { UserStore } from "../services/stores/UserStore.js"
+import { UsageRecorder } from "../services/UsageRecorder.js"
 
-/** Stores and services over a `SqlClient` and `AppConfig` that the caller provides. */
-export const ServicesLive = Health.Default.pipe(
-  Layer.provideMerge(JobStore.Default)
-)
+const StoresLive = Layer.mergeAll(JobStore.Default, ApiKeyStore.Default, UsageStore.Default, UserStore.Default)
+
+/** Stores and services over a `SqlClient`/`PgClient` and `AppConfig` that the caller provides. */
+export const ServicesLive = Layer.mergeAll(Health.Default, ApiKey.Default, ApiKeyAdmin.Default, UsageRecorder.Default)
+  .pipe(
+    Layer.provideMerge(StoresLive)
+  )

@@ -1,4 +1,4 @@
-import { Config, ConfigError, Data, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { Config, ConfigError, Data, Duration, Effect, Either, Layer, LogLevel, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -42,6 +42,27 @@ const encryptionKey = (name: string) =>
     validation: (key) => Buffer.from(Redacted.value(key), "base64").length === 32
   }))
 
+const LOG_LEVELS: Record<string, LogLevel.LogLevel> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None,
+  off: LogLevel.None
+}
+
+const logLevel = (name: string) =>
+  Config.string(name).pipe(Config.mapOrFail((value) => {
+    const level = LOG_LEVELS[value.trim().toLowerCase()]
+    return level === undefined
+      ? Either.left(ConfigError.InvalidData([name], `expected one of ${Object.keys(LOG_LEVELS).join(", ")}`))
+      : Either.right(level)
+  }))
+
 const findVersion = (): string => {
   let dir = dirname(fileURLToPath(import.meta.url))
   for (;;) {
@@ -76,7 +97,7 @@ const load = (options: { readonly server: boolean }) =>
       version: findVersion(),
       port: yield* read(Config.port("PORT").pipe(Config.withDefault(8080)), 8080),
       host: yield* read(Config.string("HOST").pipe(Config.withDefault("0.0.0.0")), "0.0.0.0"),
-      logLevel: yield* read(Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), LogLevel.Info),
+      logLevel: yield* read(logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), LogLevel.Info),
       logFormat: yield* read(Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")), "json"),
       databaseUrl,
       databaseMaxConnections: yield* read(
@@ -102,6 +123,35 @@ const load = (options: { readonly server: boolean }) =>
       workerLeaseTimeout: yield* read(
         Config.duration("WORKER_LEASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
         Duration.seconds(30)
+      ),
+      internalApiKey: yield* read(
+        Config.option(
+          Config.redacted("INTERNAL_API_KEY").pipe(Config.validate({
+            message: "INTERNAL_API_KEY: must be at least 24 characters",
+            validation: (key) => Redacted.value(key).length >= 24
+          }))
+        ),
+        Option.none()
+      ),
+      trustProxy: yield* read(Config.literal("none", "fly")("TRUST_PROXY").pipe(Config.withDefault("none")), "none"),
+      apiKeyCacheTtl: yield* read(
+        Config.duration("API_KEY_CACHE_TTL").pipe(
+          Config.validate({
+            message: "API_KEY_CACHE_TTL: at most 30 seconds",
+            validation: (ttl) => Duration.lessThanOrEqualTo(ttl, Duration.seconds(30))
+          }),
+          Config.withDefault(Duration.seconds(10))
+        ),
+        Duration.seconds(10)
+      ),
+      usageFlushInterval: yield* read(
+        Config.duration("USAGE_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.millis(200))),
+        Duration.millis(200)
+      ),
+      defaultRateLimit: yield* read(Config.integer("DEFAULT_RATE_LIMIT").pipe(Config.withDefault(60)), 60),
+      defaultMonthlyQuota: yield* read(
+        Config.integer("DEFAULT_MONTHLY_QUOTA").pipe(Config.withDefault(1_000_000)),
+        1_000_000
       ),
       webhookBaseUrl: yield* requiredWhenExternal("KOTADB_WEBHOOK_BASE_URL", httpUrl("KOTADB_WEBHOOK_BASE_URL")),
       secretsEncryptionKey: yield* requiredWhenExternal(

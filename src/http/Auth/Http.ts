@@ -1,0 +1,107 @@
+import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { createHash, timingSafeEqual } from "node:crypto"
+import { isIP } from "node:net"
+import { CurrentApiKey, Unauthorized } from "../../domain/ApiKey.js"
+import { RouteNotFound } from "../../domain/HttpErrors.js"
+import type { Admission, Refusal } from "../../services/ApiKey.js"
+import { ApiKey, normalizeIp, outcomeOf } from "../../services/ApiKey.js"
+import { AppConfig } from "../../services/AppConfig.js"
+import { UsageRecorder } from "../../services/UsageRecorder.js"
+import { Authentication, InternalAuthentication } from "./Api.js"
+
+const MAX_ROUTE_LENGTH = 2048
+const MAX_USER_AGENT_LENGTH = 512
+
+/** `X-API-Key`, else `Authorization: Bearer <key>`; anything else in Authorization is no key at all. */
+export const presentedKey = (headers: Readonly<Record<string, string | undefined>>) => {
+  const header = headers["x-api-key"]
+  if (header !== undefined && header !== "") return header.trim()
+  const authorization = headers["authorization"]
+  if (authorization !== undefined && /^Bearer /i.test(authorization)) return authorization.slice(7).trim()
+  return undefined
+}
+
+const rateLimitHeaders = (result: Either.Either<Admission, Refusal>): Record<string, string> =>
+  Either.match(result, {
+    onRight: (a) => ({
+      "ratelimit-policy": `"default";q=${a.limit};w=60`,
+      "ratelimit": `"default";r=${a.remaining};t=${a.resetSeconds}`,
+      "x-ratelimit-limit": String(a.limit),
+      "x-ratelimit-remaining-quota": String(a.monthlyRemaining)
+    }),
+    onLeft: (refusal) =>
+      refusal._tag === "RateLimited" || refusal._tag === "QuotaExceeded"
+        ? {
+          "retry-after": String(refusal.retry_after_seconds),
+          "ratelimit": `"default";r=0;t=${refusal.retry_after_seconds}`
+        }
+        : {}
+  })
+
+export const AuthenticationLive = Layer.effect(
+  Authentication,
+  Effect.gen(function*() {
+    const apiKeys = yield* ApiKey
+    const recorder = yield* UsageRecorder
+    const config = yield* AppConfig
+
+    const clientIp = (request: HttpServerRequest.HttpServerRequest) => {
+      const forwarded = config.trustProxy === "fly" ? request.headers["fly-client-ip"] : undefined
+      const ip = forwarded ?? Option.getOrUndefined(request.remoteAddress)
+      return ip === undefined || isIP(normalizeIp(ip)) === 0 ? undefined : normalizeIp(ip)
+    }
+
+    return Authentication.of({
+      apiKey: () =>
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const started = performance.now()
+          const ip = clientIp(request)
+          const result = yield* Effect.either(apiKeys.authenticate(presentedKey(request.headers), ip))
+          const key = Either.getRight(result)
+          // Runs for whatever response this request ends with, the refusal included: the audit row
+          // gets the final status, and the rate-limit headers are added.
+          yield* HttpApp.appendPreResponseHandler((_, response) =>
+            recorder.record({
+              keyId: Option.getOrNull(Option.map(key, (a) => a.key.id)),
+              userId: Option.getOrNull(Option.map(key, (a) => a.key.userId)),
+              route: request.url.split("?")[0]!.slice(0, MAX_ROUTE_LENGTH),
+              method: request.method,
+              status: response.status,
+              latencyMs: performance.now() - started,
+              ip: ip ?? null,
+              userAgent: request.headers["user-agent"]?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+              outcome: Either.match(result, { onLeft: outcomeOf, onRight: () => "ok" as const }),
+              createdAt: new Date()
+            }).pipe(Effect.as(HttpServerResponse.setHeaders(response, rateLimitHeaders(result))))
+          )
+          const admission = yield* result
+          return CurrentApiKey.of({ id: admission.key.id, userId: admission.key.userId })
+        })
+    })
+  })
+)
+
+const digest = (value: string) => createHash("sha256").update(value).digest()
+
+export const InternalAuthenticationLive = Layer.effect(
+  InternalAuthentication,
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    // Digests are compared, so the constant-time comparison does not leak the key's length either.
+    const expected = Option.map(config.internalApiKey, (key) => digest(Redacted.value(key)))
+    return InternalAuthentication.of({
+      internalKey: (presented) =>
+        Effect.gen(function*() {
+          if (Option.isNone(expected)) {
+            const request = yield* HttpServerRequest.HttpServerRequest
+            return yield* new RouteNotFound({ message: `no route for ${request.method} ${request.url.split("?")[0]}` })
+          }
+          if (!timingSafeEqual(digest(Redacted.value(presented)), expected.value)) {
+            return yield* new Unauthorized({ message: "missing or wrong X-Internal-Key" })
+          }
+        })
+    })
+  })
+)

@@ -1,0 +1,11 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { CurrentApiKey } from "../../domain/ApiKey.js"
+import { ApiKeyAdmin } from "../../services/ApiKeyAdmin.js"
+import { Api } from "../Api.js"
+
+export const UsageHttpLive = HttpApiBuilder.group(Api, "usage", (handlers) =>
+  Effect.gen(function*() {
+    const admin = yield* ApiKeyAdmin
+    return handlers.handle("getUsage", () => Effect.flatMap(CurrentApiKey, (key) => admin.report(key.id)))
+  }))

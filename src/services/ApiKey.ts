@@ -1,0 +1,176 @@
+import { Cause, Clock, DateTime, Duration, Effect, Option, Schedule, Stream } from "effect"
+import { BlockList, isIP } from "node:net"
+import type { ApiKeyRecord, UsageOutcome } from "../domain/ApiKey.js"
+import { Forbidden, QuotaExceeded, RateLimited, Unauthorized } from "../domain/ApiKey.js"
+import { parseApiKey } from "../domain/ApiKeyFormat.js"
+import { AppConfig } from "./AppConfig.js"
+import { ApiKeyStore } from "./stores/ApiKeyStore.js"
+
+const WINDOW_SECONDS = 60
+const MAX_CACHED = 10_000
+
+export interface Admission {
+  readonly key: ApiKeyRecord
+  readonly limit: number
+  readonly remaining: number
+  readonly resetSeconds: number
+  readonly monthlyRemaining: number
+}
+
+export type Refusal = Unauthorized | Forbidden | RateLimited | QuotaExceeded
+
+export const outcomeOf = (refusal: Refusal): UsageOutcome => {
+  switch (refusal._tag) {
+    case "Unauthorized":
+      return "unauthorized"
+    case "Forbidden":
+      return "forbidden"
+    case "RateLimited":
+      return "rate_limited"
+    case "QuotaExceeded":
+      return "quota_exceeded"
+  }
+}
+
+interface CacheEntry {
+  readonly key: Option.Option<ApiKeyRecord>
+  readonly allowList: BlockList | null
+  readonly expiresAt: number
+}
+
+/** An IPv4 client seen through a dual-stack socket arrives as `::ffff:a.b.c.d`. */
+export const normalizeIp = (ip: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip)
+
+const allowListOf = (cidrs: ReadonlyArray<string>) => {
+  const list = new BlockList()
+  for (const cidr of cidrs) {
+    const [address, prefix] = cidr.split("/") as [string, string | undefined]
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4"
+    list.addSubnet(address, prefix === undefined ? (family === "ipv6" ? 128 : 32) : Number(prefix), family)
+  }
+  return list
+}
+
+const firstOfNextMonth = (now: DateTime.Utc) =>
+  DateTime.startOf(DateTime.add(DateTime.startOf(now, "month"), { months: 1 }), "month")
+
+/**
+ * Authenticates a presented key: format and checksum first (no I/O), then the in-process cache or
+ * the database, expiry, revocation, the IP allow-list, and one atomic round trip for the rate limit
+ * and the monthly quota. Revocations and rotations from any process evict cached keys via NOTIFY.
+ */
+export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
+  scoped: Effect.gen(function*() {
+    const store = yield* ApiKeyStore
+    const config = yield* AppConfig
+    const ttlMs = Duration.toMillis(config.apiKeyCacheTtl)
+    const cache = new Map<string, CacheEntry>()
+
+    const evict = (id: string) =>
+      Effect.sync(() => {
+        for (const [hash, entry] of cache) {
+          if (Option.isSome(entry.key) && entry.key.value.id === id) cache.delete(hash)
+        }
+      })
+    // A dropped LISTEN connection may have missed notifications: forget everything, then listen again.
+    yield* store.changes.pipe(
+      Stream.runForEach(evict),
+      Effect.catchAllCause((cause) =>
+        Effect.sync(() => cache.clear()).pipe(
+          Effect.zipRight(Effect.logWarning("api key change listener stopped; cache cleared", Cause.squash(cause)))
+        )
+      ),
+      Effect.repeat(Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
+      Effect.annotateLogs({ service: "ApiKey" }),
+      Effect.forkScoped
+    )
+
+    const lookup = (hash: string, nowMs: number) =>
+      Effect.gen(function*() {
+        const cached = cache.get(hash)
+        if (cached !== undefined && cached.expiresAt > nowMs) return cached
+        const key = yield* store.findByHash(hash)
+        if (cache.size >= MAX_CACHED) cache.clear()
+        const entry: CacheEntry = {
+          key,
+          allowList: Option.match(key, {
+            onNone: () => null,
+            onSome: (k) => (k.allowedIps === null ? null : allowListOf(k.allowedIps))
+          }),
+          expiresAt: nowMs + ttlMs
+        }
+        cache.set(hash, entry)
+        return entry
+      })
+
+    const admit = (key: ApiKeyRecord, nowMs: number) =>
+      Effect.gen(function*() {
+        const now = DateTime.unsafeMake(nowMs)
+        const consumed = yield* store.consume({
+          keyId: key.id,
+          limit: key.rateLimit,
+          nowMs,
+          month: DateTime.formatIsoDateUtc(DateTime.startOf(now, "month"))
+        })
+        const quotaRetry = Math.ceil(DateTime.distance(now, firstOfNextMonth(now)) / 1000)
+        if (consumed.quotaOk === false) {
+          return yield* new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
+        }
+        if (consumed.used === null) {
+          const oldest = yield* store.oldestHit(key.id, nowMs)
+          const retry = Option.match(oldest, {
+            onNone: () => 1,
+            onSome: (t) => Math.max(1, Math.ceil((t + WINDOW_SECONDS * 1000 - nowMs) / 1000))
+          })
+          return yield* new RateLimited({
+            message: `rate limit of ${key.rateLimit} requests per minute exceeded`,
+            retry_after_seconds: retry
+          })
+        }
+        if (consumed.monthlyUsage === null || consumed.monthlyQuota === null) {
+          return yield* new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
+        }
+        const admission: Admission = {
+          key,
+          limit: key.rateLimit,
+          remaining: Math.max(0, key.rateLimit - consumed.used),
+          resetSeconds: consumed.oldest === null
+            ? WINDOW_SECONDS
+            : Math.max(0, Math.ceil((consumed.oldest + WINDOW_SECONDS * 1000 - nowMs) / 1000)),
+          monthlyRemaining: Math.max(0, consumed.monthlyQuota - consumed.monthlyUsage)
+        }
+        return admission
+      })
+
+    const authenticate = (presented: string | undefined, clientIp: string | undefined) =>
+      Effect.gen(function*() {
+        if (presented === undefined || presented === "") {
+          return yield* new Unauthorized({ message: "missing API key: send X-API-Key or Authorization: Bearer" })
+        }
+        const hash = parseApiKey(presented)
+        if (Option.isNone(hash)) return yield* new Unauthorized({ message: "invalid API key" })
+        const nowMs = yield* Clock.currentTimeMillis
+        const entry = yield* lookup(hash.value, nowMs)
+        if (Option.isNone(entry.key)) return yield* new Unauthorized({ message: "invalid API key" })
+        const key = entry.key.value
+        if (key.revokedAt !== null) return yield* new Unauthorized({ message: "API key revoked" })
+        if (key.expiresAt !== null && key.expiresAt.getTime() <= nowMs) {
+          return yield* new Unauthorized({ message: "API key expired" })
+        }
+        if (entry.allowList !== null) {
+          const ip = clientIp === undefined ? undefined : normalizeIp(clientIp)
+          const family = ip === undefined ? 0 : isIP(ip)
+          if (ip === undefined || family === 0 || !entry.allowList.check(ip, family === 6 ? "ipv6" : "ipv4")) {
+            return yield* new Forbidden({ message: "client IP is not in this key's allow-list" })
+          }
+        }
+        return yield* admit(key, nowMs)
+      }).pipe(Effect.withSpan("ApiKey.authenticate"))
+
+    return {
+      authenticate,
+      /** Forgets every cached key (tests, and after a lost LISTEN connection). */
+      clearCache: Effect.sync(() => cache.clear())
+    } as const
+  })
+}) {}

@@ -1,0 +1,209 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Option, Schema, Stream } from "effect"
+import { ApiKeyId, UserId } from "../../domain/ApiKey.js"
+
+export const API_KEY_CHANGES = "api_key_changes"
+
+const KeyRow = Schema.Struct({
+  id: ApiKeyId,
+  userId: UserId,
+  rateLimit: Schema.Int,
+  monthlyQuota: Schema.Number,
+  allowedIps: Schema.NullOr(Schema.Array(Schema.String)),
+  expiresAt: Schema.NullOr(Schema.DateFromSelf),
+  revokedAt: Schema.NullOr(Schema.DateFromSelf)
+})
+
+export const SummaryRow = Schema.Struct({
+  id: ApiKeyId,
+  keyPrefix: Schema.String,
+  userId: UserId,
+  name: Schema.NullOr(Schema.String),
+  rateLimit: Schema.Int,
+  monthlyQuota: Schema.Number,
+  monthlyUsage: Schema.Number,
+  usagePeriodStart: Schema.String,
+  totalUsage: Schema.Number,
+  allowedIps: Schema.NullOr(Schema.Array(Schema.String)),
+  expiresAt: Schema.NullOr(Schema.DateFromSelf),
+  revokedAt: Schema.NullOr(Schema.DateFromSelf),
+  lastUsedAt: Schema.NullOr(Schema.DateFromSelf),
+  createdAt: Schema.DateFromSelf
+})
+export type SummaryRow = typeof SummaryRow.Type
+
+const Consumed = Schema.Struct({
+  quotaOk: Schema.NullOr(Schema.Boolean),
+  used: Schema.NullOr(Schema.Int),
+  oldest: Schema.NullOr(Schema.NumberFromString),
+  monthlyUsage: Schema.NullOr(Schema.Number),
+  monthlyQuota: Schema.NullOr(Schema.Number)
+})
+export type Consumed = typeof Consumed.Type
+
+const ConsumeRequest = Schema.Struct({
+  keyId: ApiKeyId,
+  limit: Schema.Int,
+  nowMs: Schema.Number,
+  month: Schema.String
+})
+
+const NewKey = Schema.Struct({
+  userId: UserId,
+  keyHash: Schema.String,
+  keyPrefix: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  rateLimit: Schema.Int,
+  monthlyQuota: Schema.Number,
+  allowedIps: Schema.NullOr(Schema.Array(Schema.String)),
+  expiresAt: Schema.NullOr(Schema.DateFromSelf)
+})
+
+const WINDOW_MS = 60_000
+
+/** Owns `api_keys` and `api_key_rate_limits`. */
+export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/ApiKeyStore", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const pg = yield* PgClient.PgClient
+    const summaryColumns = sql.literal(`
+      id, key_prefix, user_id, name, rate_limit, monthly_quota::float8 AS monthly_quota,
+      monthly_usage::float8 AS monthly_usage, usage_period_start::text AS usage_period_start,
+      total_usage::float8 AS total_usage, allowed_ips::text[] AS allowed_ips, expires_at, revoked_at,
+      last_used_at, created_at`)
+
+    const findByHash = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: KeyRow,
+      execute: (hash) =>
+        sql`
+          SELECT id, user_id, rate_limit, monthly_quota::float8 AS monthly_quota,
+                 allowed_ips::text[] AS allowed_ips, expires_at, revoked_at
+          FROM api_keys WHERE key_hash = ${hash}`
+    })
+
+    /**
+     * The whole per-request check in one round trip, atomic under concurrency: the quota (reset when a
+     * new UTC month has begun), then the sliding-window log, whose row lock serialises concurrent
+     * requests of one key across every process, then the usage counters. A request admitted by the
+     * window but beaten to the last unit of quota by a concurrent one comes back with no usage row.
+     */
+    const consume = SqlSchema.single({
+      Request: ConsumeRequest,
+      Result: Consumed,
+      execute: ({ keyId, limit, month, nowMs }) =>
+        sql`
+          WITH quota AS (
+            SELECT (usage_period_start < ${month}::date OR monthly_usage < monthly_quota) AS ok
+            FROM api_keys WHERE id = ${keyId}
+          ), hit AS (
+            INSERT INTO api_key_rate_limits AS r (key_id, hits)
+            SELECT ${keyId}, ARRAY[${nowMs}::bigint] FROM quota WHERE quota.ok
+            ON CONFLICT (key_id) DO UPDATE
+              SET hits = array_append(
+                    ARRAY(SELECT h FROM unnest(r.hits) AS h WHERE h > ${nowMs}::bigint - ${WINDOW_MS}),
+                    ${nowMs}::bigint
+                  ),
+                  updated_at = now()
+              WHERE (SELECT count(*) FROM unnest(r.hits) AS h WHERE h > ${nowMs}::bigint - ${WINDOW_MS}) < ${limit}
+            RETURNING cardinality(r.hits) AS used, (SELECT min(h) FROM unnest(r.hits) AS h) AS oldest
+          ), usage AS (
+            UPDATE api_keys SET
+              monthly_usage = CASE WHEN usage_period_start < ${month}::date THEN 1 ELSE monthly_usage + 1 END,
+              usage_period_start = greatest(usage_period_start, ${month}::date),
+              total_usage = total_usage + 1,
+              last_used_at = now()
+            WHERE id = ${keyId} AND EXISTS (SELECT 1 FROM hit)
+              AND (usage_period_start < ${month}::date OR monthly_usage < monthly_quota)
+            RETURNING monthly_usage::float8 AS monthly_usage, monthly_quota::float8 AS monthly_quota
+          )
+          SELECT (SELECT ok FROM quota) AS quota_ok, (SELECT used FROM hit) AS used,
+                 (SELECT oldest::text FROM hit) AS oldest,
+                 (SELECT monthly_usage FROM usage) AS monthly_usage, (SELECT monthly_quota FROM usage) AS monthly_quota`
+    })
+
+    const oldestHit = SqlSchema.findOne({
+      Request: Schema.Struct({ keyId: ApiKeyId, nowMs: Schema.Number }),
+      Result: Schema.Struct({ oldest: Schema.NullOr(Schema.NumberFromString), used: Schema.Int }),
+      execute: ({ keyId, nowMs }) =>
+        sql`
+          SELECT min(h)::text AS oldest, count(h)::int AS used
+          FROM api_key_rate_limits, unnest(hits) AS h
+          WHERE key_id = ${keyId} AND h > ${nowMs}::bigint - ${WINDOW_MS}`
+    })
+
+    const insert = SqlSchema.single({
+      Request: NewKey,
+      Result: SummaryRow,
+      execute: (key) =>
+        sql`
+          INSERT INTO api_keys (user_id, key_hash, key_prefix, name, rate_limit, monthly_quota, allowed_ips, expires_at)
+          VALUES (${key.userId}, ${key.keyHash}, ${key.keyPrefix}, ${key.name}, ${key.rateLimit}, ${key.monthlyQuota},
+                  ${key.allowedIps === null ? null : sql`${key.allowedIps}::cidr[]`}, ${key.expiresAt})
+          RETURNING ${summaryColumns}`
+    })
+
+    const listByUser = SqlSchema.findAll({
+      Request: UserId,
+      Result: SummaryRow,
+      execute: (userId) => sql`SELECT ${summaryColumns} FROM api_keys WHERE user_id = ${userId} ORDER BY created_at, id`
+    })
+
+    const findSummary = SqlSchema.findOne({
+      Request: ApiKeyId,
+      Result: SummaryRow,
+      execute: (id) => sql`SELECT ${summaryColumns} FROM api_keys WHERE id = ${id}`
+    })
+
+    // Each change wakes every process's cache (LISTEN api_key_changes) when the transaction commits.
+    const notifyChange = (id: string) => sql`SELECT pg_notify(${API_KEY_CHANGES}, ${id})`
+
+    const revoke = SqlSchema.findOne({
+      Request: ApiKeyId,
+      Result: SummaryRow,
+      execute: (id) =>
+        sql`
+          UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), updated_at = now()
+          WHERE id = ${id} RETURNING ${summaryColumns}`.pipe(Effect.tap(() => notifyChange(id)))
+    })
+
+    const rotate = SqlSchema.findOne({
+      Request: Schema.Struct({ id: ApiKeyId, keyHash: Schema.String, keyPrefix: Schema.String }),
+      Result: SummaryRow,
+      execute: ({ id, keyHash, keyPrefix }) =>
+        sql`
+          UPDATE api_keys SET key_hash = ${keyHash}, key_prefix = ${keyPrefix}, updated_at = now()
+          WHERE id = ${id} AND revoked_at IS NULL RETURNING ${summaryColumns}`.pipe(Effect.tap(() => notifyChange(id)))
+    })
+
+    return {
+      /** Ids of keys revoked or rotated by any process, as their transactions commit. */
+      changes: pg.listen(API_KEY_CHANGES).pipe(Stream.map((id) => id as ApiKeyId)),
+      findByHash: (hash: string) => findByHash(hash).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findByHash")),
+      consume: (request: typeof ConsumeRequest.Type) =>
+        consume(request).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.consume")),
+      oldestHit: (keyId: ApiKeyId, nowMs: number) =>
+        oldestHit({ keyId, nowMs }).pipe(
+          Effect.map(Option.flatMap((row) => Option.fromNullable(row.oldest))),
+          Effect.orDie,
+          Effect.withSpan("ApiKeyStore.oldestHit")
+        ),
+      windowUsed: (keyId: ApiKeyId, nowMs: number) =>
+        oldestHit({ keyId, nowMs }).pipe(
+          Effect.map(Option.match({ onNone: () => 0, onSome: (row) => row.used })),
+          Effect.orDie
+        ),
+      insert: (key: typeof NewKey.Type) => insert(key).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.insert")),
+      listByUser: (userId: UserId) => listByUser(userId).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.listByUser")),
+      findSummary: (id: ApiKeyId) => findSummary(id).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findSummary")),
+      revoke: (id: ApiKeyId) =>
+        sql.withTransaction(revoke(id)).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.revoke")),
+      rotate: (id: ApiKeyId, keyHash: string, keyPrefix: string) =>
+        sql.withTransaction(rotate({ id, keyHash, keyPrefix })).pipe(
+          Effect.orDie,
+          Effect.withSpan("ApiKeyStore.rotate")
+        )
+    } as const
+  })
+}) {}
