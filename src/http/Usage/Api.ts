@@ -1,5 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
-import { ApiKeyNotFound, UsageReport } from "../../domain/ApiKey.js"
+import { Schema } from "effect"
+import { ApiKeyId, ApiKeyNotFound, UsageReport, UserId } from "../../domain/ApiKey.js"
 import { Authentication } from "../Auth/Api.js"
 
 export class UsageApi extends HttpApiGroup.make("usage")
@@ -8,6 +9,11 @@ export class UsageApi extends HttpApiGroup.make("usage")
       .addSuccess(UsageReport)
       .addError(ApiKeyNotFound)
       .annotate(OpenApi.Summary, "The calling key's limits, usage this month and outcomes")
+  )
+  .add(
+    HttpApiEndpoint.get("whoami", "/me")
+      .addSuccess(Schema.Struct({ key_id: ApiKeyId, user_id: UserId }))
+      .annotate(OpenApi.Summary, "The calling key and its user (no database work beyond authentication)")
   )
   .middleware(Authentication)
   .prefix("/api/v1")

@@ -7,5 +7,7 @@ import { Api } from "../Api.js"
 export const UsageHttpLive = HttpApiBuilder.group(Api, "usage", (handlers) =>
   Effect.gen(function*() {
     const admin = yield* ApiKeyAdmin
-    return handlers.handle("getUsage", () => Effect.flatMap(CurrentApiKey, (key) => admin.report(key.id)))
+    return handlers
+      .handle("getUsage", () => Effect.flatMap(CurrentApiKey, (key) => admin.report(key.id)))
+      .handle("whoami", () => Effect.map(CurrentApiKey, (key) => ({ key_id: key.id, user_id: key.userId })))
   }))
