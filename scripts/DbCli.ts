@@ -1,5 +1,5 @@
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Option, Redacted } from "effect"
+import { Console, Data, Effect, Layer, Option, Redacted } from "effect"
 import { DatabaseUrl, DatabaseUrlLive } from "../src/layers/EmbeddedPostgres.js"
 import { migrate } from "../src/layers/Migrations.js"
 import { AppConfig } from "../src/services/AppConfig.js"
@@ -55,6 +55,9 @@ export const describeTarget = Effect.gen(function*() {
     : `embedded Postgres in ${config.dataDir}/pg (${redactUrl(Redacted.value(url))})`
 })
 
+/** A mistake in the command line: printed without a stack trace, exit code 2. */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
 /** Runs a script with every line it prints, errors included, scrubbed of `url`'s credentials. */
 export const runScript = <E>(program: Effect.Effect<void, E>, url?: string) => {
   if (url !== undefined) {
@@ -67,5 +70,10 @@ export const runScript = <E>(program: Effect.Effect<void, E>, url?: string) => {
         )) as typeof stream.write
     }
   }
-  NodeRuntime.runMain(program)
+  NodeRuntime.runMain(
+    program.pipe(Effect.catchIf(
+      (error): error is UsageError & E => error instanceof UsageError,
+      (error) => Console.error(error.message).pipe(Effect.zipRight(Effect.sync(() => process.exitCode = 2)))
+    ))
+  )
 }

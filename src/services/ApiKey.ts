@@ -1,4 +1,4 @@
-import { Cause, Clock, DateTime, Duration, Effect, Option, Schedule, Stream } from "effect"
+import { Cause, Clock, DateTime, Duration, Effect, Either, Option, Schedule, Stream } from "effect"
 import { BlockList, isIP } from "node:net"
 import type { ApiKeyRecord, UsageOutcome } from "../domain/ApiKey.js"
 import { Forbidden, QuotaExceeded, RateLimited, Unauthorized } from "../domain/ApiKey.js"
@@ -142,33 +142,38 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
         return admission
       })
 
-    const authenticate = (presented: string | undefined, clientIp: string | undefined) =>
+    /** The key identified (when it was) and what became of the request: admitted or refused. */
+    const attempt = (presented: string | undefined, clientIp: string | undefined) =>
       Effect.gen(function*() {
+        const refuse = (refusal: Refusal, key: Option.Option<ApiKeyRecord> = Option.none()) =>
+          ({ key, result: Either.left<Refusal>(refusal) }) as const
         if (presented === undefined || presented === "") {
-          return yield* new Unauthorized({ message: "missing API key: send X-API-Key or Authorization: Bearer" })
+          return refuse(new Unauthorized({ message: "missing API key: send X-API-Key or Authorization: Bearer" }))
         }
         const hash = parseApiKey(presented)
-        if (Option.isNone(hash)) return yield* new Unauthorized({ message: "invalid API key" })
+        if (Option.isNone(hash)) return refuse(new Unauthorized({ message: "invalid API key" }))
         const nowMs = yield* Clock.currentTimeMillis
         const entry = yield* lookup(hash.value, nowMs)
-        if (Option.isNone(entry.key)) return yield* new Unauthorized({ message: "invalid API key" })
+        if (Option.isNone(entry.key)) return refuse(new Unauthorized({ message: "invalid API key" }))
         const key = entry.key.value
-        if (key.revokedAt !== null) return yield* new Unauthorized({ message: "API key revoked" })
+        if (key.revokedAt !== null) return refuse(new Unauthorized({ message: "API key revoked" }), entry.key)
         if (key.expiresAt !== null && key.expiresAt.getTime() <= nowMs) {
-          return yield* new Unauthorized({ message: "API key expired" })
+          return refuse(new Unauthorized({ message: "API key expired" }), entry.key)
         }
         if (entry.allowList !== null) {
           const ip = clientIp === undefined ? undefined : normalizeIp(clientIp)
           const family = ip === undefined ? 0 : isIP(ip)
           if (ip === undefined || family === 0 || !entry.allowList.check(ip, family === 6 ? "ipv6" : "ipv4")) {
-            return yield* new Forbidden({ message: "client IP is not in this key's allow-list" })
+            return refuse(new Forbidden({ message: "client IP is not in this key's allow-list" }), entry.key)
           }
         }
-        return yield* admit(key, nowMs)
+        return { key: entry.key, result: yield* Effect.either(admit(key, nowMs)) }
       }).pipe(Effect.withSpan("ApiKey.authenticate"))
 
     return {
-      authenticate,
+      attempt,
+      authenticate: (presented: string | undefined, clientIp: string | undefined) =>
+        Effect.flatMap(attempt(presented, clientIp), ({ result }) => result),
       /** Forgets every cached key (tests, and after a lost LISTEN connection). */
       clearCache: Effect.sync(() => cache.clear())
     } as const

@@ -33,6 +33,38 @@ describe("database scripts", () => {
       expect(npmRun("db:migrate", [], env).status).toBe(0)
     }).pipe(Effect.scoped), 120_000)
 
+  it.live("keys: create, list, rotate and revoke against the database", () =>
+    Effect.gen(function*() {
+      const { url } = yield* freshDatabase("keys")
+      const env = { DATABASE_URL: Redacted.value(url) }
+      expect(npmRun("db:migrate", [], env).status).toBe(0)
+      const created = npmRun("keys", [
+        "create",
+        "--email",
+        "cli@example.test",
+        "--rate-limit",
+        "30",
+        "--allowed-ips",
+        "10.0.0.0/8,::1"
+      ], env)
+      expect(created.status).toBe(0)
+      const issued = JSON.parse(created.output.slice(created.output.indexOf("{"), created.output.lastIndexOf("}") + 1))
+      expect(issued).toMatchObject({ api_key: expect.stringMatching(/^kdb_live_/), rate_limit: 30 })
+
+      const listed = npmRun("keys", ["list", "--email", "cli@example.test"], env)
+      expect(listed.status).toBe(0)
+      expect(listed.output).toContain(issued.key_id)
+      expect(listed.output).toContain("10.0.0.0/8")
+      expect(listed.output).not.toContain(issued.api_key)
+
+      const rotated = npmRun("keys", ["rotate", issued.key_id], env)
+      expect(rotated.status).toBe(0)
+      expect(rotated.output).not.toContain(issued.api_key)
+      expect(npmRun("keys", ["revoke", issued.key_id], env).output).toContain("\"revoked_at\": \"")
+      expect(npmRun("keys", ["revoke", "not-a-uuid"], env).status).toBe(2)
+      expect(npmRun("keys", ["create", "--email", "nope"], env).status).toBe(2)
+    }).pipe(Effect.scoped), 120_000)
+
   it("db:reset refuses a database that is not local", () => {
     const result = npmRun("db:reset", [], { DATABASE_URL: "postgres://app:topsecret@db.example.com:5432/prod" })
     expect(result.status).toBe(2)

@@ -58,14 +58,13 @@ export const AuthenticationLive = Layer.effect(
           const request = yield* HttpServerRequest.HttpServerRequest
           const started = performance.now()
           const ip = clientIp(request)
-          const result = yield* Effect.either(apiKeys.authenticate(presentedKey(request.headers), ip))
-          const key = Either.getRight(result)
+          const { key, result } = yield* apiKeys.attempt(presentedKey(request.headers), ip)
           // Runs for whatever response this request ends with, the refusal included: the audit row
           // gets the final status, and the rate-limit headers are added.
           yield* HttpApp.appendPreResponseHandler((_, response) =>
             recorder.record({
-              keyId: Option.getOrNull(Option.map(key, (a) => a.key.id)),
-              userId: Option.getOrNull(Option.map(key, (a) => a.key.userId)),
+              keyId: Option.getOrNull(Option.map(key, (k) => k.id)),
+              userId: Option.getOrNull(Option.map(key, (k) => k.userId)),
               route: request.url.split("?")[0]!.slice(0, MAX_ROUTE_LENGTH),
               method: request.method,
               status: response.status,
