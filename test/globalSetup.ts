@@ -27,7 +27,15 @@ export default async function setup(project: TestProject) {
   chmodSync(dir, 0o755)
   const scope = Effect.runSync(Scope.make())
   const server = await Effect.runPromise(
-    Scope.extend(startEmbeddedPostgres({ dataDir: join(dir, "pg"), port: await freePort() }), scope)
+    Scope.extend(
+      startEmbeddedPostgres({
+        dataDir: join(dir, "pg"),
+        port: await freePort(),
+        // A throwaway server: durability buys nothing here, and commits stop waiting for the disk.
+        settings: { fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: "300" }
+      }),
+      scope
+    )
   )
   project.provide("adminDatabaseUrl", Redacted.value(server.url))
   return async () => {

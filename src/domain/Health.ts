@@ -21,12 +21,21 @@ export const QueueHealth = Schema.Struct({
 })
 export type QueueHealth = typeof QueueHealth.Type
 
+export const WorkerHealth = Schema.Struct({
+  enabled: Schema.Boolean,
+  loops: Schema.Int,
+  in_flight: Schema.Int,
+  last_tick_at: Schema.NullOr(Schema.String),
+  draining: Schema.Boolean
+})
+
 export const HealthReport = Schema.Struct({
   status: HealthStatus,
   version: Schema.String,
   uptime_seconds: Schema.Number,
   database: DatabaseHealth,
-  queue: Schema.NullOr(QueueHealth)
+  queue: Schema.NullOr(QueueHealth),
+  worker: WorkerHealth
 })
 export type HealthReport = typeof HealthReport.Type
 

@@ -5,12 +5,15 @@ import { HttpLive } from "./Http.js"
 import { LoggingLive } from "./Observability.js"
 import { ServicesLive } from "./Services.js"
 import { SqlLive } from "./Sql.js"
+import { JobHandlersLive, WorkerLive } from "./Worker.js"
 
 /**
- * The whole process. Layers are released in reverse order of acquisition, so on SIGTERM the HTTP
- * listener closes first (in-flight requests finish), then the pool, and the embedded Postgres last.
+ * The whole process: the HTTP server and the worker side by side. Layers are released in reverse order
+ * of acquisition, so on SIGTERM the listener closes (in-flight requests finish) and the worker drains,
+ * then the services flush (audit rows), then the pool closes, and the embedded Postgres stops last.
  */
-export const AppLive = HttpLive.pipe(
+export const AppLive = Layer.mergeAll(HttpLive, WorkerLive).pipe(
+  Layer.provide(JobHandlersLive),
   Layer.provide(ServicesLive),
   Layer.provide(SqlLive),
   Layer.provide(DatabaseUrlLive),

@@ -22,7 +22,13 @@ export interface EmbeddedPostgresServer {
  * scope closes. Provided at the bottom of the app layer, so it is acquired first and released last.
  */
 export const startEmbeddedPostgres = (
-  options: { readonly dataDir: string; readonly port: number; readonly database?: string }
+  options: {
+    readonly dataDir: string
+    readonly port: number
+    readonly database?: string
+    /** Extra `-c name=value` settings, e.g. durability off for a throwaway test server. */
+    readonly settings?: Readonly<Record<string, string>>
+  }
 ): Effect.Effect<EmbeddedPostgresServer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const dataDir = resolve(options.dataDir)
@@ -63,7 +69,11 @@ export const startEmbeddedPostgres = (
       persistent: true,
       createPostgresUser: asRoot,
       // TCP only: the default socket directory (/tmp) is not always writable by the postgres user.
-      postgresFlags: ["-c", "unix_socket_directories="],
+      postgresFlags: [
+        "-c",
+        "unix_socket_directories=",
+        ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`])
+      ],
       onLog: remember,
       onError: remember
     })

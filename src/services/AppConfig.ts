@@ -153,6 +153,47 @@ const load = (options: { readonly server: boolean }) =>
         Config.integer("DEFAULT_MONTHLY_QUOTA").pipe(Config.withDefault(1_000_000)),
         1_000_000
       ),
+      workerEnabled: yield* read(Config.boolean("WORKER_ENABLED").pipe(Config.withDefault(true)), true),
+      workerConcurrency: yield* read(
+        Config.integer("WORKER_CONCURRENCY").pipe(
+          Config.validate({
+            message: "WORKER_CONCURRENCY: must be between 1 and 256",
+            validation: (n) => n >= 1 && n <= 256
+          }),
+          Config.withDefault(4)
+        ),
+        4
+      ),
+      workerBatchSize: yield* read(
+        Config.integer("WORKER_BATCH_SIZE").pipe(
+          Config.validate({
+            message: "WORKER_BATCH_SIZE: must be between 1 and 1000",
+            validation: (n) => n >= 1 && n <= 1000
+          }),
+          Config.withDefault(1)
+        ),
+        1
+      ),
+      workerPollInterval: yield* read(
+        Config.duration("WORKER_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+        Duration.seconds(1)
+      ),
+      workerRescueInterval: yield* read(
+        Config.duration("WORKER_RESCUE_INTERVAL").pipe(Config.withDefault(Duration.seconds(10))),
+        Duration.seconds(10)
+      ),
+      workerDrainTimeout: yield* read(
+        Config.duration("WORKER_DRAIN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(25))),
+        Duration.seconds(25)
+      ),
+      jobRetryBase: yield* read(
+        Config.duration("JOB_RETRY_BASE_DELAY").pipe(Config.withDefault(Duration.seconds(2))),
+        Duration.seconds(2)
+      ),
+      jobRetryCap: yield* read(
+        Config.duration("JOB_RETRY_MAX_DELAY").pipe(Config.withDefault(Duration.minutes(10))),
+        Duration.minutes(10)
+      ),
       webhookBaseUrl: yield* requiredWhenExternal("KOTADB_WEBHOOK_BASE_URL", httpUrl("KOTADB_WEBHOOK_BASE_URL")),
       secretsEncryptionKey: yield* requiredWhenExternal(
         "SECRETS_ENCRYPTION_KEY",

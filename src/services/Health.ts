@@ -4,6 +4,7 @@ import type { HealthReport, HealthStatus, QueueHealth } from "../domain/Health.j
 import { ServiceUnavailable } from "../domain/Health.js"
 import { AppConfig } from "./AppConfig.js"
 import { JobStore } from "./stores/JobStore.js"
+import { WorkerStatus } from "./WorkerStatus.js"
 
 const PING_TIMEOUT = Duration.seconds(2)
 const SLOW_DATABASE_MS = 500
@@ -12,6 +13,14 @@ export class Health extends Effect.Service<Health>()("services/Health", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const jobs = yield* JobStore
+    const workerStatus = yield* WorkerStatus
+    const worker = Effect.map(workerStatus.get, (w) => ({
+      enabled: w.enabled,
+      loops: w.loops,
+      in_flight: w.inFlight,
+      last_tick_at: w.lastTickAt?.toISOString() ?? null,
+      draining: w.draining
+    }))
     const config = yield* AppConfig
     const startedAt = yield* Clock.currentTimeMillis
     const uptimeSeconds = Effect.map(Clock.currentTimeMillis, (now) => (now - startedAt) / 1000)
@@ -49,7 +58,8 @@ export class Health extends Effect.Service<Health>()("services/Health", {
           version: config.version,
           uptime_seconds,
           database: { status: "error", latency_ms: null, error },
-          queue: null
+          queue: null,
+          worker: yield* worker
         })
       }
       const queued = yield* Effect.exit(Effect.sandbox(cachedQueue))
@@ -63,7 +73,8 @@ export class Health extends Effect.Service<Health>()("services/Health", {
         version: config.version,
         uptime_seconds,
         database: { status: "ok", latency_ms: pinged.value },
-        queue
+        queue,
+        worker: yield* worker
       }
       return report
     }).pipe(Effect.withSpan("Health.check"))

@@ -1,5 +1,14 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { Duration, Effect, Schema } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Duration, Effect, Schema, Stream } from "effect"
+import type { ClaimedJob, JobId, JobType } from "../../domain/Job.js"
+import { JobId as JobIdSchema, JobType as JobTypeSchema } from "../../domain/Job.js"
+
+/** NOTIFY channel: a job became runnable (its payload is the job type). */
+export const JOBS_CHANNEL = "kotadb_jobs"
+/** NOTIFY channel: a job was cancelled (its payload is the job id). */
+export const CANCEL_CHANNEL = "kotadb_job_cancel"
 
 const QueueCounts = Schema.Struct({
   queued: Schema.Int,
@@ -11,10 +20,34 @@ const QueueCounts = Schema.Struct({
 })
 export type QueueCounts = typeof QueueCounts.Type
 
-/** Owns `indexing_jobs` and `indexing_job_events`. */
+const Claimed = Schema.Struct({
+  id: JobIdSchema,
+  repositoryId: Schema.String,
+  jobType: JobTypeSchema,
+  attempt: Schema.Int,
+  maxAttempts: Schema.Int,
+  payload: Schema.Unknown,
+  traceparent: Schema.NullOr(Schema.String)
+})
+
+export interface NewJob {
+  readonly repositoryId: string
+  readonly jobType: JobType
+  readonly requestedBy?: string | null
+  readonly payload?: unknown
+  readonly priority?: number
+  readonly runAt?: Date
+  readonly maxAttempts?: number
+  readonly traceparent?: string | null
+}
+
+export type Transition = "retried" | "failed"
+
+/** Owns `indexing_jobs` and `indexing_job_events`. Every transition out of in_progress is fenced by `locked_by`. */
 export class JobStore extends Effect.Service<JobStore>()("services/stores/JobStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const pg = yield* PgClient.PgClient
 
     // Each count reads one partial index (queued, in_progress, failed), never the whole history.
     const queueCounts = SqlSchema.single({
@@ -37,9 +70,152 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
           WHERE status IN ('queued', 'in_progress')`
     })
 
+    /** Insert and wake the workers in one statement (so in the caller's transaction, if any). */
+    const enqueue = (job: NewJob) =>
+      sql<{ id: JobId }>`
+        WITH inserted AS (
+          INSERT INTO indexing_jobs (repository_id, requested_by, job_type, payload, priority, run_at, max_attempts, traceparent)
+          VALUES (${job.repositoryId}, ${job.requestedBy ?? null}, ${job.jobType}, ${pg.json(job.payload ?? {})},
+                  ${job.priority ?? 0}, ${job.runAt ?? sql`now()`}, ${job.maxAttempts ?? 10}, ${
+        job.traceparent ?? null
+      })
+          RETURNING id, job_type
+        )
+        SELECT id, pg_notify(${JOBS_CHANNEL}, job_type) FROM inserted`.pipe(
+        Effect.map((rows) => rows[0]!.id),
+        Effect.orDie,
+        Effect.withSpan("JobStore.enqueue", { attributes: { jobType: job.jobType } })
+      )
+
+    // SKIP LOCKED: concurrent claimers never wait on, or take, each other's rows.
+    const claim = SqlSchema.findAll({
+      Request: Schema.Struct({ workerId: Schema.String, limit: Schema.Int }),
+      Result: Claimed,
+      execute: ({ limit, workerId }) =>
+        sql`
+          UPDATE indexing_jobs j
+          SET status = 'in_progress', locked_by = ${workerId}, locked_at = now(), attempt = j.attempt + 1,
+              started_at = now(), finished_at = NULL
+          FROM (
+            SELECT id FROM indexing_jobs
+            WHERE status = 'queued' AND run_at <= now()
+            ORDER BY priority DESC, run_at, id
+            LIMIT ${limit}
+            FOR UPDATE SKIP LOCKED
+          ) next
+          WHERE j.id = next.id
+          RETURNING j.id, j.repository_id, j.job_type, j.attempt, j.max_attempts, j.payload, j.traceparent`
+    })
+
+    const complete = (
+      workerId: string,
+      results: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>
+    ): Effect.Effect<ReadonlyArray<JobId>, SqlError> =>
+      results.length === 0 ? Effect.succeed([]) : sql<{ id: JobId }>`
+        WITH done AS (
+          UPDATE indexing_jobs j
+          SET status = 'completed', result = r.result, finished_at = now(), locked_by = NULL, locked_at = NULL,
+              error_message = NULL
+          FROM (SELECT * FROM unnest(${results.map((r) => r.id)}::uuid[], ${
+        results.map((r) => JSON.stringify(r.result ?? null))
+      }::jsonb[]) AS t(id, result)) r
+          WHERE j.id = r.id AND j.locked_by = ${workerId} AND j.status = 'in_progress'
+          RETURNING j.id, j.attempt
+        ), logged AS (
+          INSERT INTO indexing_job_events (job_id, event_type, message, context)
+          SELECT id, 'completed', 'completed', jsonb_build_object('attempt', attempt) FROM done
+        )
+        SELECT id FROM done`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+
+    /**
+     * A failed attempt: back to the queue at `retryAt` while attempts remain and the error is
+     * retryable, otherwise failed for good (kept as a dead letter, retryable through the API).
+     */
+    const fail = (workerId: string, id: JobId, error: string, retryAt: Date | null) =>
+      sql<{ status: "queued" | "failed" }>`
+        UPDATE indexing_jobs
+        SET status = CASE WHEN ${retryAt !== null} AND attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+            run_at = CASE WHEN ${retryAt !== null} AND attempt < max_attempts THEN ${
+        retryAt ?? sql`now()`
+      } ELSE run_at END,
+            finished_at = CASE WHEN ${retryAt !== null} AND attempt < max_attempts THEN NULL ELSE now() END,
+            error_message = ${error.slice(0, 4000)}, locked_by = NULL, locked_at = NULL
+        WHERE id = ${id} AND locked_by = ${workerId} AND status = 'in_progress'
+        RETURNING status`.pipe(Effect.map((rows) => rows[0]?.status))
+
+    /** Hands unfinished jobs back at shutdown; the interrupted attempt does not count. */
+    const release = (workerId: string, ids: ReadonlyArray<JobId>) =>
+      ids.length === 0 ? Effect.succeed(0) : sql`
+        WITH released AS (
+          UPDATE indexing_jobs
+          SET status = 'queued', attempt = greatest(attempt - 1, 0), run_at = now(), locked_by = NULL, locked_at = NULL
+          WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId} AND status = 'in_progress'
+          RETURNING job_type
+        )
+        SELECT pg_notify(${JOBS_CHANNEL}, job_type) FROM released`.pipe(Effect.map((rows) => rows.length))
+
+    /** Refreshes the lease of the jobs this worker holds; returns those it still holds. */
+    const heartbeat = (workerId: string, ids: ReadonlyArray<JobId>): Effect.Effect<ReadonlyArray<JobId>, SqlError> =>
+      ids.length === 0 ? Effect.succeed([]) : sql<{ id: JobId }>`
+        UPDATE indexing_jobs SET locked_at = now()
+        WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId} AND status = 'in_progress'
+        RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+
+    /** Jobs whose lease expired go back to the queue, or fail once their attempts are used up. */
+    const rescue = (lease: Duration.Duration) =>
+      sql<{ id: JobId; status: string }>`
+        WITH rescued AS (
+          UPDATE indexing_jobs
+          SET status = CASE WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+              finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE now() END,
+              run_at = now(), locked_by = NULL, locked_at = NULL,
+              error_message = 'lease expired: the worker stopped heartbeating (crashed or lost its connection)'
+          WHERE status = 'in_progress' AND locked_at < now() - make_interval(secs => ${Duration.toSeconds(lease)})
+          RETURNING id, status, job_type
+        )
+        SELECT id, status, CASE WHEN status = 'queued' THEN pg_notify(${JOBS_CHANNEL}, job_type) END FROM rescued`
+
+    const appendEvents = (events: ReadonlyArray<{ jobId: JobId; type: string; message: string; context?: unknown }>) =>
+      events.length === 0 ? Effect.void : sql`
+        INSERT INTO indexing_job_events (job_id, event_type, message, context)
+        SELECT * FROM unnest(${events.map((e) => e.jobId)}::uuid[], ${events.map((e) => e.type)}::text[],
+                             ${events.map((e) => e.message)}::text[], ${
+        events.map((e) => JSON.stringify(e.context ?? {}))
+      }::jsonb[])`.pipe(Effect.asVoid)
+
+    const cancel = (id: JobId) =>
+      sql<{ id: JobId; previous: string }>`
+        WITH target AS (SELECT id, status AS previous FROM indexing_jobs WHERE id = ${id} FOR UPDATE),
+        updated AS (
+          UPDATE indexing_jobs j SET status = 'cancelled', finished_at = now(), locked_by = NULL, locked_at = NULL
+          FROM target WHERE j.id = target.id AND j.status IN ('queued', 'in_progress')
+          RETURNING j.id, target.previous
+        )
+        SELECT id, previous, pg_notify(${CANCEL_CHANNEL}, id::text) FROM updated`.pipe(
+        Effect.map((rows) => rows[0])
+      )
+
+    const orDie = <A, E, R>(name: string) => (effect: Effect.Effect<A, E, R>) =>
+      effect.pipe(Effect.orDie, Effect.withSpan(`JobStore.${name}`))
+
     return {
-      queueCounts: (lease: Duration.Duration) =>
-        queueCounts(Duration.toSeconds(lease)).pipe(Effect.orDie, Effect.withSpan("JobStore.queueCounts"))
+      queueCounts: (lease: Duration.Duration) => queueCounts(Duration.toSeconds(lease)).pipe(orDie("queueCounts")),
+      enqueue,
+      claim: (workerId: string, limit: number): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
+        claim({ workerId, limit }).pipe(orDie("claim")),
+      complete: (workerId: string, results: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>) =>
+        complete(workerId, results).pipe(orDie("complete")),
+      fail: (workerId: string, id: JobId, error: string, retryAt: Date | null) =>
+        fail(workerId, id, error, retryAt).pipe(orDie("fail")),
+      release: (workerId: string, ids: ReadonlyArray<JobId>) => release(workerId, ids).pipe(orDie("release")),
+      heartbeat: (workerId: string, ids: ReadonlyArray<JobId>) => heartbeat(workerId, ids).pipe(orDie("heartbeat")),
+      rescue: (lease: Duration.Duration) => rescue(lease).pipe(orDie("rescue")),
+      appendEvents: (events: ReadonlyArray<{ jobId: JobId; type: string; message: string; context?: unknown }>) =>
+        appendEvents(events).pipe(orDie("appendEvents")),
+      cancel: (id: JobId) => cancel(id).pipe(orDie("cancel")),
+      /** Wake-ups: a job was enqueued somewhere. Empty when LISTEN is unavailable (polling covers it). */
+      wakeups: pg.listen(JOBS_CHANNEL),
+      cancellations: pg.listen(CANCEL_CHANNEL).pipe(Stream.map((id) => id as JobId))
     } as const
   })
 }) {}

@@ -1,0 +1,14 @@
+import { Effect, Layer } from "effect"
+import { AppConfig } from "../services/AppConfig.js"
+import { JobHandlers } from "../worker/JobHandlers.js"
+import { runWorker } from "../worker/Worker.js"
+
+/** The job handlers this build knows; each issue that adds a job type registers its handler here. */
+export const JobHandlersLive = JobHandlers.layer({})
+
+/** The worker runtime, unless `WORKER_ENABLED=false` (an API-only process). */
+export const WorkerLive = Layer.scopedDiscard(Effect.gen(function*() {
+  const config = yield* AppConfig
+  if (!config.workerEnabled) return yield* Effect.logInfo("worker disabled (WORKER_ENABLED=false)")
+  yield* runWorker
+}))

@@ -1,0 +1,15 @@
+import { Duration } from "effect"
+
+/**
+ * Delay before attempt `attempt + 1` after attempt `attempt` failed: `base * 2^(attempt-1)`, times a
+ * jitter in [0.8, 1.2) so that jobs failing together do not retry together, never above `cap`.
+ */
+export const retryDelay = (
+  attempt: number,
+  base: Duration.Duration,
+  cap: Duration.Duration,
+  random: number = Math.random()
+): Duration.Duration => {
+  const exponential = Duration.toMillis(base) * 2 ** Math.max(0, attempt - 1)
+  return Duration.millis(Math.round(Math.min(Duration.toMillis(cap), exponential * (0.8 + 0.4 * random))))
+}

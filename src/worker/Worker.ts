@@ -1,0 +1,203 @@
+import { Cause, Duration, Effect, Exit, Fiber, FiberSet, Option, PubSub, Schedule, Scope, Stream } from "effect"
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
+import type { ClaimedJob, JobId } from "../domain/Job.js"
+import { PermanentJobError } from "../domain/Job.js"
+import { AppConfig } from "../services/AppConfig.js"
+import { JobStore } from "../services/stores/JobStore.js"
+import { WorkerStatus } from "../services/WorkerStatus.js"
+import { JobHandlers } from "./JobHandlers.js"
+import { retryDelay } from "./RetryPolicy.js"
+
+/** Restarts a crashed loop after 200 ms, doubling with jitter up to 10 s; calm for a minute resets it. */
+const restartPolicy = Schedule.exponential("200 millis").pipe(
+  Schedule.jittered,
+  Schedule.union(Schedule.spaced("10 seconds")),
+  Schedule.resetAfter("1 minute")
+)
+
+const supervised = (name: string) => <A, E, R>(loop: Effect.Effect<A, E, R>) =>
+  loop.pipe(
+    Effect.catchAllCause((cause): Effect.Effect<never, "restart"> =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.interrupt
+        : Effect.logWarning(`${name} crashed; restarting`, cause).pipe(Effect.zipRight(Effect.fail("restart" as const)))
+    ),
+    Effect.retry(restartPolicy),
+    Effect.annotateLogs({ service: "Worker", loop: name })
+  )
+
+const errorMessage = (cause: Cause.Cause<unknown>) =>
+  Option.match(Cause.failureOption(cause), {
+    onNone: () => Cause.pretty(cause).split("\n")[0] ?? "defect",
+    onSome: (error) => (error as { message?: string }).message ?? String(error)
+  })
+
+/**
+ * The worker runtime: `WORKER_CONCURRENCY` loops that claim jobs (LISTEN wake-ups, polling as the
+ * fallback), run them through `JobHandlers` and record the outcome, fenced by this worker's id; a
+ * heartbeat that keeps the leases of held jobs fresh and interrupts jobs whose lease was lost; a
+ * rescuer for other workers' expired leases; cancellation of running jobs. On shutdown it stops
+ * claiming, lets running jobs finish within `WORKER_DRAIN_TIMEOUT` and hands the rest back.
+ */
+export const runWorker = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const store = yield* JobStore
+  const handlers = yield* JobHandlers
+  const status = yield* WorkerStatus
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  const lease = config.workerLeaseTimeout
+  const heartbeatEvery = Duration.max(Duration.millis(500), Duration.times(lease, 1 / 3))
+
+  // Running jobs live in a scope of their own, so that stopping the loops does not stop them.
+  const jobScope = yield* Scope.make()
+  const batches = yield* Scope.extend(FiberSet.make<void>(), jobScope)
+  const held = new Map<JobId, Fiber.RuntimeFiber<unknown, unknown> | null>()
+  const wakeups = yield* PubSub.sliding<void>(1)
+  let draining = false
+  const setInFlight = status.update((s) => ({ ...s, inFlight: held.size }))
+
+  const attempt = (job: ClaimedJob) => {
+    const handler = handlers.get(job.jobType)
+    const run = handler === undefined
+      ? Effect.fail(new PermanentJobError({ message: `no handler for job type ${job.jobType}` }))
+      : handler(job)
+    return run.pipe(
+      Effect.withSpan("job.process", {
+        attributes: {
+          "job.id": job.id,
+          "job.type": job.jobType,
+          "job.attempt": job.attempt,
+          "repository.id": job.repositoryId
+        }
+      })
+    )
+  }
+
+  const recordFailure = (job: ClaimedJob, cause: Cause.Cause<unknown>) =>
+    Effect.gen(function*() {
+      const message = errorMessage(cause)
+      const permanent = Option.exists(Cause.failureOption(cause), (e) => e instanceof PermanentJobError)
+      const delay = retryDelay(job.attempt, config.jobRetryBase, config.jobRetryCap)
+      const retryAt = permanent ? null : new Date(Date.now() + Duration.toMillis(delay))
+      const outcome = yield* store.fail(workerId, job.id, message, retryAt)
+      if (outcome === undefined) return
+      yield* store.appendEvents([{
+        jobId: job.id,
+        type: outcome === "queued" ? "retry_scheduled" : "failed",
+        message,
+        context: outcome === "queued"
+          ? { attempt: job.attempt, retry_in_ms: Duration.toMillis(delay) }
+          : { attempt: job.attempt, permanent }
+      }])
+    })
+
+  const processBatch = (jobs: ReadonlyArray<ClaimedJob>) =>
+    Effect.gen(function*() {
+      const succeeded: Array<{ id: JobId; result: unknown }> = []
+      for (const job of jobs) {
+        if (draining) break // not started yet: released by the drain
+        const fiber = yield* Effect.fork(attempt(job))
+        held.set(job.id, fiber)
+        const exit = yield* Fiber.await(fiber)
+        if (!held.has(job.id)) continue // cancelled, or lease lost: someone else owns its state now
+        if (Exit.isSuccess(exit)) {
+          succeeded.push({ id: job.id, result: exit.value ?? null })
+        } else if (!Cause.isInterruptedOnly(exit.cause)) {
+          yield* recordFailure(job, exit.cause)
+          held.delete(job.id)
+        }
+      }
+      yield* store.complete(workerId, succeeded)
+      for (const { id } of succeeded) held.delete(id)
+      yield* setInFlight
+    })
+
+  const loop = Effect.gen(function*() {
+    const subscription = yield* PubSub.subscribe(wakeups)
+    while (true) {
+      // Claimed jobs are registered before anything can interrupt: none is held without being known.
+      const jobs = yield* store.claim(workerId, config.workerBatchSize).pipe(
+        Effect.tap((jobs) => Effect.sync(() => jobs.forEach((job) => held.set(job.id, null)))),
+        Effect.uninterruptible
+      )
+      yield* status.update((s) => ({ ...s, lastTickAt: new Date(), inFlight: held.size }))
+      if (jobs.length === 0) {
+        yield* subscription.take.pipe(Effect.timeoutOption(config.workerPollInterval))
+        continue
+      }
+      yield* Fiber.join(yield* FiberSet.run(batches, processBatch(jobs)))
+    }
+  }).pipe(Effect.scoped)
+
+  const heartbeat = Effect.gen(function*() {
+    const ids = [...held.keys()]
+    if (ids.length === 0) return
+    const kept = new Set(yield* store.heartbeat(workerId, ids))
+    for (const id of ids) {
+      if (kept.has(id) || !held.has(id)) continue
+      const fiber = held.get(id)
+      held.delete(id)
+      yield* Effect.logWarning("lease lost; interrupting the job").pipe(Effect.annotateLogs({ jobId: id }))
+      if (fiber) yield* Fiber.interruptFork(fiber)
+    }
+  }).pipe(Effect.repeat(Schedule.spaced(heartbeatEvery)), supervised("heartbeat"))
+
+  const cancellations = store.cancellations.pipe(
+    Stream.runForEach((id) =>
+      Effect.suspend(() => {
+        const fiber = held.get(id)
+        if (fiber === undefined) return Effect.void
+        held.delete(id)
+        return Effect.logInfo("job cancelled; interrupting it").pipe(
+          Effect.annotateLogs({ jobId: id }),
+          Effect.zipRight(fiber ? Fiber.interruptFork(fiber) : Effect.void)
+        )
+      })
+    ),
+    supervised("cancellations")
+  )
+
+  const rescuer = store.rescue(lease).pipe(
+    Effect.tap((rescued) =>
+      rescued.length === 0 ? Effect.void : Effect.logWarning("expired leases rescued").pipe(
+        Effect.annotateLogs({ jobs: rescued.length }),
+        Effect.zipRight(store.appendEvents(rescued.map((job) => ({
+          jobId: job.id,
+          type: "lease_expired",
+          message: job.status === "queued" ? "lease expired; queued again" : "lease expired; attempts exhausted"
+        }))))
+      )
+    ),
+    Effect.repeat(Schedule.spaced(config.workerRescueInterval)),
+    supervised("rescuer")
+  )
+
+  const listener = store.wakeups.pipe(
+    Stream.runForEach(() => PubSub.publish(wakeups, undefined)),
+    supervised("listener")
+  )
+
+  // Registered first, so it runs last: after the loops below have been interrupted.
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      draining = true
+      yield* status.update((s) => ({ ...s, draining: true, loops: 0 }))
+      const finished = yield* FiberSet.awaitEmpty(batches).pipe(Effect.timeoutOption(config.workerDrainTimeout))
+      if (Option.isNone(finished)) yield* Effect.logWarning("drain timeout: interrupting running jobs")
+      yield* Scope.close(jobScope, Exit.void)
+      const released = yield* store.release(workerId, [...held.keys()])
+      yield* Effect.logInfo("worker stopped").pipe(Effect.annotateLogs({ released }))
+    })
+  )
+  yield* Effect.forkIn(heartbeat, jobScope)
+  yield* Effect.forkIn(cancellations, jobScope)
+  yield* Effect.forkScoped(rescuer)
+  yield* Effect.forkScoped(listener)
+  for (let i = 0; i < config.workerConcurrency; i++) yield* Effect.forkScoped(supervised(`loop-${i}`)(loop))
+  yield* status.update((s) => ({ ...s, enabled: true, loops: config.workerConcurrency, draining: false }))
+  yield* Effect.logInfo("worker started").pipe(
+    Effect.annotateLogs({ workerId, concurrency: config.workerConcurrency, batchSize: config.workerBatchSize })
+  )
+  return { workerId } as const
+})

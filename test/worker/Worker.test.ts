@@ -1,0 +1,162 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Deferred, Effect, Layer, Schedule } from "effect"
+import type { ClaimedJob, JobId } from "../../src/domain/Job.js"
+import { PermanentJobError, RetryableJobError } from "../../src/domain/Job.js"
+import { JobStore } from "../../src/services/stores/JobStore.js"
+import type { JobHandler } from "../../src/worker/JobHandlers.js"
+import { JobHandlers } from "../../src/worker/JobHandlers.js"
+import { runWorker } from "../../src/worker/Worker.js"
+import { insertRepository, insertUser } from "../utils/fixtures.js"
+import { testServices } from "../utils/TestApp.js"
+import { TestDatabaseLive } from "../utils/TestDatabase.js"
+
+/** Starts a worker with these handlers for the rest of the test's scope. */
+const startWorker = (handler: JobHandler) =>
+  Layer.build(Layer.scopedDiscard(runWorker).pipe(Layer.provide(JobHandlers.layer({ validate: handler }))))
+
+const newRepository = Effect.suspend(() => Effect.flatMap(insertUser(), (user) => insertRepository(user)))
+
+const jobRow = (id: JobId): Effect.Effect<
+  { status: string; attempt: number; errorMessage: string | null; lockedBy: string | null },
+  never,
+  SqlClient.SqlClient
+> =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ status: string; attempt: number; errorMessage: string | null; lockedBy: string | null }>`
+      SELECT status, attempt, error_message, locked_by FROM indexing_jobs WHERE id = ${id}`
+  ).pipe(
+    Effect.map((rows) => rows[0]!),
+    Effect.orDie
+  )
+
+const events = (id: JobId) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ eventType: string; context: { retry_in_ms?: number } }>`
+      SELECT event_type, context FROM indexing_job_events WHERE job_id = ${id} ORDER BY id`).pipe(Effect.orDie)
+
+const waitFor = <A, R>(check: Effect.Effect<A, never, R>, until: (a: A) => boolean, what: string, seconds = 30) =>
+  check.pipe(
+    Effect.repeat({ schedule: Schedule.spaced("50 millis"), until }),
+    Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new Error(`timed out waiting for ${what}`) })
+  )
+
+const polling = testServices({
+  WORKER_CONCURRENCY: "4",
+  WORKER_POLL_INTERVAL: "100 millis",
+  WORKER_LEASE_TIMEOUT: "2 seconds",
+  WORKER_RESCUE_INTERVAL: "300 millis",
+  JOB_RETRY_BASE_DELAY: "100 millis",
+  JOB_RETRY_MAX_DELAY: "1 second"
+}).pipe(Layer.provide(TestDatabaseLive))
+
+layer(polling, { timeout: "120 seconds", excludeTestServices: true })("worker", (it) => {
+  it.scoped("4 worker fibers run 1,000 jobs, each exactly once", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      // 20 repositories: a repository's jobs take turns on its status (SPEC: one job at a time per repository)
+      const repositories = yield* Effect.forEach(Array.from({ length: 20 }), () => newRepository)
+      yield* sql`
+        INSERT INTO indexing_jobs (repository_id, job_type, payload)
+        SELECT (${repositories}::uuid[])[1 + n % 20], 'validate', jsonb_build_object('n', n)
+        FROM generate_series(1, 1000) AS n`
+      const runs = new Map<string, number>()
+      yield* startWorker((job: ClaimedJob) => Effect.sync(() => runs.set(job.id, (runs.get(job.id) ?? 0) + 1)))
+      yield* waitFor(
+        sql<{ n: number }>`SELECT count(*)::int AS n FROM indexing_jobs WHERE status = 'completed'`.pipe(
+          Effect.map((rows) => rows[0]!.n),
+          Effect.orDie
+        ),
+        (n) => n === 1000,
+        "1,000 completions"
+      )
+      expect(runs.size).toBe(1000)
+      expect([...runs.values()].every((n) => n === 1)).toBe(true)
+      const states = yield* sql<{ status: string; syncState: string }>`
+        SELECT DISTINCT status, sync_state FROM repositories WHERE id = ANY(${repositories}::uuid[])`
+      expect(states).toEqual([{ status: "ready", syncState: "synced" }])
+    }))
+
+  it.scoped("a job whose worker stopped heartbeating is re-claimed after the lease; the old worker's late transitions are refused", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* JobStore
+      const repository = yield* newRepository
+      const [ghost] = yield* sql<{ id: JobId }>`
+        INSERT INTO indexing_jobs (repository_id, job_type, status, attempt, locked_by, locked_at, started_at)
+        VALUES (${repository}, 'validate', 'in_progress', 1, 'ghost-worker', now() - interval '1 minute', now())
+        RETURNING id`
+      const ran = yield* Deferred.make<number>()
+      yield* startWorker((job) => Deferred.succeed(ran, job.attempt).pipe(Effect.as({ ok: true })))
+      expect(yield* Deferred.await(ran)).toBe(2)
+      yield* waitFor(jobRow(ghost!.id), (row) => row.status === "completed", "the rescued job to complete")
+
+      expect(yield* store.complete("ghost-worker", [{ id: ghost!.id, result: { stale: true } }])).toEqual([])
+      expect(yield* store.fail("ghost-worker", ghost!.id, "late failure", null)).toBeUndefined()
+      expect(yield* store.heartbeat("ghost-worker", [ghost!.id])).toEqual([])
+      const row = yield* jobRow(ghost!.id)
+      expect(row).toMatchObject({ status: "completed", attempt: 2, errorMessage: null })
+      expect((yield* events(ghost!.id)).map((e) => e.eventType)).toEqual(["lease_expired", "completed"])
+    }))
+
+  it.scoped("retryable failures back off on the configured schedule and end failed after max_attempts", () =>
+    Effect.gen(function*() {
+      const store = yield* JobStore
+      const repository = yield* newRepository
+      const id = yield* store.enqueue({ repositoryId: repository, jobType: "validate", maxAttempts: 3 })
+      yield* startWorker((job) => Effect.fail(new RetryableJobError({ message: `attempt ${job.attempt} failed` })))
+      yield* waitFor(jobRow(id), (row) => row.status === "failed", "the job to fail")
+      expect(yield* jobRow(id)).toMatchObject({ status: "failed", attempt: 3, errorMessage: "attempt 3 failed" })
+      const log = yield* events(id)
+      expect(log.map((e) => e.eventType)).toEqual(["retry_scheduled", "retry_scheduled", "failed"])
+      const [first, second] = log.map((e) => e.context.retry_in_ms ?? 0)
+      expect(first).toBeGreaterThanOrEqual(80)
+      expect(first).toBeLessThan(120)
+      expect(second).toBeGreaterThanOrEqual(160)
+      expect(second).toBeLessThan(240)
+    }))
+
+  it.scoped("a non-retryable error fails the job at once", () =>
+    Effect.gen(function*() {
+      const store = yield* JobStore
+      const id = yield* store.enqueue({ repositoryId: yield* newRepository, jobType: "validate" })
+      yield* startWorker(() => Effect.fail(new PermanentJobError({ message: "repository is gone" })))
+      yield* waitFor(jobRow(id), (row) => row.status === "failed", "the job to fail")
+      expect(yield* jobRow(id)).toMatchObject({ attempt: 1, errorMessage: "repository is gone", lockedBy: null })
+    }))
+
+  it.scoped("cancelling a running job interrupts its fiber", () =>
+    Effect.gen(function*() {
+      const store = yield* JobStore
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const id = yield* store.enqueue({ repositoryId: yield* newRepository, jobType: "validate" })
+      yield* startWorker(() =>
+        Deferred.succeed(started, undefined).pipe(
+          Effect.zipRight(Effect.never),
+          Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+        )
+      )
+      yield* Deferred.await(started)
+      expect(yield* store.cancel(id)).toMatchObject({ previous: "in_progress" })
+      yield* Deferred.await(interrupted).pipe(Effect.timeout("10 seconds"))
+      expect(yield* jobRow(id)).toMatchObject({ status: "cancelled", lockedBy: null })
+    }))
+})
+
+// Polling every hour: only a NOTIFY can start a job within the test's time.
+const notifyOnly = testServices({ WORKER_POLL_INTERVAL: "1 hour" }).pipe(Layer.provide(TestDatabaseLive))
+
+layer(notifyOnly, { timeout: "60 seconds", excludeTestServices: true })("worker wake-ups", (it) => {
+  it.scoped("a NOTIFY wake-up starts a job without waiting for the poll interval", () =>
+    Effect.gen(function*() {
+      const store = yield* JobStore
+      const ran = yield* Deferred.make<void>()
+      yield* startWorker(() => Deferred.succeed(ran, undefined))
+      yield* Effect.sleep("500 millis") // the loops have polled once and now wait; LISTEN is up
+      yield* store.enqueue({ repositoryId: yield* newRepository, jobType: "validate" })
+      yield* Deferred.await(ran).pipe(Effect.timeout("10 seconds"))
+    }))
+})
