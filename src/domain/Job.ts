@@ -39,3 +39,52 @@ export type JobError = RetryableJobError | PermanentJobError
 export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 404 })) {}
+
+export class JobConflict extends Schema.TaggedError<JobConflict>()("JobConflict", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 409 })) {}
+
+export class RepositoryNotFound extends Schema.TaggedError<RepositoryNotFound>()("RepositoryNotFound", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 404 })) {}
+
+const Timestamp = Schema.NullOr(Schema.String)
+
+export const JobView = Schema.Struct({
+  job_id: JobId,
+  repository_id: Schema.String,
+  job_type: JobType,
+  status: JobStatus,
+  priority: Schema.Int,
+  attempt: Schema.Int,
+  max_attempts: Schema.Int,
+  run_at: Schema.String,
+  queued_at: Schema.String,
+  started_at: Timestamp,
+  finished_at: Timestamp,
+  error_message: Schema.NullOr(Schema.String),
+  result: Schema.Unknown
+})
+export type JobView = typeof JobView.Type
+
+export const JobEventView = Schema.Struct({
+  event_type: Schema.String,
+  message: Schema.NullOr(Schema.String),
+  context: Schema.Unknown,
+  created_at: Schema.String
+})
+
+export const JobDetail = Schema.Struct({ ...JobView.fields, events: Schema.Array(JobEventView) })
+
+/** The original `GET /api/v1/index/status` body, kept for its clients. */
+export const LegacyJobStatus = Schema.Struct({
+  job: Schema.Struct({
+    id: JobId,
+    repo_path: Schema.String,
+    status: JobStatus,
+    progress: Schema.Null,
+    started_at: Timestamp,
+    updated_at: Schema.String,
+    error: Schema.NullOr(Schema.String)
+  })
+})

@@ -1,11 +1,13 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AdminApi } from "./Admin/Api.js"
 import { HealthApi } from "./Health/Api.js"
+import { JobsApi } from "./Jobs/Api.js"
 import { UsageApi } from "./Usage/Api.js"
 
 export class Api extends HttpApi.make("kotadb")
   .add(HealthApi)
   .add(UsageApi)
+  .add(JobsApi)
   .add(AdminApi)
   .annotate(OpenApi.Title, "KotaDB control plane")
   .annotate(

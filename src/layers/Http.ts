@@ -7,13 +7,14 @@ import { Api } from "../http/Api.js"
 import { AuthenticationLive, InternalAuthenticationLive } from "../http/Auth/Http.js"
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
+import { JobsHttpLive } from "../http/Jobs/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { AppConfig } from "../services/AppConfig.js"
 
 /** Every route: the HttpApi groups, `/openapi.json`, `/docs`, and the error-shape middleware. */
 export const RoutesLive = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-    Layer.provide([HealthHttpLive, UsageHttpLive, AdminHttpLive]),
+    Layer.provide([HealthHttpLive, UsageHttpLive, JobsHttpLive, AdminHttpLive]),
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),
   HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }),

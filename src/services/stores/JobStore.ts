@@ -1,7 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Schema, Stream } from "effect"
+import { Duration, Effect, Option, Schema, Stream } from "effect"
 import type { ClaimedJob, JobId, JobType } from "../../domain/Job.js"
 import { JobId as JobIdSchema, JobType as JobTypeSchema } from "../../domain/Job.js"
 
@@ -41,7 +41,23 @@ export interface NewJob {
   readonly traceparent?: string | null
 }
 
-export type Transition = "retried" | "failed"
+export interface JobRow {
+  readonly jobId: JobId
+  readonly repositoryId: string
+  readonly jobType: JobType
+  readonly status: "queued" | "in_progress" | "completed" | "failed" | "cancelled"
+  readonly priority: number
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly runAt: string
+  readonly queuedAt: string
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+  readonly errorMessage: string | null
+  readonly result: unknown
+  readonly updatedAt: string
+  readonly gitUrl: string
+}
 
 /** Owns `indexing_jobs` and `indexing_job_events`. Every transition out of in_progress is fenced by `locked_by`. */
 export class JobStore extends Effect.Service<JobStore>()("services/stores/JobStore", {
@@ -195,6 +211,46 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         Effect.map((rows) => rows[0])
       )
 
+    const viewColumns = sql.literal(`
+      j.id AS job_id, j.repository_id, j.job_type, j.status, j.priority, j.attempt, j.max_attempts,
+      to_json(j.run_at)#>>'{}' AS run_at, to_json(j.queued_at)#>>'{}' AS queued_at,
+      to_json(j.started_at)#>>'{}' AS started_at, to_json(j.finished_at)#>>'{}' AS finished_at,
+      j.error_message, j.result, to_json(j.updated_at)#>>'{}' AS updated_at, r.git_url`)
+
+    /** A job of one of the user's repositories; another tenant's job is simply not found. */
+    const findForUser = (id: JobId, userId: string) =>
+      sql<JobRow>`
+        SELECT ${viewColumns} FROM indexing_jobs j JOIN repositories r ON r.id = j.repository_id
+        WHERE j.id = ${id} AND r.user_id = ${userId}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    const listForRepository = (repositoryId: string, userId: string, limit: number) =>
+      sql<JobRow>`
+        SELECT ${viewColumns} FROM indexing_jobs j JOIN repositories r ON r.id = j.repository_id
+        WHERE j.repository_id = ${repositoryId} AND r.user_id = ${userId}
+        ORDER BY j.created_at DESC, j.id DESC LIMIT ${limit}`
+
+    const ownsRepository = (repositoryId: string, userId: string) =>
+      sql<{ owned: boolean }>`
+        SELECT EXISTS (SELECT 1 FROM repositories WHERE id = ${repositoryId} AND user_id = ${userId}) AS owned`.pipe(
+        Effect.map((rows) => rows[0]?.owned === true)
+      )
+
+    const eventsOf = (id: JobId) =>
+      sql<{ eventType: string; message: string | null; context: unknown; createdAt: string }>`
+        SELECT event_type, message, context, to_json(created_at)#>>'{}' AS created_at
+        FROM indexing_job_events WHERE job_id = ${id} ORDER BY id LIMIT 500`
+
+    /** A failed job (dead letter) back to the queue with fresh attempts. */
+    const retry = (id: JobId) =>
+      sql<{ id: JobId }>`
+        WITH retried AS (
+          UPDATE indexing_jobs
+          SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, error_message = NULL
+          WHERE id = ${id} AND status = 'failed'
+          RETURNING id, job_type
+        )
+        SELECT id, pg_notify(${JOBS_CHANNEL}, job_type) FROM retried`.pipe(Effect.map((rows) => rows.length > 0))
+
     const orDie = <A, E, R>(name: string) => (effect: Effect.Effect<A, E, R>) =>
       effect.pipe(Effect.orDie, Effect.withSpan(`JobStore.${name}`))
 
@@ -214,6 +270,14 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         appendEvents(events).pipe(orDie("appendEvents")),
       cancel: (id: JobId) => cancel(id).pipe(orDie("cancel")),
       /** Wake-ups: a job was enqueued somewhere. Empty when LISTEN is unavailable (polling covers it). */
+      findForUser: (id: JobId, userId: string) => findForUser(id, userId).pipe(orDie("findForUser")),
+      listForRepository: (repositoryId: string, userId: string, limit: number) =>
+        listForRepository(repositoryId, userId, limit).pipe(orDie("listForRepository")),
+      ownsRepository: (repositoryId: string, userId: string) =>
+        ownsRepository(repositoryId, userId).pipe(orDie("ownsRepository")),
+      eventsOf: (id: JobId) => eventsOf(id).pipe(orDie("eventsOf")),
+      /** false when the job is not failed; fails with the SqlError of a conflicting queued duplicate. */
+      retry: (id: JobId) => retry(id).pipe(Effect.withSpan("JobStore.retry")),
       wakeups: pg.listen(JOBS_CHANNEL),
       cancellations: pg.listen(CANCEL_CHANNEL).pipe(Stream.map((id) => id as JobId))
     } as const

@@ -1,0 +1,51 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import {
+  JobConflict,
+  JobDetail,
+  JobId,
+  JobIdFromPath,
+  JobNotFound,
+  JobView,
+  LegacyJobStatus,
+  RepositoryNotFound
+} from "../../domain/Job.js"
+import { Authentication } from "../Auth/Api.js"
+
+const RepositoryIdFromPath = HttpApiSchema.param("id", Schema.UUID)
+
+export class JobsApi extends HttpApiGroup.make("jobs")
+  .add(HttpApiEndpoint.get("getJob")`/jobs/${JobIdFromPath}`.addSuccess(JobDetail).addError(JobNotFound))
+  .add(
+    HttpApiEndpoint.get("listRepositoryJobs")`/repositories/${RepositoryIdFromPath}/jobs`
+      .setUrlParams(Schema.Struct({
+        limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200)))
+      }))
+      .addSuccess(Schema.Struct({ jobs: Schema.Array(JobView) }))
+      .addError(RepositoryNotFound)
+  )
+  .add(
+    HttpApiEndpoint.post("cancelJob")`/jobs/${JobIdFromPath}/cancel`
+      .addSuccess(JobView)
+      .addError(JobNotFound)
+      .addError(JobConflict)
+      .annotate(OpenApi.Summary, "Cancel a queued or running job (a running one is interrupted)")
+  )
+  .add(
+    HttpApiEndpoint.post("retryJob")`/jobs/${JobIdFromPath}/retry`
+      .addSuccess(JobView)
+      .addError(JobNotFound)
+      .addError(JobConflict)
+      .annotate(OpenApi.Summary, "Queue a failed job again with fresh attempts")
+  )
+  .add(
+    HttpApiEndpoint.get("indexStatus", "/index/status")
+      .setUrlParams(Schema.Struct({ job_id: JobId }))
+      .addSuccess(LegacyJobStatus)
+      .addError(JobNotFound)
+      .annotate(OpenApi.Summary, "The original job status route, kept for existing clients")
+  )
+  .middleware(Authentication)
+  .prefix("/api/v1")
+  .annotate(OpenApi.Title, "Jobs")
+{}

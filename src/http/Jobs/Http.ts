@@ -1,0 +1,20 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { CurrentApiKey } from "../../domain/ApiKey.js"
+import { Jobs } from "../../services/Jobs.js"
+import { Api } from "../Api.js"
+
+export const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
+  Effect.gen(function*() {
+    const jobs = yield* Jobs
+    const asUser = <A, E, R>(f: (userId: string) => Effect.Effect<A, E, R>) =>
+      Effect.flatMap(CurrentApiKey, (key) => f(key.userId))
+    return handlers
+      .handle("getJob", ({ path }) => asUser((user) => jobs.get(path.id, user)))
+      .handle("listRepositoryJobs", ({ path, urlParams }) =>
+        asUser((user) => jobs.listForRepository(path.id, user, urlParams.limit ?? 50)))
+      .handle("cancelJob", ({ path }) =>
+        asUser((user) => jobs.cancel(path.id, user)))
+      .handle("retryJob", ({ path }) => asUser((user) => jobs.retry(path.id, user)))
+      .handle("indexStatus", ({ urlParams }) => asUser((user) => jobs.legacyStatus(urlParams.job_id, user)))
+  }))
