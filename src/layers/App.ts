@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { AppConfig } from "../services/AppConfig.js"
+import type { JobHandlers } from "../worker/JobHandlers.js"
 import { DatabaseUrlLive } from "./EmbeddedPostgres.js"
 import { HttpLive } from "./Http.js"
 import { LoggingLive } from "./Observability.js"
@@ -12,11 +13,14 @@ import { JobHandlersLive, WorkerLive } from "./Worker.js"
  * of acquisition, so on SIGTERM the listener closes (in-flight requests finish) and the worker drains,
  * then the services flush (audit rows), then the pool closes, and the embedded Postgres stops last.
  */
-export const AppLive = Layer.mergeAll(HttpLive, WorkerLive).pipe(
-  Layer.provide(JobHandlersLive),
-  Layer.provide(ServicesLive),
-  Layer.provide(SqlLive),
-  Layer.provide(DatabaseUrlLive),
-  Layer.provide(LoggingLive),
-  Layer.provideMerge(AppConfig.Default)
-)
+export const makeAppLive = (handlers: Layer.Layer<JobHandlers>) =>
+  Layer.mergeAll(HttpLive, WorkerLive).pipe(
+    Layer.provide(handlers),
+    Layer.provide(ServicesLive),
+    Layer.provide(SqlLive),
+    Layer.provide(DatabaseUrlLive),
+    Layer.provide(LoggingLive),
+    Layer.provideMerge(AppConfig.Default)
+  )
+
+export const AppLive = makeAppLive(JobHandlersLive)

@@ -183,7 +183,11 @@ export const runWorker = Effect.gen(function*() {
     Effect.gen(function*() {
       draining = true
       yield* status.update((s) => ({ ...s, draining: true, loops: 0 }))
-      const finished = yield* FiberSet.awaitEmpty(batches).pipe(Effect.timeoutOption(config.workerDrainTimeout))
+      // Finalizers run uninterruptibly: without `interruptible` the timeout could never cut the wait short.
+      const finished = yield* FiberSet.awaitEmpty(batches).pipe(
+        Effect.interruptible,
+        Effect.timeoutOption(config.workerDrainTimeout)
+      )
       if (Option.isNone(finished)) yield* Effect.logWarning("drain timeout: interrupting running jobs")
       yield* Scope.close(jobScope, Exit.void)
       const released = yield* store.release(workerId, [...held.keys()])

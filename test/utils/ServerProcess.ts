@@ -21,10 +21,16 @@ const baseEnv = () => {
 }
 
 /** Spawns the server (`src` through tsx, or the built `dist`) and kills it when the scope closes. */
-export const spawnServer = (options: { readonly entry: "src" | "dist"; readonly env: Record<string, string> }) =>
+export const spawnServer = (
+  options: { readonly entry: "src" | "dist" | "worker-fixture"; readonly env: Record<string, string> }
+) =>
   Effect.acquireRelease(
     Effect.sync((): ServerProcess => {
-      const args = options.entry === "src" ? ["--import", "tsx", "src/main.ts"] : ["dist/src/main.js"]
+      const args = options.entry === "src"
+        ? ["--import", "tsx", "src/main.ts"]
+        : options.entry === "dist"
+        ? ["dist/src/main.js"]
+        : ["--import", "tsx", "test/fixtures/workerProcess.ts"]
       const child = spawn(process.execPath, args, {
         cwd: projectRoot,
         env: { ...baseEnv(), ...options.env },
