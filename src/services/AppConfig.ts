@@ -93,37 +93,37 @@ const load = (options: { readonly server: boolean }) =>
         if (external && Option.isNone(value)) problems.push(`${name} is required when DATABASE_URL is set`)
       }))
 
+    const optional = <A>(config: Config.Config<A>, fallback: A) =>
+      read(config.pipe(Config.withDefault(fallback)), fallback)
+    const integer = (name: string, fallback: number, min: number, max: number) =>
+      optional(
+        Config.integer(name).pipe(Config.validate({
+          message: `${name}: must be between ${min} and ${max}`,
+          validation: (n) => n >= min && n <= max
+        })),
+        fallback
+      )
+    const duration = (name: string, fallback: Duration.Duration, max?: Duration.Duration) =>
+      optional(
+        Config.duration(name).pipe(Config.validate({
+          message: `${name}: at most ${max === undefined ? "" : Duration.format(max)}`,
+          validation: (d) => max === undefined || Duration.lessThanOrEqualTo(d, max)
+        })),
+        fallback
+      )
+
     const config = {
       version: findVersion(),
-      port: yield* read(Config.port("PORT").pipe(Config.withDefault(8080)), 8080),
-      host: yield* read(Config.string("HOST").pipe(Config.withDefault("0.0.0.0")), "0.0.0.0"),
-      logLevel: yield* read(logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), LogLevel.Info),
-      logFormat: yield* read(Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")), "json"),
+      port: yield* optional(Config.port("PORT"), 8080),
+      host: yield* optional(Config.string("HOST"), "0.0.0.0"),
+      logLevel: yield* optional(logLevel("LOG_LEVEL"), LogLevel.Info),
+      logFormat: yield* optional(Config.literal("json", "pretty")("LOG_FORMAT"), "json"),
       databaseUrl,
-      databaseMaxConnections: yield* read(
-        Config.integer("DATABASE_MAX_CONNECTIONS").pipe(
-          Config.validate({
-            message: "DATABASE_MAX_CONNECTIONS: must be between 1 and 500",
-            validation: (n) => n >= 1 && n <= 500
-          }),
-          Config.withDefault(10)
-        ),
-        10
-      ),
-      databaseConnectTimeout: yield* read(
-        Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
-        Duration.seconds(5)
-      ),
-      dataDir: yield* read(Config.string("KOTADB_DATA_DIR").pipe(Config.withDefault(".data")), ".data"),
-      embeddedPgPort: yield* read(Config.port("EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)), 54329),
-      healthCacheTtl: yield* read(
-        Config.duration("HEALTH_CACHE_TTL").pipe(Config.withDefault(Duration.seconds(5))),
-        Duration.seconds(5)
-      ),
-      workerLeaseTimeout: yield* read(
-        Config.duration("WORKER_LEASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
-        Duration.seconds(30)
-      ),
+      databaseMaxConnections: yield* integer("DATABASE_MAX_CONNECTIONS", 10, 1, 500),
+      databaseConnectTimeout: yield* duration("DATABASE_CONNECT_TIMEOUT", Duration.seconds(5)),
+      dataDir: yield* optional(Config.string("KOTADB_DATA_DIR"), ".data"),
+      embeddedPgPort: yield* optional(Config.port("EMBEDDED_PG_PORT"), 54329),
+      healthCacheTtl: yield* duration("HEALTH_CACHE_TTL", Duration.seconds(5)),
       internalApiKey: yield* read(
         Config.option(
           Config.redacted("INTERNAL_API_KEY").pipe(Config.validate({
@@ -133,67 +133,20 @@ const load = (options: { readonly server: boolean }) =>
         ),
         Option.none()
       ),
-      trustProxy: yield* read(Config.literal("none", "fly")("TRUST_PROXY").pipe(Config.withDefault("none")), "none"),
-      apiKeyCacheTtl: yield* read(
-        Config.duration("API_KEY_CACHE_TTL").pipe(
-          Config.validate({
-            message: "API_KEY_CACHE_TTL: at most 30 seconds",
-            validation: (ttl) => Duration.lessThanOrEqualTo(ttl, Duration.seconds(30))
-          }),
-          Config.withDefault(Duration.seconds(10))
-        ),
-        Duration.seconds(10)
-      ),
-      usageFlushInterval: yield* read(
-        Config.duration("USAGE_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.millis(200))),
-        Duration.millis(200)
-      ),
-      defaultRateLimit: yield* read(Config.integer("DEFAULT_RATE_LIMIT").pipe(Config.withDefault(60)), 60),
-      defaultMonthlyQuota: yield* read(
-        Config.integer("DEFAULT_MONTHLY_QUOTA").pipe(Config.withDefault(1_000_000)),
-        1_000_000
-      ),
-      workerEnabled: yield* read(Config.boolean("WORKER_ENABLED").pipe(Config.withDefault(true)), true),
-      workerConcurrency: yield* read(
-        Config.integer("WORKER_CONCURRENCY").pipe(
-          Config.validate({
-            message: "WORKER_CONCURRENCY: must be between 1 and 256",
-            validation: (n) => n >= 1 && n <= 256
-          }),
-          Config.withDefault(4)
-        ),
-        4
-      ),
-      workerBatchSize: yield* read(
-        Config.integer("WORKER_BATCH_SIZE").pipe(
-          Config.validate({
-            message: "WORKER_BATCH_SIZE: must be between 1 and 1000",
-            validation: (n) => n >= 1 && n <= 1000
-          }),
-          Config.withDefault(1)
-        ),
-        1
-      ),
-      workerPollInterval: yield* read(
-        Config.duration("WORKER_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
-        Duration.seconds(1)
-      ),
-      workerRescueInterval: yield* read(
-        Config.duration("WORKER_RESCUE_INTERVAL").pipe(Config.withDefault(Duration.seconds(10))),
-        Duration.seconds(10)
-      ),
-      workerDrainTimeout: yield* read(
-        Config.duration("WORKER_DRAIN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(25))),
-        Duration.seconds(25)
-      ),
-      jobRetryBase: yield* read(
-        Config.duration("JOB_RETRY_BASE_DELAY").pipe(Config.withDefault(Duration.seconds(2))),
-        Duration.seconds(2)
-      ),
-      jobRetryCap: yield* read(
-        Config.duration("JOB_RETRY_MAX_DELAY").pipe(Config.withDefault(Duration.minutes(10))),
-        Duration.minutes(10)
-      ),
+      trustProxy: yield* optional(Config.literal("none", "fly")("TRUST_PROXY"), "none"),
+      apiKeyCacheTtl: yield* duration("API_KEY_CACHE_TTL", Duration.seconds(10), Duration.seconds(30)),
+      usageFlushInterval: yield* duration("USAGE_FLUSH_INTERVAL", Duration.millis(200)),
+      defaultRateLimit: yield* integer("DEFAULT_RATE_LIMIT", 60, 1, 100_000),
+      defaultMonthlyQuota: yield* integer("DEFAULT_MONTHLY_QUOTA", 1_000_000, 0, Number.MAX_SAFE_INTEGER),
+      workerEnabled: yield* optional(Config.boolean("WORKER_ENABLED"), true),
+      workerConcurrency: yield* integer("WORKER_CONCURRENCY", 4, 1, 256),
+      workerBatchSize: yield* integer("WORKER_BATCH_SIZE", 1, 1, 1000),
+      workerLeaseTimeout: yield* duration("WORKER_LEASE_TIMEOUT", Duration.seconds(30)),
+      workerPollInterval: yield* duration("WORKER_POLL_INTERVAL", Duration.seconds(1)),
+      workerRescueInterval: yield* duration("WORKER_RESCUE_INTERVAL", Duration.seconds(10)),
+      workerDrainTimeout: yield* duration("WORKER_DRAIN_TIMEOUT", Duration.seconds(25)),
+      jobRetryBase: yield* duration("JOB_RETRY_BASE_DELAY", Duration.seconds(2)),
+      jobRetryCap: yield* duration("JOB_RETRY_MAX_DELAY", Duration.minutes(10)),
       webhookBaseUrl: yield* requiredWhenExternal("KOTADB_WEBHOOK_BASE_URL", httpUrl("KOTADB_WEBHOOK_BASE_URL")),
       secretsEncryptionKey: yield* requiredWhenExternal(
         "SECRETS_ENCRYPTION_KEY",
@@ -201,7 +154,7 @@ const load = (options: { readonly server: boolean }) =>
       )
     } as const
 
-    const lenient = yield* read(Config.boolean("DISABLE_SAAS_ENV_VALIDATION").pipe(Config.withDefault(false)), false)
+    const lenient = yield* optional(Config.boolean("DISABLE_SAAS_ENV_VALIDATION"), false)
     if (problems.length > 0) {
       const error = new ConfigInvalid({ problems })
       if (!lenient) return yield* error
