@@ -97,6 +97,7 @@ export const runWorker = Effect.gen(function*() {
       const succeeded: Array<{ id: JobId; result: unknown }> = []
       for (const job of jobs) {
         if (draining) break // not started yet: released by the drain
+        if (!held.has(job.id)) continue // cancelled (or its lease lost) before it started
         const fiber = yield* Effect.fork(attempt(job))
         held.set(job.id, fiber)
         const exit = yield* Fiber.await(fiber)
