@@ -1,0 +1,70 @@
+// HTTP load with autocannon (keep-alive, no pipelining), latencies kept per request at full precision.
+import autocannon from "autocannon"
+
+export interface LoadOptions {
+  readonly url: string
+  readonly connections: number
+  readonly seconds: number
+  /** Headers of the next request; called once per request, in order. */
+  readonly headers: () => Record<string, string>
+}
+
+export interface LoadResult {
+  readonly seconds: number
+  readonly ok: number
+  readonly non2xx: number
+  readonly errors: number
+  readonly timeouts: number
+  readonly statusCodes: Record<string, number>
+  readonly reqPerSec: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+}
+
+const percentile = (sorted: Float64Array, q: number) =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
+
+export const runLoad = (options: LoadOptions) =>
+  new Promise<LoadResult>((resolve, reject) => {
+    // Latencies of 2xx responses only, in ms, as measured by autocannon's client (write to last byte).
+    let latencies = new Float64Array(1 << 16)
+    let count = 0
+    const instance = autocannon({
+      url: options.url,
+      connections: options.connections,
+      pipelining: 1,
+      duration: options.seconds,
+      timeout: 10,
+      requests: [{
+        method: "GET",
+        setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...options.headers() } })
+      }]
+    }, (error, result) => {
+      if (error !== null && error !== undefined) return reject(error)
+      const sorted = latencies.subarray(0, count).sort()
+      resolve({
+        seconds: result.duration,
+        ok: result["2xx"],
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        statusCodes: Object.fromEntries(
+          Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])
+        ),
+        reqPerSec: result["2xx"] / result.duration,
+        p50Ms: percentile(sorted, 0.5),
+        p99Ms: percentile(sorted, 0.99)
+      })
+    })
+    // autocannon emits (client, statusCode, bytes, responseTime); its typings omit the client.
+    instance.on("response", (...args: Array<unknown>) => {
+      const status = args[1] as number
+      if (status < 200 || status > 299) return
+      if (count === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2)
+        grown.set(latencies)
+        latencies = grown
+      }
+      latencies[count++] = args[3] as number
+    })
+  })
