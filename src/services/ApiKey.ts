@@ -1,4 +1,4 @@
-import { Cause, Clock, DateTime, Duration, Effect, Either, Option, Schedule, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Option, Schedule, Stream } from "effect"
 import { BlockList, isIP } from "node:net"
 import type { ApiKeyRecord, UsageOutcome } from "../domain/ApiKey.js"
 import { Forbidden, QuotaExceeded, RateLimited, Unauthorized } from "../domain/ApiKey.js"
@@ -51,8 +51,13 @@ const allowListOf = (cidrs: ReadonlyArray<string>) => {
   return list
 }
 
-const firstOfNextMonth = (now: DateTime.Utc) =>
-  DateTime.startOf(DateTime.add(DateTime.startOf(now, "month"), { months: 1 }), "month")
+/** The UTC month of `ms`: its first day as `YYYY-MM-01`, and when the next one begins. */
+const monthOf = (ms: number) => {
+  const date = new Date(ms)
+  const year = date.getUTCFullYear()
+  const month = date.getUTCMonth()
+  return { start: `${year}-${String(month + 1).padStart(2, "0")}-01`, nextStartMs: Date.UTC(year, month + 1, 1) }
+}
 
 /**
  * Authenticates a presented key: format and checksum first (no I/O), then the in-process cache or
@@ -105,14 +110,9 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
 
     const admit = (key: ApiKeyRecord, nowMs: number) =>
       Effect.gen(function*() {
-        const now = DateTime.unsafeMake(nowMs)
-        const consumed = yield* store.consume({
-          keyId: key.id,
-          limit: key.rateLimit,
-          nowMs,
-          month: DateTime.formatIsoDateUtc(DateTime.startOf(now, "month"))
-        })
-        const quotaRetry = Math.ceil(DateTime.distance(now, firstOfNextMonth(now)) / 1000)
+        const month = monthOf(nowMs)
+        const consumed = yield* store.consume({ keyId: key.id, limit: key.rateLimit, nowMs, month: month.start })
+        const quotaRetry = Math.ceil((month.nextStartMs - nowMs) / 1000)
         if (consumed.quotaOk === false) {
           return yield* new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
         }

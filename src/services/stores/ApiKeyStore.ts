@@ -33,21 +33,29 @@ export const SummaryRow = Schema.Struct({
 })
 export type SummaryRow = typeof SummaryRow.Type
 
-const Consumed = Schema.Struct({
-  quotaOk: Schema.NullOr(Schema.Boolean),
-  used: Schema.NullOr(Schema.Int),
-  oldest: Schema.NullOr(Schema.NumberFromString),
-  monthlyUsage: Schema.NullOr(Schema.Number),
-  monthlyQuota: Schema.NullOr(Schema.Number)
-})
-export type Consumed = typeof Consumed.Type
+interface ConsumedRow {
+  readonly quotaOk: boolean | null
+  readonly used: number | null
+  readonly oldest: string | null
+  readonly monthlyUsage: number | null
+  readonly monthlyQuota: number | null
+}
 
-const ConsumeRequest = Schema.Struct({
-  keyId: ApiKeyId,
-  limit: Schema.Int,
-  nowMs: Schema.Number,
-  month: Schema.String
-})
+export interface Consumed {
+  readonly quotaOk: boolean | null
+  readonly used: number | null
+  readonly oldest: number | null
+  readonly monthlyUsage: number | null
+  readonly monthlyQuota: number | null
+}
+
+interface ConsumeRequest {
+  readonly keyId: ApiKeyId
+  readonly limit: number
+  readonly nowMs: number
+  /** First day of the current UTC month, `YYYY-MM-01`. */
+  readonly month: string
+}
 
 const NewKey = Schema.Struct({
   userId: UserId,
@@ -89,11 +97,10 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
      * requests of one key across every process, then the usage counters. A request admitted by the
      * window but beaten to the last unit of quota by a concurrent one comes back with no usage row.
      */
-    const consume = SqlSchema.single({
-      Request: ConsumeRequest,
-      Result: Consumed,
-      execute: ({ keyId, limit, month, nowMs }) =>
-        sql`
+    // The hot path: one statement per authenticated request, with no schema round trip; the row's
+    // types are fixed by the casts in the statement itself.
+    const consume = ({ keyId, limit, month, nowMs }: ConsumeRequest) =>
+      sql<ConsumedRow>`
           WITH quota AS (
             SELECT (usage_period_start < ${month}::date OR monthly_usage < monthly_quota) AS ok
             FROM api_keys WHERE id = ${keyId}
@@ -121,7 +128,15 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
           SELECT (SELECT ok FROM quota) AS quota_ok, (SELECT used FROM hit) AS used,
                  (SELECT oldest::text FROM hit) AS oldest,
                  (SELECT monthly_usage FROM usage) AS monthly_usage, (SELECT monthly_quota FROM usage) AS monthly_quota`
-    })
+        .pipe(
+          Effect.map(([row]) => ({
+            quotaOk: row?.quotaOk ?? null,
+            used: row?.used ?? null,
+            oldest: row?.oldest == null ? null : Number(row.oldest),
+            monthlyUsage: row?.monthlyUsage ?? null,
+            monthlyQuota: row?.monthlyQuota ?? null
+          }))
+        )
 
     const oldestHit = SqlSchema.findOne({
       Request: Schema.Struct({ keyId: ApiKeyId, nowMs: Schema.Number }),
@@ -181,8 +196,7 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
       /** Ids of keys revoked or rotated by any process, as their transactions commit. */
       changes: pg.listen(API_KEY_CHANGES).pipe(Stream.map((id) => id as ApiKeyId)),
       findByHash: (hash: string) => findByHash(hash).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findByHash")),
-      consume: (request: typeof ConsumeRequest.Type) =>
-        consume(request).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.consume")),
+      consume: (request: ConsumeRequest) => consume(request).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.consume")),
       oldestHit: (keyId: ApiKeyId, nowMs: number) =>
         oldestHit({ keyId, nowMs }).pipe(
           Effect.map(Option.flatMap((row) => Option.fromNullable(row.oldest))),
