@@ -92,51 +92,21 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
     })
 
     /**
-     * The whole per-request check in one round trip, atomic under concurrency: the quota (reset when a
-     * new UTC month has begun), then the sliding-window log, whose row lock serialises concurrent
-     * requests of one key across every process, then the usage counters. A request admitted by the
-     * window but beaten to the last unit of quota by a concurrent one comes back with no usage row.
+     * The whole per-request check in one round trip, atomic under concurrency (migration 0004): the
+     * quota (reset when a new UTC month has begun), the sliding-window log, whose row lock serialises
+     * concurrent requests of one key across every process, then the usage counters. No schema round
+     * trip here: this is the hot path, and the function's OUT parameters fix the row's types.
      */
-    // The hot path: one statement per authenticated request, with no schema round trip; the row's
-    // types are fixed by the casts in the statement itself.
     const consume = ({ keyId, limit, month, nowMs }: ConsumeRequest) =>
-      sql<ConsumedRow>`
-          WITH quota AS (
-            SELECT (usage_period_start < ${month}::date OR monthly_usage < monthly_quota) AS ok
-            FROM api_keys WHERE id = ${keyId}
-          ), hit AS (
-            INSERT INTO api_key_rate_limits AS r (key_id, hits)
-            SELECT ${keyId}, ARRAY[${nowMs}::bigint] FROM quota WHERE quota.ok
-            ON CONFLICT (key_id) DO UPDATE
-              SET hits = array_append(
-                    ARRAY(SELECT h FROM unnest(r.hits) AS h WHERE h > ${nowMs}::bigint - ${WINDOW_MS}),
-                    ${nowMs}::bigint
-                  ),
-                  updated_at = now()
-              WHERE (SELECT count(*) FROM unnest(r.hits) AS h WHERE h > ${nowMs}::bigint - ${WINDOW_MS}) < ${limit}
-            RETURNING cardinality(r.hits) AS used, (SELECT min(h) FROM unnest(r.hits) AS h) AS oldest
-          ), usage AS (
-            UPDATE api_keys SET
-              monthly_usage = CASE WHEN usage_period_start < ${month}::date THEN 1 ELSE monthly_usage + 1 END,
-              usage_period_start = greatest(usage_period_start, ${month}::date),
-              total_usage = total_usage + 1,
-              last_used_at = now()
-            WHERE id = ${keyId} AND EXISTS (SELECT 1 FROM hit)
-              AND (usage_period_start < ${month}::date OR monthly_usage < monthly_quota)
-            RETURNING monthly_usage::float8 AS monthly_usage, monthly_quota::float8 AS monthly_quota
-          )
-          SELECT (SELECT ok FROM quota) AS quota_ok, (SELECT used FROM hit) AS used,
-                 (SELECT oldest::text FROM hit) AS oldest,
-                 (SELECT monthly_usage FROM usage) AS monthly_usage, (SELECT monthly_quota FROM usage) AS monthly_quota`
-        .pipe(
-          Effect.map(([row]) => ({
-            quotaOk: row?.quotaOk ?? null,
-            used: row?.used ?? null,
-            oldest: row?.oldest == null ? null : Number(row.oldest),
-            monthlyUsage: row?.monthlyUsage ?? null,
-            monthlyQuota: row?.monthlyQuota ?? null
-          }))
-        )
+      sql<ConsumedRow>`SELECT * FROM api_key_consume(${keyId}, ${limit}, ${nowMs}, ${month})`.pipe(
+        Effect.map(([row]) => ({
+          quotaOk: row?.quotaOk ?? null,
+          used: row?.used ?? null,
+          oldest: row?.oldest == null ? null : Number(row.oldest),
+          monthlyUsage: row?.monthlyUsage ?? null,
+          monthlyQuota: row?.monthlyQuota ?? null
+        }))
+      )
 
     const oldestHit = SqlSchema.findOne({
       Request: Schema.Struct({ keyId: ApiKeyId, nowMs: Schema.Number }),
