@@ -23,27 +23,31 @@ describe("booting the server process", () => {
       expect(output).not.toContain("hunter2")
     }).pipe(Effect.scoped), 60_000)
 
-  it.live("two processes booting against the same empty database both come up (one API-only)", () =>
-    Effect.gen(function*() {
-      const { url } = yield* freshDatabase("boot")
-      const [portA, portB] = [yield* Effect.promise(freePort), yield* Effect.promise(freePort)]
-      const a = yield* spawnServer({ entry: "src", env: productionEnv(Redacted.value(url), portA) })
-      const b = yield* spawnServer({
-        entry: "src",
-        env: { ...productionEnv(Redacted.value(url), portB), WORKER_ENABLED: "false" }
-      })
-      yield* Effect.all([waitHealthy(a, portA), waitHealthy(b, portB)], { concurrency: 2 })
+  it.live(
+    "two processes booting against the same empty database both come up (one API-only)",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* freshDatabase("boot")
+        const [portA, portB] = [yield* Effect.promise(freePort), yield* Effect.promise(freePort)]
+        const a = yield* spawnServer({ entry: "src", env: productionEnv(Redacted.value(url), portA) })
+        const b = yield* spawnServer({
+          entry: "src",
+          env: { ...productionEnv(Redacted.value(url), portB), WORKER_ENABLED: "false" }
+        })
+        yield* Effect.all([waitHealthy(a, portA), waitHealthy(b, portB)], { concurrency: 2 })
 
-      const migrations = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql<{ n: number }>`SELECT count(*)::int AS n FROM kotadb_migrations`).pipe(
+        const migrations = yield* Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM kotadb_migrations`
+        ).pipe(
           Effect.provide(PgClient.layer({ url }))
         )
-      expect(migrations[0]!.n).toBeGreaterThanOrEqual(2)
-      const health = yield* Effect.promise(() =>
-        fetch(`http://127.0.0.1:${portB}/health`).then((r) => r.json())
-      )
-      expect(health).toMatchObject({ status: "ok", database: { status: "ok" }, worker: { enabled: false, loops: 0 } })
-      const withWorker = yield* Effect.promise(() => fetch(`http://127.0.0.1:${portA}/health`).then((r) => r.json()))
-      expect(withWorker).toMatchObject({ worker: { enabled: true, loops: 4, draining: false } })
-    }).pipe(Effect.scoped), 90_000)
+        expect(migrations[0]!.n).toBeGreaterThanOrEqual(2)
+        const health = yield* Effect.promise(() => fetch(`http://127.0.0.1:${portB}/health`).then((r) => r.json()))
+        expect(health).toMatchObject({ status: "ok", database: { status: "ok" }, worker: { enabled: false, loops: 0 } })
+        const withWorker = yield* Effect.promise(() => fetch(`http://127.0.0.1:${portA}/health`).then((r) => r.json()))
+        expect(withWorker).toMatchObject({ worker: { enabled: true, loops: 4, draining: false } })
+      }).pipe(Effect.scoped),
+    90_000
+  )
 })
