@@ -20,12 +20,7 @@ BEGIN
   -- sees that transaction's job changes: concurrent finishers cannot both derive from stale data.
   PERFORM 1 FROM public.repositories WHERE id = ANY (repository_ids) ORDER BY id FOR NO KEY UPDATE;
 
-  UPDATE public.repositories r
-  SET status = d.status,
-      sync_state = CASE d.status
-        WHEN 'syncing' THEN 'in_progress' WHEN 'queued' THEN 'pending' WHEN 'ready' THEN 'synced' ELSE 'error'
-      END
-  FROM (
+  WITH derived AS MATERIALIZED (  -- evaluate each repository's checks once, not once per use
     SELECT ids.id,
       CASE
         WHEN EXISTS (SELECT 1 FROM public.indexing_jobs j WHERE j.repository_id = ids.id
@@ -40,7 +35,13 @@ BEGIN
         ), 'queued')
       END AS status
     FROM unnest(repository_ids) AS ids(id)
-  ) d
+  )
+  UPDATE public.repositories r
+  SET status = d.status,
+      sync_state = CASE d.status
+        WHEN 'syncing' THEN 'in_progress' WHEN 'queued' THEN 'pending' WHEN 'ready' THEN 'synced' ELSE 'error'
+      END
+  FROM derived d
   WHERE r.id = d.id AND r.status IS DISTINCT FROM d.status;
 END
 $$;
@@ -62,11 +63,25 @@ LANGUAGE plpgsql
 SET search_path = ''
 AS $$
 DECLARE
+  started uuid[];
   changed uuid[];
 BEGIN
+  -- A job that starts running makes its repository `syncing` whatever its other jobs are doing, so a
+  -- claim needs no derivation (the UPDATE still waits for any concurrent deriver's row lock).
+  started := ARRAY(
+    SELECT DISTINCT n.repository_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.status = 'in_progress' AND o.status IS DISTINCT FROM 'in_progress' AND n.job_type <> 'provision_webhook'
+  );
+  IF cardinality(started) > 0 THEN
+    -- Same lock order as derive_repository_status: repositories by id.
+    PERFORM 1 FROM public.repositories WHERE id = ANY (started) AND status <> 'syncing' ORDER BY id FOR NO KEY UPDATE;
+    UPDATE public.repositories SET status = 'syncing', sync_state = 'in_progress'
+    WHERE id = ANY (started) AND status <> 'syncing';
+  END IF;
+
   changed := ARRAY(
     SELECT DISTINCT n.repository_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE n.status IS DISTINCT FROM o.status AND n.job_type <> 'provision_webhook'
+    WHERE n.status IS DISTINCT FROM o.status AND n.status <> 'in_progress' AND n.job_type <> 'provision_webhook'
   );
   IF cardinality(changed) > 0 THEN
     PERFORM public.derive_repository_status(changed);

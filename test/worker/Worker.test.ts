@@ -32,6 +32,15 @@ const jobRow = (id: JobId): Effect.Effect<
     Effect.orDie
   )
 
+const repositoryStatus = (id: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ status: string; syncState: string }>`SELECT status, sync_state FROM repositories WHERE id = ${id}`
+  ).pipe(
+    Effect.map((rows) => rows[0]),
+    Effect.orDie
+  )
+
 const events = (id: JobId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<{ eventType: string; context: { retry_in_ms?: number } }>`
@@ -132,7 +141,9 @@ layer(polling, { timeout: "120 seconds", excludeTestServices: true })("worker", 
       const store = yield* JobStore
       const started = yield* Deferred.make<void>()
       const interrupted = yield* Deferred.make<void>()
-      const id = yield* store.enqueue({ repositoryId: yield* newRepository, jobType: "validate" })
+      const repository = yield* newRepository
+      const id = yield* store.enqueue({ repositoryId: repository, jobType: "validate" })
+      expect(yield* repositoryStatus(repository)).toEqual({ status: "queued", syncState: "pending" })
       yield* startWorker(() =>
         Deferred.succeed(started, undefined).pipe(
           Effect.zipRight(Effect.never),
@@ -140,9 +151,12 @@ layer(polling, { timeout: "120 seconds", excludeTestServices: true })("worker", 
         )
       )
       yield* Deferred.await(started)
+      expect(yield* repositoryStatus(repository)).toEqual({ status: "syncing", syncState: "in_progress" })
       expect(yield* store.cancel(id)).toMatchObject({ previous: "in_progress" })
       yield* Deferred.await(interrupted).pipe(Effect.timeout("10 seconds"))
       expect(yield* jobRow(id)).toMatchObject({ status: "cancelled", lockedBy: null })
+      // A cancelled job does not count: the repository has no job left, so it is back to queued.
+      expect(yield* repositoryStatus(repository)).toEqual({ status: "queued", syncState: "pending" })
     }))
 })
 
