@@ -49,6 +49,16 @@ export class RepositoryNotFound extends Schema.TaggedError<RepositoryNotFound>()
 }, HttpApiSchema.annotations({ status: 404 })) {}
 
 const Timestamp = Schema.NullOr(Schema.String)
+// Schema.Unknown's generated JSON Schema carries a fixed `$id`, which OpenAPI 3.1 refuses to see twice;
+// an annotation with `anyOf` replaces it (one without `type`/`anyOf` would only be merged in).
+const AnyJson = Schema.Unknown.annotations({
+  jsonSchema: {
+    description: "any JSON value",
+    anyOf: [{ type: "object" }, { type: "array" }, { type: "string" }, { type: "number" }, { type: "boolean" }, {
+      type: "null"
+    }]
+  }
+})
 
 export const JobView = Schema.Struct({
   job_id: JobId,
@@ -63,14 +73,14 @@ export const JobView = Schema.Struct({
   started_at: Timestamp,
   finished_at: Timestamp,
   error_message: Schema.NullOr(Schema.String),
-  result: Schema.Unknown
+  result: AnyJson
 })
 export type JobView = typeof JobView.Type
 
 export const JobEventView = Schema.Struct({
   event_type: Schema.String,
   message: Schema.NullOr(Schema.String),
-  context: Schema.Unknown,
+  context: AnyJson,
   created_at: Schema.String
 })
 

