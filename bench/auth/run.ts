@@ -10,6 +10,7 @@ import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import ts from "typescript"
 import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/database.js"
+import { makeLifecycle } from "../lib/lifecycle.js"
 import type { LoadResult } from "../lib/load.js"
 import { runLoad } from "../lib/load.js"
 import type { Server } from "../lib/processes.js"
@@ -46,41 +47,13 @@ const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const ROUTE = "/api/v1/me"
 
 // Nothing more is printed once an abort has begun (a load run may still be finishing).
-const log = (line: string) => aborting || process.stdout.write(`${line}\n`)
-const warn = (line: string) => process.stderr.write(`${line}\n`)
+const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
 
 // ---------------------------------------------------------------------------------------------------
 // Teardown: runs once, on success, failure, Ctrl-C, SIGTERM or the time limit.
 // ---------------------------------------------------------------------------------------------------
 
-let aborting = false
-const cleanups: Array<() => Promise<void>> = []
 const servers: Array<Server> = []
-let cleaning: Promise<void> | undefined
-const cleanup = () => (cleaning ??= (async () => {
-  for (const step of cleanups.reverse()) {
-    try {
-      await step()
-    } catch (error) {
-      warn(`cleanup: ${error instanceof Error ? error.message : String(error)}`)
-    }
-  }
-})())
-
-const abort = (why: string, code: number) => {
-  // Ctrl-C reaches this process twice (from the terminal and relayed by tsx): clean up once, and keep
-  // the handlers installed so that a repeated signal cannot kill the process before the drop is done.
-  if (aborting) return
-  aborting = true
-  warn(why)
-  void cleanup().finally(() => process.exit(code))
-}
-process.on("SIGINT", () => abort("interrupted: cleaning up", 130))
-process.on("SIGTERM", () => abort("terminated: cleaning up", 143))
-const watchdog = setTimeout(
-  () => abort(`time limit of ${TIME_LIMIT_MS / 1000} s reached: cleaning up`, 1),
-  TIME_LIMIT_MS
-)
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -174,7 +147,7 @@ const main = async () => {
 
   for (const stale of await dropOrphans(admin, "kotadb_bench_auth")) warn(`dropped ${stale}, left by a killed run`)
   const db = await createScratchDatabase(admin, "kotadb_bench_auth")
-  cleanups.push(db.drop)
+  onCleanup(db.drop)
 
   const oursPort = await freePort()
   const ours = startServer("ours", [...profileArgs("ours"), "dist/src/main.js"], {
@@ -193,7 +166,7 @@ const main = async () => {
     }
   })
   servers.push(ours)
-  cleanups.push(() => ours.stop())
+  onCleanup(() => ours.stop())
   await waitReady(ours, "/health/live", 30_000)
   const keys = await createKeys(ours)
 
@@ -210,7 +183,7 @@ const main = async () => {
     }
   })
   servers.push(baseline)
-  cleanups.push(() => baseline.stop())
+  onCleanup(() => baseline.stop())
   await waitReady(baseline, "/health/live", 15_000)
   const shape = await compareResponses(servers, keys[0]!)
   const pgVersion =
@@ -316,11 +289,11 @@ const main = async () => {
 
 main().then(
   (code) => {
-    clearTimeout(watchdog)
+    stopWatchdog()
     process.exit(code)
   },
   async (error: unknown) => {
-    clearTimeout(watchdog)
+    stopWatchdog()
     warn(`bench:auth failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
     for (const server of servers) warn(`--- last output of ${server.name} ---\n${server.output()}`)
     await cleanup()

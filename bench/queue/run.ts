@@ -23,6 +23,7 @@ import { AppConfig } from "../../src/services/AppConfig.js"
 import { JobStore } from "../../src/services/stores/JobStore.js"
 import type { ScratchDatabase } from "../lib/database.js"
 import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js"
+import { makeLifecycle } from "../lib/lifecycle.js"
 import type { Server } from "../lib/processes.js"
 import { cpuSeconds, loadAverage, machineCpu, sleep, startServer } from "../lib/processes.js"
 
@@ -57,39 +58,13 @@ const REPOSITORIES = 50
 const POLL_MS = 1000 // both systems' poll interval while measuring throughput (ours' default)
 const IDLE_POLL_MS = 60_000 // while measuring latency: only NOTIFY can wake a worker in time
 
-const log = (line: string) => aborting || process.stdout.write(`${line}\n`)
-const warn = (line: string) => process.stderr.write(`${line}\n`)
+const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
 
 // ---------------------------------------------------------------------------------------------------
 // Teardown: runs once, on success, failure, Ctrl-C, SIGTERM or the time limit.
 // ---------------------------------------------------------------------------------------------------
 
-let aborting = false
-const cleanups: Array<() => Promise<void>> = []
 const workers = new Set<Server>()
-let cleaning: Promise<void> | undefined
-const cleanup = () => (cleaning ??= (async () => {
-  for (const step of cleanups.reverse()) {
-    try {
-      await step()
-    } catch (error) {
-      warn(`cleanup: ${error instanceof Error ? error.message : String(error)}`)
-    }
-  }
-})())
-
-const abort = (why: string, code: number) => {
-  if (aborting) return
-  aborting = true
-  warn(why)
-  void cleanup().finally(() => process.exit(code))
-}
-process.on("SIGINT", () => abort("interrupted: cleaning up", 130))
-process.on("SIGTERM", () => abort("terminated: cleaning up", 143))
-const watchdog = setTimeout(
-  () => abort(`time limit of ${TIME_LIMIT_MS / 1000} s reached: cleaning up`, 1),
-  TIME_LIMIT_MS
-)
 
 // ---------------------------------------------------------------------------------------------------
 // The two systems: how to start a worker, add jobs and see that all are done.
@@ -574,12 +549,12 @@ const main = async () => {
   const systems: Array<System> = []
   for (const make of [makeOurs, makeGraphile]) {
     const db = await createScratchDatabase(admin, PREFIX)
-    cleanups.push(db.drop)
+    onCleanup(db.drop)
     const system = await make(db)
-    cleanups.push(system.close)
+    onCleanup(system.close)
     systems.push(system)
   }
-  cleanups.push(async () => {
+  onCleanup(async () => {
     await Promise.all([...workers].map((w) => w.stop(5_000)))
   })
 
@@ -685,11 +660,11 @@ const main = async () => {
 
 main().then(
   (code) => {
-    clearTimeout(watchdog)
+    stopWatchdog()
     process.exit(code)
   },
   async (error: unknown) => {
-    clearTimeout(watchdog)
+    stopWatchdog()
     warn(`bench:queue failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
     for (const worker of workers) warn(`--- last output of the ${worker.name} worker ---\n${worker.output()}`)
     await cleanup()

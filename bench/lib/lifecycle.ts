@@ -1,0 +1,41 @@
+/**
+ * Cleanup for a bench run: steps registered with `onCleanup` run once, newest first, on success, on
+ * failure, on Ctrl-C/SIGTERM and when the run's time limit is reached.
+ */
+export const makeLifecycle = (timeLimitMs: number) => {
+  let aborting = false
+  let cleaning: Promise<void> | undefined
+  const steps: Array<() => Promise<void>> = []
+  const warn = (line: string) => process.stderr.write(`${line}\n`)
+
+  const cleanup = () => (cleaning ??= (async () => {
+    for (const step of steps.reverse()) {
+      try {
+        await step()
+      } catch (error) {
+        warn(`cleanup: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+  })())
+
+  const abort = (why: string, code: number) => {
+    // Ctrl-C reaches this process twice (from the terminal and relayed by tsx): clean up once, and keep
+    // the handlers installed so that a repeated signal cannot kill the process before the drop is done.
+    if (aborting) return
+    aborting = true
+    warn(why)
+    void cleanup().finally(() => process.exit(code))
+  }
+  process.on("SIGINT", () => abort("interrupted: cleaning up", 130))
+  process.on("SIGTERM", () => abort("terminated: cleaning up", 143))
+  const watchdog = setTimeout(() => abort(`time limit of ${timeLimitMs / 1000} s reached: cleaning up`, 1), timeLimitMs)
+
+  return {
+    warn,
+    /** Prints a line unless the run is being aborted. */
+    log: (line: string) => aborting || process.stdout.write(`${line}\n`),
+    onCleanup: (step: () => Promise<void>) => void steps.push(step),
+    cleanup,
+    stopWatchdog: () => clearTimeout(watchdog)
+  } as const
+}
