@@ -1,4 +1,4 @@
-import { Cause, Duration, Effect, Exit, Fiber, FiberSet, Option, PubSub, Schedule, Scope, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue, Schedule, Scope, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import type { ClaimedJob, JobId } from "../domain/Job.js"
@@ -53,7 +53,9 @@ export const runWorker = Effect.gen(function*() {
   const jobScope = yield* Scope.make()
   const batches = yield* Scope.extend(FiberSet.make<void>(), jobScope)
   const held = new Map<JobId, Fiber.RuntimeFiber<unknown, unknown> | null>()
-  const wakeups = yield* PubSub.sliding<void>(1)
+  // One token per notification, taken by one idle loop: waking every loop for one job only makes them
+  // race to claim it. Busy loops keep claiming until the queue is empty, so dropped tokens lose nothing.
+  const wakeups = yield* Queue.sliding<void>(config.workerConcurrency)
   let draining = false
   const setInFlight = status.update((s) => ({ ...s, inFlight: held.size }))
 
@@ -115,7 +117,6 @@ export const runWorker = Effect.gen(function*() {
     })
 
   const loop = Effect.gen(function*() {
-    const subscription = yield* PubSub.subscribe(wakeups)
     while (true) {
       // Claimed jobs are registered before anything can interrupt: none is held without being known.
       const jobs = yield* store.claim(workerId, config.workerBatchSize).pipe(
@@ -124,12 +125,12 @@ export const runWorker = Effect.gen(function*() {
       )
       yield* status.update((s) => ({ ...s, lastTickAt: new Date(), inFlight: held.size }))
       if (jobs.length === 0) {
-        yield* subscription.take.pipe(Effect.timeoutOption(config.workerPollInterval))
+        yield* Queue.take(wakeups).pipe(Effect.timeoutOption(config.workerPollInterval))
         continue
       }
       yield* Fiber.join(yield* FiberSet.run(batches, processBatch(jobs)))
     }
-  }).pipe(Effect.scoped)
+  })
 
   const heartbeat = Effect.gen(function*() {
     const ids = [...held.keys()]
@@ -161,21 +162,16 @@ export const runWorker = Effect.gen(function*() {
 
   const rescuer = store.rescue(lease).pipe(
     Effect.tap((rescued) =>
-      rescued.length === 0 ? Effect.void : Effect.logWarning("expired leases rescued").pipe(
-        Effect.annotateLogs({ jobs: rescued.length }),
-        Effect.zipRight(store.appendEvents(rescued.map((job) => ({
-          jobId: job.id,
-          type: "lease_expired",
-          message: job.status === "queued" ? "lease expired; queued again" : "lease expired; attempts exhausted"
-        }))))
-      )
+      rescued.length === 0
+        ? Effect.void
+        : Effect.logWarning("expired leases rescued").pipe(Effect.annotateLogs({ jobs: rescued.length }))
     ),
     Effect.repeat(Schedule.spaced(config.workerRescueInterval)),
     supervised("rescuer")
   )
 
   const listener = store.wakeups.pipe(
-    Stream.runForEach(() => PubSub.publish(wakeups, undefined)),
+    Stream.runForEach(() => Queue.offer(wakeups, undefined)),
     supervised("listener")
   )
 

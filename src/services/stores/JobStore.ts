@@ -177,7 +177,10 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId} AND status = 'in_progress'
         RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
-    /** Jobs whose lease expired go back to the queue, or fail once their attempts are used up. */
+    /**
+     * Jobs whose lease expired go back to the queue, or fail once their attempts are used up. The
+     * event is written by the same statement, before any worker can be woken to run the job again.
+     */
     const rescue = (lease: Duration.Duration) =>
       sql<{ id: JobId; status: string }>`
         WITH rescued AS (
@@ -188,6 +191,11 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
               error_message = 'lease expired: the worker stopped heartbeating (crashed or lost its connection)'
           WHERE status = 'in_progress' AND locked_at < now() - make_interval(secs => ${Duration.toSeconds(lease)})
           RETURNING id, status, job_type
+        ), logged AS (
+          INSERT INTO indexing_job_events (job_id, event_type, message)
+          SELECT id, 'lease_expired',
+                 CASE WHEN status = 'queued' THEN 'lease expired; queued again' ELSE 'lease expired; attempts exhausted' END
+          FROM rescued
         )
         SELECT id, status, CASE WHEN status = 'queued' THEN pg_notify(${JOBS_CHANNEL}, job_type) END FROM rescued`
 
