@@ -10,7 +10,7 @@ import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import ts from "typescript"
 import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/database.js"
-import { makeLifecycle } from "../lib/lifecycle.js"
+import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import type { LoadResult } from "../lib/load.js"
 import { runLoad } from "../lib/load.js"
 import type { Server } from "../lib/processes.js"
@@ -28,14 +28,6 @@ import {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 170_000
-
-const intEnv = (name: string, fallback: number) => {
-  const raw = process.env[name]
-  if (raw === undefined || raw === "") return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not ${raw}`)
-  return value
-}
 
 const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 50)
 const KEYS = intEnv("BENCH_KEYS", 100)

@@ -39,3 +39,12 @@ export const makeLifecycle = (timeLimitMs: number) => {
     stopWatchdog: () => clearTimeout(watchdog)
   } as const
 }
+
+/** A positive integer from the environment (bench knobs), or `fallback` when unset. */
+export const intEnv = (name: string, fallback: number) => {
+  const raw = process.env[name]
+  if (raw === undefined || raw === "") return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not ${raw}`)
+  return value
+}

@@ -23,7 +23,7 @@ import { AppConfig } from "../../src/services/AppConfig.js"
 import { JobStore } from "../../src/services/stores/JobStore.js"
 import type { ScratchDatabase } from "../lib/database.js"
 import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js"
-import { makeLifecycle } from "../lib/lifecycle.js"
+import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import type { Server } from "../lib/processes.js"
 import { cpuSeconds, loadAverage, machineCpu, sleep, startServer } from "../lib/processes.js"
 
@@ -32,14 +32,6 @@ const TIME_LIMIT_MS = 280_000
 /** A further round starts only if one more round as long as the longest so far still ends before this. */
 const ROUNDS_BUDGET_MS = 230_000
 const PREFIX = "kotadb_bench_queue"
-
-const intEnv = (name: string, fallback: number) => {
-  const raw = process.env[name]
-  if (raw === undefined || raw === "") return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not ${raw}`)
-  return value
-}
 
 const JOBS = intEnv("BENCH_JOBS", 5000)
 const WARMUP_JOBS = intEnv("BENCH_WARMUP_JOBS", 500)
