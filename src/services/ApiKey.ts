@@ -1,13 +1,25 @@
-import { Cause, Clock, Duration, Effect, Either, Option, Schedule, Stream } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Cause, Chunk, Clock, Deferred, Duration, Effect, Either, Exit, Option, Queue, Schedule, Stream } from "effect"
 import { BlockList, isIP } from "node:net"
 import type { ApiKeyRecord, UsageOutcome } from "../domain/ApiKey.js"
 import { Forbidden, QuotaExceeded, RateLimited, Unauthorized } from "../domain/ApiKey.js"
 import { parseApiKey } from "../domain/ApiKeyFormat.js"
 import { AppConfig } from "./AppConfig.js"
+import type { Consumed, ConsumeRequest } from "./stores/ApiKeyStore.js"
 import { ApiKeyStore } from "./stores/ApiKeyStore.js"
 
 const WINDOW_SECONDS = 60
 const MAX_CACHED = 10_000
+// Key checks waiting together go to Postgres as one statement, from at most this many senders at a
+// time: a lone request still goes at once, and under load N waiting requests cost one round trip
+// and one commit instead of N. Bounded below the pool size so other queries always find a connection.
+const CONSUME_SENDERS = 3
+const MAX_CONSUME_BATCH = 256
+
+interface PendingCheck {
+  readonly request: ConsumeRequest
+  readonly result: Deferred.Deferred<Consumed, SqlError>
+}
 
 export interface Admission {
   readonly key: ApiKeyRecord
@@ -90,6 +102,30 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
       Effect.forkScoped
     )
 
+    const checks = yield* Queue.unbounded<PendingCheck>()
+    yield* Effect.addFinalizer(() => Queue.shutdown(checks))
+    const sendChecks = Queue.takeBetween(checks, 1, MAX_CONSUME_BATCH).pipe(
+      Effect.flatMap((taken) => {
+        const batch = Chunk.toReadonlyArray(taken)
+        return store.consumeBatch(batch.map((check) => check.request)).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) =>
+            Effect.forEach(batch, (check, i) => Deferred.done(check.result, Exit.map(exit, (results) => results[i]!)), {
+              discard: true
+            })
+          )
+        )
+      }),
+      Effect.forever
+    )
+    yield* Effect.forkScoped(Effect.all(Array.from({ length: CONSUME_SENDERS }, () => sendChecks), {
+      concurrency: "unbounded",
+      discard: true
+    }))
+    const consume = (request: ConsumeRequest) =>
+      Effect.flatMap(Deferred.make<Consumed, SqlError>(), (result) =>
+        Queue.offer(checks, { request, result }).pipe(Effect.zipRight(Deferred.await(result))))
+
     const lookup = (hash: string, nowMs: number) =>
       Effect.gen(function*() {
         const cached = cache.get(hash)
@@ -111,7 +147,9 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
     const admit = (key: ApiKeyRecord, nowMs: number) =>
       Effect.gen(function*() {
         const month = monthOf(nowMs)
-        const consumed = yield* store.consume({ keyId: key.id, limit: key.rateLimit, nowMs, month: month.start })
+        const consumed = yield* consume({ keyId: key.id, limit: key.rateLimit, nowMs, month: month.start }).pipe(
+          Effect.orDie
+        )
         const quotaRetry = Math.ceil((month.nextStartMs - nowMs) / 1000)
         if (consumed.quotaOk === false) {
           return yield* new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })

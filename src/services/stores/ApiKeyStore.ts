@@ -49,13 +49,21 @@ export interface Consumed {
   readonly monthlyQuota: number | null
 }
 
-interface ConsumeRequest {
+export interface ConsumeRequest {
   readonly keyId: ApiKeyId
   readonly limit: number
   readonly nowMs: number
   /** First day of the current UTC month, `YYYY-MM-01`. */
   readonly month: string
 }
+
+const toConsumed = (row: ConsumedRow | undefined): Consumed => ({
+  quotaOk: row?.quotaOk ?? null,
+  used: row?.used ?? null,
+  oldest: row?.oldest == null ? null : Number(row.oldest),
+  monthlyUsage: row?.monthlyUsage ?? null,
+  monthlyQuota: row?.monthlyQuota ?? null
+})
 
 const NewKey = Schema.Struct({
   userId: UserId,
@@ -92,20 +100,22 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
     })
 
     /**
-     * The whole per-request check in one round trip, atomic under concurrency (migration 0004): the
-     * quota (reset when a new UTC month has begun), the sliding-window log, whose row lock serialises
-     * concurrent requests of one key across every process, then the usage counters. No schema round
-     * trip here: this is the hot path, and the function's OUT parameters fix the row's types.
+     * The whole per-request key check, atomic under concurrency, for many requests in one statement
+     * (migrations 0004 and 0005): the quota (reset when a new UTC month has begun), the sliding-window
+     * log, whose row lock serialises concurrent requests of one key across every process, then the
+     * usage counters. Results come back in request order. No schema decoding: this is the hot path,
+     * and the function's result columns fix the row's types.
      */
-    const consume = ({ keyId, limit, month, nowMs }: ConsumeRequest) =>
-      sql<ConsumedRow>`SELECT * FROM api_key_consume(${keyId}, ${limit}, ${nowMs}, ${month})`.pipe(
-        Effect.map(([row]) => ({
-          quotaOk: row?.quotaOk ?? null,
-          used: row?.used ?? null,
-          oldest: row?.oldest == null ? null : Number(row.oldest),
-          monthlyUsage: row?.monthlyUsage ?? null,
-          monthlyQuota: row?.monthlyQuota ?? null
-        }))
+    const consumeBatch = (requests: ReadonlyArray<ConsumeRequest>) =>
+      sql<ConsumedRow & { readonly ord: number }>`
+        SELECT * FROM api_key_consume_batch(
+          ${requests.map((r) => r.keyId)}::uuid[], ${requests.map((r) => r.limit)}::int[],
+          ${requests.map((r) => r.nowMs)}::bigint[], ${requests.map((r) => r.month)}::date[])`.pipe(
+        Effect.map((rows) => {
+          const results = new Array<Consumed>(requests.length)
+          for (const row of rows) results[row.ord - 1] = toConsumed(row)
+          return results
+        })
       )
 
     const oldestHit = SqlSchema.findOne({
@@ -166,7 +176,10 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
       /** Ids of keys revoked or rotated by any process, as their transactions commit. */
       changes: pg.listen(API_KEY_CHANGES).pipe(Stream.map((id) => id as ApiKeyId)),
       findByHash: (hash: string) => findByHash(hash).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findByHash")),
-      consume: (request: ConsumeRequest) => consume(request).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.consume")),
+      consumeBatch: (requests: ReadonlyArray<ConsumeRequest>) =>
+        consumeBatch(requests).pipe(
+          Effect.withSpan("ApiKeyStore.consumeBatch", { attributes: { "kotadb.batch_size": requests.length } })
+        ),
       oldestHit: (keyId: ApiKeyId, nowMs: number) =>
         oldestHit({ keyId, nowMs }).pipe(
           Effect.map(Option.flatMap((row) => Option.fromNullable(row.oldest))),
