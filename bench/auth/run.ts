@@ -37,6 +37,8 @@ const ROUNDS = intEnv("BENCH_ROUNDS", 2)
 const POOL_SIZE = 10
 const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const ROUTE = "/api/v1/me"
+// As production runs ours (scripts/start.sh, the Dockerfile's CMD); the baseline gets the same flags.
+const NODE_FLAGS = ["--enable-source-maps", "--max-semi-space-size=64"]
 
 // Nothing more is printed once an abort has begun (a load run may still be finishing).
 const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
@@ -142,7 +144,7 @@ const main = async () => {
   onCleanup(db.drop)
 
   const oursPort = await freePort()
-  const ours = startServer("ours", [...profileArgs("ours"), "dist/src/main.js"], {
+  const ours = startServer("ours", [...profileArgs("ours"), ...NODE_FLAGS, "dist/src/main.js"], {
     cwd: ROOT,
     port: oursPort,
     env: {
@@ -163,7 +165,7 @@ const main = async () => {
   const keys = await createKeys(ours)
 
   const baselinePort = await freePort()
-  const baseline = startServer("baseline", [...profileArgs("baseline"), compileBaseline()], {
+  const baseline = startServer("baseline", [...profileArgs("baseline"), ...NODE_FLAGS, compileBaseline()], {
     cwd: ROOT,
     port: baselinePort,
     env: {

@@ -23,7 +23,7 @@ export const RoutesLive = Layer.mergeAll(
 
 export const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
   const config = yield* AppConfig
-  return HttpLayerRouter.serve(RoutesLive).pipe(
+  return HttpLayerRouter.serve(RoutesLive, { disableLogger: true }).pipe(
     Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
   )
 }))

@@ -206,7 +206,7 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
           }
         }
         return { key: entry.key, result: yield* Effect.either(admit(key, nowMs)) }
-      }).pipe(Effect.withSpan("ApiKey.authenticate"))
+      }).pipe(Effect.withSpan("ApiKey.authenticate", { captureStackTrace: false }))
 
     return {
       attempt,
