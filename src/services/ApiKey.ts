@@ -123,8 +123,10 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
       discard: true
     }))
     const consume = (request: ConsumeRequest) =>
-      Effect.flatMap(Deferred.make<Consumed, SqlError>(), (result) =>
-        Queue.offer(checks, { request, result }).pipe(Effect.zipRight(Deferred.await(result))))
+      Effect.flatMap(
+        Deferred.make<Consumed, SqlError>(),
+        (result) => Queue.offer(checks, { request, result }).pipe(Effect.zipRight(Deferred.await(result)))
+      )
 
     const lookup = (hash: string, nowMs: number) =>
       Effect.gen(function*() {
