@@ -51,7 +51,7 @@ export const runWorker = Effect.gen(function*() {
 
   // Running jobs live in a scope of their own, so that stopping the loops does not stop them.
   const jobScope = yield* Scope.make()
-  const batches = yield* Scope.extend(FiberSet.make<void>(), jobScope)
+  const batches = yield* Scope.extend(FiberSet.make<ReadonlyArray<ClaimedJob>>(), jobScope)
   const held = new Map<JobId, Fiber.RuntimeFiber<unknown, unknown> | null>()
   // One token per notification, taken by one idle loop: waking every loop for one job only makes them
   // race to claim it. Busy loops keep claiming until the queue is empty, so dropped tokens lose nothing.
@@ -66,6 +66,7 @@ export const runWorker = Effect.gen(function*() {
       : handler(job)
     return run.pipe(
       Effect.withSpan("job.process", {
+        captureStackTrace: false,
         attributes: {
           "job.id": job.id,
           "job.type": job.jobType,
@@ -94,6 +95,19 @@ export const runWorker = Effect.gen(function*() {
       }])
     })
 
+  // Claimed jobs are registered before anything can interrupt: none is held without being known.
+  const finishAndClaim = (done: ReadonlyArray<{ id: JobId; result: unknown }>, limit: number) =>
+    store.finishAndClaim(workerId, done, limit).pipe(
+      Effect.tap((jobs) =>
+        Effect.sync(() => {
+          for (const { id } of done) held.delete(id)
+          for (const job of jobs) held.set(job.id, null)
+        })
+      ),
+      Effect.uninterruptible
+    )
+
+  /** Runs a batch, then records its completions and claims the next batch in the same round trip. */
   const processBatch = (jobs: ReadonlyArray<ClaimedJob>) =>
     Effect.gen(function*() {
       const succeeded: Array<{ id: JobId; result: unknown }> = []
@@ -111,24 +125,24 @@ export const runWorker = Effect.gen(function*() {
           held.delete(job.id)
         }
       }
-      yield* store.complete(workerId, succeeded)
-      for (const { id } of succeeded) held.delete(id)
+      // Once draining, completions are still recorded but nothing new is claimed.
+      const next = yield* finishAndClaim(succeeded, draining ? 0 : config.workerBatchSize)
       yield* setInFlight
+      return next
     })
 
   const loop = Effect.gen(function*() {
+    let jobs = yield* finishAndClaim([], config.workerBatchSize)
     while (true) {
-      // Claimed jobs are registered before anything can interrupt: none is held without being known.
-      const jobs = yield* store.claim(workerId, config.workerBatchSize).pipe(
-        Effect.tap((jobs) => Effect.sync(() => jobs.forEach((job) => held.set(job.id, null)))),
-        Effect.uninterruptible
-      )
       yield* status.update((s) => ({ ...s, lastTickAt: new Date(), inFlight: held.size }))
       if (jobs.length === 0) {
         yield* Queue.take(wakeups).pipe(Effect.timeoutOption(config.workerPollInterval))
+        jobs = yield* finishAndClaim([], config.workerBatchSize)
         continue
       }
-      yield* Fiber.join(yield* FiberSet.run(batches, processBatch(jobs)))
+      // The batch runs in the job scope: interrupting the loop (shutdown) lets it finish and record
+      // its completions; jobs it claimed on the way out are in `held`, released by the drain.
+      jobs = yield* Fiber.join(yield* FiberSet.run(batches, processBatch(jobs)))
     }
   })
 

@@ -102,7 +102,9 @@ layer(polling, { timeout: "120 seconds", excludeTestServices: true })("worker", 
       expect(yield* Deferred.await(ran)).toBe(2)
       yield* waitFor(jobRow(ghost!.id), (row) => row.status === "completed", "the rescued job to complete")
 
-      expect(yield* store.complete("ghost-worker", [{ id: ghost!.id, result: { stale: true } }])).toEqual([])
+      expect(yield* store.finishAndClaim("ghost-worker", [{ id: ghost!.id, result: { stale: true } }], 0)).toEqual([])
+      const [stored] = yield* sql<{ result: unknown }>`SELECT result FROM indexing_jobs WHERE id = ${ghost!.id}`
+      expect(stored!.result).toEqual({ ok: true })
       expect(yield* store.fail("ghost-worker", ghost!.id, "late failure", null)).toBeUndefined()
       expect(yield* store.heartbeat("ghost-worker", [ghost!.id])).toEqual([])
       const row = yield* jobRow(ghost!.id)

@@ -103,45 +103,23 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         Effect.withSpan("JobStore.enqueue", { attributes: { jobType: job.jobType } })
       )
 
-    // SKIP LOCKED: concurrent claimers never wait on, or take, each other's rows.
-    const claim = SqlSchema.findAll({
-      Request: Schema.Struct({ workerId: Schema.String, limit: Schema.Int }),
+    /**
+     * Completes this worker's finished jobs (fenced by `locked_by`: a job whose lease was lost is left
+     * alone) and claims up to `limit` more, in one round trip (migration 0006).
+     */
+    const finishAndClaim = SqlSchema.findAll({
+      Request: Schema.Struct({
+        workerId: Schema.String,
+        done: Schema.Array(Schema.Struct({ id: JobIdSchema, result: Schema.Unknown })),
+        limit: Schema.Int
+      }),
       Result: Claimed,
-      execute: ({ limit, workerId }) =>
+      execute: ({ done, limit, workerId }) =>
         sql`
-          UPDATE indexing_jobs j
-          SET status = 'in_progress', locked_by = ${workerId}, locked_at = now(), attempt = j.attempt + 1,
-              started_at = now(), finished_at = NULL
-          FROM (
-            SELECT id FROM indexing_jobs
-            WHERE status = 'queued' AND run_at <= now()
-            ORDER BY priority DESC, run_at, id
-            LIMIT ${limit}
-            FOR UPDATE SKIP LOCKED
-          ) next
-          WHERE j.id = next.id
-          RETURNING j.id, j.repository_id, j.job_type, j.attempt, j.max_attempts, j.payload, j.traceparent`
+          SELECT * FROM indexing_jobs_finish_and_claim(${workerId}, ${done.map((r) => r.id)}::uuid[], ${
+          done.map((r) => JSON.stringify(r.result ?? null))
+        }::jsonb[], ${limit})`
     })
-
-    const complete = (
-      workerId: string,
-      results: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>
-    ): Effect.Effect<ReadonlyArray<JobId>, SqlError> =>
-      results.length === 0 ? Effect.succeed([]) : sql<{ id: JobId }>`
-        WITH done AS (
-          UPDATE indexing_jobs j
-          SET status = 'completed', result = r.result, finished_at = now(), locked_by = NULL, locked_at = NULL,
-              error_message = NULL
-          FROM (SELECT * FROM unnest(${results.map((r) => r.id)}::uuid[], ${
-        results.map((r) => JSON.stringify(r.result ?? null))
-      }::jsonb[]) AS t(id, result)) r
-          WHERE j.id = r.id AND j.locked_by = ${workerId} AND j.status = 'in_progress'
-          RETURNING j.id, j.attempt
-        ), logged AS (
-          INSERT INTO indexing_job_events (job_id, event_type, message, context)
-          SELECT id, 'completed', 'completed', jsonb_build_object('attempt', attempt) FROM done
-        )
-        SELECT id FROM done`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
     /**
      * A failed attempt: back to the queue at `retryAt` while attempts remain and the error is
@@ -265,10 +243,12 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
     return {
       queueCounts: (lease: Duration.Duration) => queueCounts(Duration.toSeconds(lease)).pipe(orDie("queueCounts")),
       enqueue,
-      claim: (workerId: string, limit: number): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
-        claim({ workerId, limit }).pipe(orDie("claim")),
-      complete: (workerId: string, results: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>) =>
-        complete(workerId, results).pipe(orDie("complete")),
+      finishAndClaim: (
+        workerId: string,
+        done: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>,
+        limit: number
+      ): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
+        finishAndClaim({ workerId, done, limit }).pipe(orDie("finishAndClaim")),
       fail: (workerId: string, id: JobId, error: string, retryAt: Date | null) =>
         fail(workerId, id, error, retryAt).pipe(orDie("fail")),
       release: (workerId: string, ids: ReadonlyArray<JobId>) => release(workerId, ids).pipe(orDie("release")),
