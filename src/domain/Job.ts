@@ -44,10 +44,6 @@ export class JobConflict extends Schema.TaggedError<JobConflict>()("JobConflict"
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 409 })) {}
 
-export class RepositoryNotFound extends Schema.TaggedError<RepositoryNotFound>()("RepositoryNotFound", {
-  message: Schema.String
-}, HttpApiSchema.annotations({ status: 404 })) {}
-
 const Timestamp = Schema.NullOr(Schema.String)
 // Schema.Unknown's generated JSON Schema carries a fixed `$id`, which OpenAPI 3.1 refuses to see twice;
 // an annotation with `anyOf` replaces it (one without `type`/`anyOf` would only be merged in).

@@ -2,12 +2,16 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AdminApi } from "./Admin/Api.js"
 import { HealthApi } from "./Health/Api.js"
 import { JobsApi } from "./Jobs/Api.js"
+import { RepositoriesApi } from "./Repositories/Api.js"
 import { UsageApi } from "./Usage/Api.js"
+import { WebhooksApi } from "./Webhooks/Api.js"
 
 export class Api extends HttpApi.make("kotadb")
   .add(HealthApi)
   .add(UsageApi)
+  .add(RepositoriesApi)
   .add(JobsApi)
+  .add(WebhooksApi)
   .add(AdminApi)
   .annotate(OpenApi.Title, "KotaDB control plane")
   .annotate(

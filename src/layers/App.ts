@@ -13,7 +13,7 @@ import { JobHandlersLive, WorkerLive } from "./Worker.js"
  * of acquisition, so on SIGTERM the listener closes (in-flight requests finish) and the worker drains,
  * then the services flush (audit rows), then the pool closes, and the embedded Postgres stops last.
  */
-export const makeAppLive = (handlers: Layer.Layer<JobHandlers>) =>
+export const makeAppLive = <E, R>(handlers: Layer.Layer<JobHandlers, E, R>) =>
   Layer.mergeAll(HttpLive, WorkerLive).pipe(
     Layer.provide(handlers),
     Layer.provide(ServicesLive),

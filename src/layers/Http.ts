@@ -8,13 +8,22 @@ import { AuthenticationLive, InternalAuthenticationLive } from "../http/Auth/Htt
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
+import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
+import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
 import { AppConfig } from "../services/AppConfig.js"
 
 /** Every route: the HttpApi groups, `/openapi.json`, `/docs`, and the error-shape middleware. */
 export const RoutesLive = Layer.mergeAll(
   HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
-    Layer.provide([HealthHttpLive, UsageHttpLive, JobsHttpLive, AdminHttpLive]),
+    Layer.provide([
+      HealthHttpLive,
+      UsageHttpLive,
+      RepositoriesHttpLive,
+      JobsHttpLive,
+      WebhooksHttpLive,
+      AdminHttpLive
+    ]),
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),
   HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }),

@@ -1,16 +1,31 @@
+import { FetchHttpClient } from "@effect/platform"
 import { Layer } from "effect"
 import { ApiKey } from "../services/ApiKey.js"
 import { ApiKeyAdmin } from "../services/ApiKeyAdmin.js"
+import { GitHubHooks } from "../services/GitHubHooks.js"
 import { Health } from "../services/Health.js"
 import { Jobs } from "../services/Jobs.js"
+import { Repositories } from "../services/Repositories.js"
+import { SecretBox } from "../services/SecretBox.js"
 import { ApiKeyStore } from "../services/stores/ApiKeyStore.js"
 import { JobStore } from "../services/stores/JobStore.js"
+import { RepositoryStore } from "../services/stores/RepositoryStore.js"
 import { UsageStore } from "../services/stores/UsageStore.js"
 import { UserStore } from "../services/stores/UserStore.js"
+import { WebhookStore } from "../services/stores/WebhookStore.js"
 import { UsageRecorder } from "../services/UsageRecorder.js"
+import { Webhooks } from "../services/Webhooks.js"
 import { WorkerStatus } from "../services/WorkerStatus.js"
+import { SecretsKeyLive } from "./Secrets.js"
 
-const StoresLive = Layer.mergeAll(JobStore.Default, ApiKeyStore.Default, UsageStore.Default, UserStore.Default)
+const StoresLive = Layer.mergeAll(
+  JobStore.Default,
+  ApiKeyStore.Default,
+  UsageStore.Default,
+  UserStore.Default,
+  RepositoryStore.Default,
+  WebhookStore.Default
+)
 
 /** Stores and services over a `SqlClient`/`PgClient` and `AppConfig` that the caller provides. */
 export const ServicesLive = Layer.mergeAll(
@@ -18,9 +33,13 @@ export const ServicesLive = Layer.mergeAll(
   ApiKey.Default,
   ApiKeyAdmin.Default,
   UsageRecorder.Default,
-  Jobs.Default
+  Jobs.Default,
+  Repositories.Default,
+  Webhooks.Default,
+  GitHubHooks.Default.pipe(Layer.provide(FetchHttpClient.layer))
 )
   .pipe(
     Layer.provideMerge(StoresLive),
+    Layer.provideMerge(SecretBox.Default.pipe(Layer.provide(SecretsKeyLive))),
     Layer.provideMerge(WorkerStatus.Default)
   )

@@ -1,10 +1,17 @@
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../services/AppConfig.js"
+import { makeProvisionWebhook } from "../worker/handlers/ProvisionWebhook.js"
 import { JobHandlers } from "../worker/JobHandlers.js"
 import { runWorker } from "../worker/Worker.js"
 
-/** The job handlers this build knows; each issue that adds a job type registers its handler here. */
-export const JobHandlersLive = JobHandlers.layer({})
+/** The job handlers this build knows; each job type registers its handler here. */
+export const JobHandlersLive = Layer.effect(
+  JobHandlers,
+  Effect.gen(function*() {
+    const provisionWebhook = yield* makeProvisionWebhook
+    return JobHandlers.of(new Map([["provision_webhook", provisionWebhook]]))
+  })
+)
 
 /** The worker runtime, unless `WORKER_ENABLED=false` (an API-only process). */
 export const WorkerLive = Layer.scopedDiscard(Effect.gen(function*() {

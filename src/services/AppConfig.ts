@@ -147,6 +147,18 @@ const load = (options: { readonly server: boolean }) =>
       workerDrainTimeout: yield* duration("WORKER_DRAIN_TIMEOUT", Duration.seconds(25)),
       jobRetryBase: yield* duration("JOB_RETRY_BASE_DELAY", Duration.seconds(2)),
       jobRetryCap: yield* duration("JOB_RETRY_MAX_DELAY", Duration.minutes(10)),
+      gitAllowedHosts: yield* optional(
+        Config.string("GIT_ALLOWED_HOSTS").pipe(
+          Config.map((list) => list.split(",").map((host) => host.trim().toLowerCase()).filter((host) => host !== ""))
+        ),
+        ["github.com", "gitlab.com", "bitbucket.org"]
+      ),
+      gitAllowPrivateHosts: yield* optional(Config.boolean("GIT_ALLOW_PRIVATE_HOSTS"), false),
+      githubApiUrl: yield* optional(
+        httpUrl("GITHUB_API_URL").pipe(Config.map((url) => url.toString().replace(/\/+$/, ""))),
+        "https://api.github.com"
+      ),
+      githubWebhookToken: yield* read(Config.option(Config.redacted("GITHUB_WEBHOOK_TOKEN")), Option.none()),
       webhookBaseUrl: yield* requiredWhenExternal("KOTADB_WEBHOOK_BASE_URL", httpUrl("KOTADB_WEBHOOK_BASE_URL")),
       secretsEncryptionKey: yield* requiredWhenExternal(
         "SECRETS_ENCRYPTION_KEY",

@@ -1,6 +1,7 @@
 import { Effect, Option } from "effect"
 import type { JobId, JobView } from "../domain/Job.js"
-import { JobConflict, JobNotFound, RepositoryNotFound } from "../domain/Job.js"
+import { JobConflict, JobNotFound } from "../domain/Job.js"
+import { RepositoryNotFound } from "../domain/Repository.js"
 import type { JobRow } from "./stores/JobStore.js"
 import { JobStore } from "./stores/JobStore.js"
 

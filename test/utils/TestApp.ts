@@ -9,9 +9,14 @@ import { SqlLive } from "../../src/layers/Sql.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
 import { TestDatabaseLive } from "./TestDatabase.js"
 
+/** The secrets key of every test process, so that no test writes a development key under `.data/`. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 1).toString("base64")
+
 /** `AppConfig` from a map instead of the environment. */
 export const testConfig = (env: Record<string, string> = {}) =>
-  AppConfig.Default.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))))
+  AppConfig.Default.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
+    new Map(Object.entries({ SECRETS_ENCRYPTION_KEY: TEST_SECRETS_KEY, ...env }))
+  ))))
 
 /** SQL, migrations, services and config over a database of the caller's (`DatabaseUrl`). */
 export const testServices = (env: Record<string, string> = {}) =>

@@ -7,12 +7,12 @@ import {
   JobIdFromPath,
   JobNotFound,
   JobView,
-  LegacyJobStatus,
-  RepositoryNotFound
+  LegacyJobStatus
 } from "../../domain/Job.js"
+import { RepositoryId, RepositoryNotFound } from "../../domain/Repository.js"
 import { Authentication } from "../Auth/Api.js"
 
-const RepositoryIdFromPath = HttpApiSchema.param("id", Schema.UUID)
+const RepositoryIdFromPath = HttpApiSchema.param("id", RepositoryId)
 
 export class JobsApi extends HttpApiGroup.make("jobs")
   .add(HttpApiEndpoint.get("getJob")`/jobs/${JobIdFromPath}`.addSuccess(JobDetail).addError(JobNotFound))

@@ -104,6 +104,38 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       )
 
     /**
+     * Enqueues unless a job of this type is already queued for the repository, whose id is returned
+     * instead. The unique index of migration 0002 settles concurrent callers: the loser's insert does
+     * nothing, and its second look (a new statement, so a new snapshot) finds the winner's job.
+     */
+    const enqueueCoalesced = (job: NewJob & { readonly jobType: "full_index" | "provision_webhook" }) => {
+      const once = sql<{ id: JobId; created: boolean }>`
+        WITH existing AS (
+          SELECT id FROM indexing_jobs
+          WHERE repository_id = ${job.repositoryId} AND job_type = ${job.jobType} AND status = 'queued'
+          ORDER BY attempt, run_at LIMIT 1
+        ), inserted AS (
+          INSERT INTO indexing_jobs (repository_id, requested_by, job_type, payload, priority, max_attempts, traceparent)
+          SELECT ${job.repositoryId}, ${job.requestedBy ?? null}, ${job.jobType}, ${pg.json(job.payload ?? {})},
+                 ${job.priority ?? 0}, ${job.maxAttempts ?? 10}, ${job.traceparent ?? null}
+          WHERE NOT EXISTS (SELECT 1 FROM existing)
+          ON CONFLICT (repository_id, job_type)
+            WHERE status = 'queued' AND attempt = 0 AND job_type IN ('full_index', 'provision_webhook')
+            DO NOTHING
+          RETURNING id, job_type
+        )
+        SELECT id, true AS created, pg_notify(${JOBS_CHANNEL}, job_type) FROM inserted
+        UNION ALL
+        SELECT id, false, NULL FROM existing`
+      return once.pipe(
+        Effect.flatMap((rows) => rows.length > 0 ? Effect.succeed(rows) : once),
+        Effect.map((rows) => rows[0]!),
+        Effect.orDie,
+        Effect.withSpan("JobStore.enqueueCoalesced", { attributes: { jobType: job.jobType } })
+      )
+    }
+
+    /**
      * Completes this worker's finished jobs (fenced by `locked_by`: a job whose lease was lost is left
      * alone) and claims up to `limit` more, in one round trip (migration 0006).
      */
@@ -243,6 +275,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
     return {
       queueCounts: (lease: Duration.Duration) => queueCounts(Duration.toSeconds(lease)).pipe(orDie("queueCounts")),
       enqueue,
+      enqueueCoalesced,
       finishAndClaim: (
         workerId: string,
         done: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>,

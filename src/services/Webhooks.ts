@@ -1,0 +1,201 @@
+import { Cause, Effect, Option, Redacted, Schedule, Stream } from "effect"
+import { createHmac, timingSafeEqual } from "node:crypto"
+import type { JobId } from "../domain/Job.js"
+import type { RepositoryId } from "../domain/Repository.js"
+import { RepositoryNotFound } from "../domain/Repository.js"
+import type { WebhookOutcome } from "../domain/Webhook.js"
+import { InvalidDelivery, InvalidSignature } from "../domain/Webhook.js"
+import { SecretBox } from "./SecretBox.js"
+import type { WebhookTarget } from "./stores/RepositoryStore.js"
+import { RepositoryStore } from "./stores/RepositoryStore.js"
+import type { IncomingDelivery } from "./stores/WebhookStore.js"
+import { WebhookStore } from "./stores/WebhookStore.js"
+
+const CACHE_TTL_MS = 30_000
+const MAX_CACHED = 10_000
+const MAX_HINT_PATHS = 1_000
+const REDACTED_HEADERS = new Set(["x-hub-signature", "x-hub-signature-256", "authorization", "cookie", "x-api-key"])
+const ZERO_SHA = /^0{40}$/
+
+interface Target {
+  readonly repository: WebhookTarget
+  readonly secret: Option.Option<Redacted.Redacted<string>>
+  readonly expiresAt: number
+}
+
+export interface Delivery {
+  readonly repositoryId: string
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: Uint8Array
+}
+
+export interface Accepted {
+  readonly httpStatus: 200 | 202
+  readonly body: WebhookOutcome
+}
+
+export const verifySignature = (secret: Redacted.Redacted<string>, body: Uint8Array, header: string | undefined) => {
+  if (header === undefined || !header.startsWith("sha256=")) return false
+  const given = Buffer.from(header.slice(7), "hex")
+  const expected = createHmac("sha256", Redacted.value(secret)).update(body).digest()
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+const parseBody = (body: Uint8Array, contentType: string | undefined): unknown => {
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")
+  // A hook configured with content type "form" sends the JSON in a `payload` form field.
+  if (contentType?.startsWith("application/x-www-form-urlencoded")) {
+    return JSON.parse(new URLSearchParams(text).get("payload") ?? "")
+  }
+  return JSON.parse(text)
+}
+
+const pathsOf = (commits: unknown, key: "added" | "modified" | "removed") => {
+  const paths = new Set<string>()
+  if (!Array.isArray(commits)) return []
+  for (const commit of commits) {
+    const list = (commit as Record<string, unknown> | null)?.[key]
+    if (!Array.isArray(list)) continue
+    for (const path of list) if (typeof path === "string" && paths.size < MAX_HINT_PATHS) paths.add(path)
+  }
+  return [...paths]
+}
+
+type Routing =
+  | { readonly kind: "pong" }
+  | { readonly kind: "ignored" }
+  | { readonly kind: "job"; readonly payload: Record<string, unknown> }
+
+/** What a verified event asks for: a `webhook_update` for a push to a tracked branch, else nothing. */
+const route = (event: string, payload: unknown, repository: WebhookTarget): Routing => {
+  if (event === "ping") return { kind: "pong" }
+  if (event !== "push" || typeof payload !== "object" || payload === null) return { kind: "ignored" }
+  const push = payload as Record<string, unknown>
+  const ref = typeof push.ref === "string" ? push.ref : ""
+  if (!ref.startsWith("refs/heads/") || push.deleted === true) return { kind: "ignored" }
+  const after = typeof push.after === "string" ? push.after : ""
+  if (!/^[0-9a-f]{40}$/.test(after) || ZERO_SHA.test(after)) return { kind: "ignored" }
+  const branch = ref.slice("refs/heads/".length)
+  const repo = push.repository as Record<string, unknown> | undefined
+  const defaultBranch = repository.defaultBranch ??
+    (typeof repo?.default_branch === "string" ? repo.default_branch : "main")
+  const extra = Array.isArray(repository.settings.branches) ? repository.settings.branches : []
+  if (branch !== defaultBranch && !extra.includes(branch)) return { kind: "ignored" }
+  const before = typeof push.before === "string" && /^[0-9a-f]{40}$/.test(push.before) && !ZERO_SHA.test(push.before)
+    ? push.before
+    : null
+  return {
+    kind: "job",
+    payload: {
+      ref,
+      branch,
+      before,
+      after,
+      forced: push.forced === true,
+      // A hint only: the indexer computes the real change set with git.
+      changed: {
+        added: pathsOf(push.commits, "added"),
+        modified: pathsOf(push.commits, "modified"),
+        removed: pathsOf(push.commits, "removed")
+      }
+    }
+  }
+}
+
+/**
+ * GitHub deliveries: the signature is checked against the repository's secret (cached per process,
+ * evicted on rotation or deletion by NOTIFY) before anything is written; then one round trip records
+ * the delivery, deduplicated by its id, and enqueues its job.
+ */
+export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
+  scoped: Effect.gen(function*() {
+    const repositories = yield* RepositoryStore
+    const deliveries = yield* WebhookStore
+    const box = yield* SecretBox
+    const cache = new Map<string, Target>()
+
+    yield* repositories.changes.pipe(
+      Stream.runForEach((id) => Effect.sync(() => cache.delete(id))),
+      Effect.catchAllCause((cause) =>
+        Effect.sync(() => cache.clear()).pipe(
+          Effect.zipRight(Effect.logWarning("repository change listener stopped; cache cleared", Cause.squash(cause)))
+        )
+      ),
+      Effect.repeat(Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
+      Effect.annotateLogs({ service: "Webhooks" }),
+      Effect.forkScoped
+    )
+
+    const target = (id: RepositoryId) =>
+      Effect.gen(function*() {
+        const now = Date.now()
+        const cached = cache.get(id)
+        if (cached !== undefined && cached.expiresAt > now) return Option.some(cached)
+        const found = yield* repositories.webhookTarget(id)
+        if (Option.isNone(found)) {
+          cache.delete(id)
+          return Option.none<Target>()
+        }
+        const sealed = found.value.sealed
+        const secret = sealed === null ? Option.none() : Option.some(yield* Effect.orDie(box.open(sealed)))
+        if (cache.size >= MAX_CACHED) cache.clear()
+        const entry: Target = { repository: found.value, secret, expiresAt: now + CACHE_TTL_MS }
+        cache.set(id, entry)
+        return Option.some(entry)
+      })
+
+    const receive = (delivery: Delivery) =>
+      Effect.gen(function*() {
+        const notFound = new RepositoryNotFound({ message: `no repository ${delivery.repositoryId}` })
+        if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(delivery.repositoryId)) {
+          return yield* notFound
+        }
+        const found = yield* target(delivery.repositoryId as RepositoryId)
+        if (Option.isNone(found)) return yield* notFound
+        const { repository, secret } = found.value
+        const signature = delivery.headers["x-hub-signature-256"]
+        if (Option.isNone(secret) || !verifySignature(secret.value, delivery.body, signature)) {
+          return yield* new InvalidSignature({
+            message: signature === undefined ? "missing X-Hub-Signature-256" : "X-Hub-Signature-256 does not match"
+          })
+        }
+
+        const deliveryId = delivery.headers["x-github-delivery"]
+        const event = delivery.headers["x-github-event"]
+        if (deliveryId === undefined || deliveryId === "" || deliveryId.length > 200) {
+          return yield* new InvalidDelivery({ message: "missing or invalid X-GitHub-Delivery" })
+        }
+        if (event === undefined || !/^[a-z_]{1,100}$/.test(event)) {
+          return yield* new InvalidDelivery({ message: "missing or invalid X-GitHub-Event" })
+        }
+        const payload = yield* Effect.try({
+          try: () => parseBody(delivery.body, delivery.headers["content-type"]),
+          catch: () => new InvalidDelivery({ message: "the body is not a JSON payload" })
+        })
+        const routing = route(event, payload, repository)
+        const headers: Record<string, string> = {}
+        for (const [name, value] of Object.entries(delivery.headers)) {
+          if (value !== undefined) headers[name] = REDACTED_HEADERS.has(name) ? "[redacted]" : value
+        }
+        const incoming: IncomingDelivery = {
+          repositoryId: repository.id,
+          deliveryId,
+          eventType: event,
+          payload,
+          headers,
+          job: routing.kind === "job"
+            ? { type: "webhook_update", payload: { ...routing.payload, delivery_id: deliveryId } }
+            : null,
+          statusWithoutJob: routing.kind === "pong" ? "processed" : "ignored"
+        }
+        const received = yield* deliveries.receive(incoming)
+        const jobId = received.jobId === null ? {} : { job_id: received.jobId as JobId }
+        if (received.duplicate) return { httpStatus: 200, body: { status: "duplicate", ...jobId } } as Accepted
+        if (routing.kind === "pong") return { httpStatus: 200, body: { status: "pong" } } as Accepted
+        if (routing.kind === "ignored") return { httpStatus: 200, body: { status: `ignored:${event}` } } as Accepted
+        return { httpStatus: 202, body: { status: "queued", ...jobId } } as Accepted
+      }).pipe(Effect.withSpan("Webhooks.receive", { captureStackTrace: false }))
+
+    return { receive } as const
+  })
+}) {}
