@@ -18,7 +18,7 @@ export class InvalidCursor extends Schema.TaggedError<InvalidCursor>()("InvalidC
 const BranchName = Schema.String.pipe(
   Schema.minLength(1),
   Schema.maxLength(255),
-  Schema.pattern(/^(?!\/|.*\/\/|.*\.\.|.*\/\.|\.|-)[A-Za-z0-9._\/-]+(?<![/.]|\.lock)$/, {
+  Schema.pattern(/^(?!\/|.*\/\/|.*\.\.|.*\/\.|\.|-)[A-Za-z0-9._/-]+(?<![/.]|\.lock)$/, {
     message: () => "must be a valid git branch name"
   })
 )
