@@ -1,0 +1,238 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import { createHmac } from "node:crypto"
+import { verifySignature } from "../../src/services/Webhooks.js"
+import { createKey, withKey } from "../utils/keys.js"
+import { testApp } from "../utils/TestApp.js"
+
+const sign = (secret: string, body: Uint8Array | string) =>
+  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
+
+const sha = (n: number) => n.toString(16).padStart(40, "0")
+
+const pushPayload = (ref = "refs/heads/main", extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    ref,
+    before: sha(1),
+    after: sha(2),
+    forced: false,
+    deleted: false,
+    repository: { default_branch: "main" },
+    commits: [{ id: sha(2), added: ["src/new.ts"], modified: ["README.md"], removed: ["old.txt"] }],
+    ...extra
+  })
+
+const deliver = (
+  repositoryId: string,
+  options: { event: string; body: string | Uint8Array; signature?: string | null; delivery?: string; secret: string }
+) =>
+  Effect.flatMap(HttpClient.HttpClient, (client) => {
+    const bytes = typeof options.body === "string" ? new TextEncoder().encode(options.body) : options.body
+    const headers: Record<string, string> = {
+      "x-github-event": options.event,
+      "x-github-delivery": options.delivery ?? crypto.randomUUID(),
+      "user-agent": "GitHub-Hookshot/test"
+    }
+    const signature = options.signature === undefined ? sign(options.secret, bytes) : options.signature
+    if (signature !== null) headers["x-hub-signature-256"] = signature
+    return client.execute(
+      HttpClientRequest.post(`/webhooks/github/${repositoryId}`).pipe(
+        HttpClientRequest.setHeaders(headers),
+        HttpClientRequest.bodyUint8Array(bytes, "application/json")
+      )
+    )
+  })
+
+/** A registered GitHub repository with its webhook secret. */
+const repository = Effect.gen(function*() {
+  const client = yield* HttpClient.HttpClient
+  const key = yield* createKey({ rate_limit: 1000 })
+  const response = yield* client.execute(
+    HttpClientRequest.post("/api/v1/repositories").pipe(
+      HttpClientRequest.setHeaders(withKey(key.api_key)),
+      HttpClientRequest.bodyUnsafeJson({ git_url: `https://github.com/acme/hooks-${crypto.randomUUID().slice(0, 8)}` })
+    )
+  )
+  const body = (yield* response.json) as { repository_id: string; webhook: { secret: string } }
+  return { id: body.repository_id, secret: body.webhook.secret }
+})
+
+const deliveryRows = (repositoryId: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ deliveryId: string; status: string; jobId: string | null; headers: Record<string, string> }>`
+      SELECT delivery_id, status, job_id, headers FROM webhook_deliveries WHERE repository_id = ${repositoryId}`
+  )
+
+const updateJobs = (repositoryId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ id: string; payload: Record<string, unknown> }>`
+      SELECT id, payload FROM indexing_jobs WHERE repository_id = ${repositoryId} AND job_type = 'webhook_update'`)
+
+describe("webhook signatures", () => {
+  it("GitHub's documented test vector verifies", () => {
+    const secret = Redacted.make("It's a Secret to Everybody")
+    const body = new TextEncoder().encode("Hello, World!")
+    const expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    expect(verifySignature(secret, body, expected)).toBe(true)
+    expect(verifySignature(secret, body, expected.replace("7e", "7f"))).toBe(false)
+    expect(verifySignature(secret, new TextEncoder().encode("Hello, World"), expected)).toBe(false)
+    expect(verifySignature(secret, body, expected.slice(0, -2))).toBe(false)
+    expect(verifySignature(secret, body, undefined)).toBe(false)
+  })
+})
+
+layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub webhooks", (it) => {
+  it.effect("a signed push to the default branch queues one webhook_update; headers are stored redacted", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const response = yield* deliver(repo.id, { event: "push", body: pushPayload(), secret: repo.secret })
+      expect(response.status).toBe(202)
+      const body = (yield* response.json) as { status: string; job_id: string }
+      expect(body.status).toBe("queued")
+      const jobs = yield* updateJobs(repo.id)
+      expect(jobs).toHaveLength(1)
+      expect(jobs[0]!.id).toBe(body.job_id)
+      expect(jobs[0]!.payload).toMatchObject({
+        ref: "refs/heads/main",
+        branch: "main",
+        before: sha(1),
+        after: sha(2),
+        changed: { added: ["src/new.ts"], modified: ["README.md"], removed: ["old.txt"] }
+      })
+      const [row] = yield* deliveryRows(repo.id)
+      expect(row).toMatchObject({ status: "queued", jobId: body.job_id })
+      expect(row!.headers["x-hub-signature-256"]).toBe("[redacted]")
+      expect(row!.headers["x-github-event"]).toBe("push")
+      expect(JSON.stringify(row!.headers)).not.toContain(sign(repo.secret, pushPayload()).slice(7))
+    }))
+
+  it.effect("a bad or missing signature is a 401 and writes nothing", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const repo = yield* repository
+      const count = sql<{ n: number }>`
+        SELECT (SELECT count(*) FROM webhook_deliveries)::int + (SELECT count(*) FROM indexing_jobs)::int AS n`
+      const [before] = yield* count
+      for (
+        const signature of [
+          null,
+          "",
+          "sha1=abc",
+          sign("not the secret", pushPayload()),
+          sign(repo.secret, pushPayload() + " "),
+          "sha256=zz"
+        ]
+      ) {
+        const response = yield* deliver(repo.id, { event: "push", body: pushPayload(), signature, secret: repo.secret })
+        expect({ signature, status: response.status }).toEqual({ signature, status: 401 })
+        expect(yield* response.json).toMatchObject({ _tag: "InvalidSignature" })
+      }
+      const [after] = yield* count
+      expect(after!.n).toBe(before!.n)
+    }))
+
+  it.effect("20 concurrent copies of one delivery make exactly one job", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const delivery = crypto.randomUUID()
+      const responses = yield* Effect.all(
+        Array.from({ length: 20 }, () =>
+          deliver(repo.id, { event: "push", body: pushPayload(), delivery, secret: repo.secret })),
+        { concurrency: "unbounded" }
+      )
+      expect(
+        responses.map((r) =>
+          r.status
+        ).sort()
+      ).toEqual([...Array(19).fill(200), 202])
+      const bodies = (yield* Effect.all(responses.map((r) => r.json))) as Array<{ status: string; job_id: string }>
+      expect(bodies.filter((b) => b.status === "duplicate")).toHaveLength(19)
+      expect(new Set(bodies.map((b) => b.job_id)).size).toBe(1)
+      expect(yield* updateJobs(repo.id)).toHaveLength(1)
+    }))
+
+  it.effect("a failed delivery redelivered runs again; an accepted one is a no-op; its status follows the job", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const repo = yield* repository
+      const delivery = crypto.randomUUID()
+      const first =
+        (yield* (yield* deliver(repo.id, { event: "push", body: pushPayload(), delivery, secret: repo.secret }))
+          .json) as { job_id: string }
+
+      const status = Effect.map(deliveryRows(repo.id), (rows) => rows[0]!.status)
+      yield* sql`UPDATE indexing_jobs SET status = 'in_progress', locked_by = 'w', locked_at = now(), attempt = 1
+                 WHERE id = ${first.job_id}`
+      expect(yield* status).toBe("processing")
+      yield* sql`UPDATE indexing_jobs SET status = 'failed', locked_by = NULL, locked_at = NULL, finished_at = now(),
+                 error_message = 'git fetch failed' WHERE id = ${first.job_id}`
+      expect(yield* status).toBe("failed")
+
+      const again = yield* deliver(repo.id, { event: "push", body: pushPayload(), delivery, secret: repo.secret })
+      expect(again.status).toBe(202)
+      const second = (yield* again.json) as { status: string; job_id: string }
+      expect(second.status).toBe("queued")
+      expect(second.job_id).not.toBe(first.job_id)
+      yield* sql`UPDATE indexing_jobs SET status = 'in_progress', locked_by = 'w', locked_at = now(), attempt = 1
+                 WHERE id = ${second.job_id}`
+      yield* sql`UPDATE indexing_jobs SET status = 'completed', locked_by = NULL, locked_at = NULL, finished_at = now()
+                 WHERE id = ${second.job_id}`
+      expect(yield* status).toBe("processed")
+
+      const third = yield* deliver(repo.id, { event: "push", body: pushPayload(), delivery, secret: repo.secret })
+      expect(third.status).toBe(200)
+      expect(yield* third.json).toEqual({ status: "duplicate", job_id: second.job_id })
+      expect(yield* updateJobs(repo.id)).toHaveLength(2)
+    }))
+
+  it.effect("ping, other branches, tags, deletions and other events are acknowledged, never a 4xx", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const cases: Array<[string, string, unknown]> = [
+        ["ping", JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 }), { status: "pong" }],
+        ["push", pushPayload("refs/heads/feature"), { status: "ignored:push" }],
+        ["push", pushPayload("refs/tags/v1.0.0"), { status: "ignored:push" }],
+        ["push", pushPayload("refs/heads/main", { deleted: true, after: sha(0) }), { status: "ignored:push" }],
+        ["pull_request", JSON.stringify({ action: "opened", number: 1 }), { status: "ignored:pull_request" }],
+        ["issues", JSON.stringify({ action: "opened" }), { status: "ignored:issues" }],
+        ["workflow_run", JSON.stringify({ action: "completed" }), { status: "ignored:workflow_run" }],
+        ["star", JSON.stringify({ action: "created" }), { status: "ignored:star" }]
+      ]
+      for (const [event, body, expected] of cases) {
+        const response = yield* deliver(repo.id, { event, body, secret: repo.secret })
+        expect({ event, status: response.status }).toEqual({ event, status: 200 })
+        expect(yield* response.json).toEqual(expected)
+      }
+      expect(yield* updateJobs(repo.id)).toHaveLength(0)
+      const statuses = (yield* deliveryRows(repo.id)).map((row) => row.status).sort()
+      expect(statuses).toEqual([
+        "ignored",
+        "ignored",
+        "ignored",
+        "ignored",
+        "ignored",
+        "ignored",
+        "ignored",
+        "processed"
+      ])
+    }))
+
+  it.effect("a body over 25 MB is a 413; an unknown repository a 404", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const big = new Uint8Array(25 * 1024 * 1024 + 1).fill(0x20)
+      const response = yield* deliver(repo.id, { event: "push", body: big, secret: repo.secret })
+      expect(response.status).toBe(413)
+      expect(yield* response.json).toMatchObject({ _tag: "PayloadTooLarge", max_bytes: 25 * 1024 * 1024 })
+      expect(yield* deliveryRows(repo.id)).toHaveLength(0)
+
+      const unknown = yield* deliver(crypto.randomUUID(), { event: "ping", body: "{}", secret: repo.secret })
+      expect(unknown.status).toBe(404)
+      expect(yield* unknown.json).toMatchObject({ _tag: "RepositoryNotFound" })
+      expect((yield* deliver("not-a-uuid", { event: "ping", body: "{}", secret: repo.secret })).status).toBe(404)
+    }))
+})
