@@ -62,27 +62,31 @@ const metadata = (repositoryId: string) =>
     sql<{ metadata: { github_webhook?: { hook_id: number; url: string } } }>`
       SELECT metadata FROM repositories WHERE id = ${repositoryId}`.pipe(Effect.map((rows) => rows[0]!.metadata)))
 
-it.scopedLive("provisioning creates the hook with the repository's secret and records it", () =>
-  Effect.gen(function*() {
-    const fake = yield* fakeGitHub()
-    yield* Effect.gen(function*() {
-      const repo = yield* register("https://github.com/acme/created")
-      expect(repo.httpStatus).toBe(201)
-      const job = yield* waitCompleted(repo.repository_id)
-      expect(job.status).toBe("completed")
-      const hooks = fake.hooks("acme", "created")
-      expect(hooks).toHaveLength(1)
-      expect(hooks[0]).toMatchObject({
-        active: true,
-        events: ["push", "pull_request"],
-        config: { url: repo.webhook.url, secret: repo.webhook.secret, content_type: "json" }
-      })
-      expect((yield* metadata(repo.repository_id)).github_webhook).toMatchObject({
-        hook_id: hooks[0]!.id,
-        url: repo.webhook.url
-      })
-    }).pipe(Effect.provide(appWith(fake)))
-  }), { timeout: 60_000 })
+it.scopedLive(
+  "provisioning creates the hook with the repository's secret and records it",
+  () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeGitHub()
+      yield* Effect.gen(function*() {
+        const repo = yield* register("https://github.com/acme/created")
+        expect(repo.httpStatus).toBe(201)
+        const job = yield* waitCompleted(repo.repository_id)
+        expect(job.status).toBe("completed")
+        const hooks = fake.hooks("acme", "created")
+        expect(hooks).toHaveLength(1)
+        expect(hooks[0]).toMatchObject({
+          active: true,
+          events: ["push", "pull_request"],
+          config: { url: repo.webhook.url, secret: repo.webhook.secret, content_type: "json" }
+        })
+        expect((yield* metadata(repo.repository_id)).github_webhook).toMatchObject({
+          hook_id: hooks[0]!.id,
+          url: repo.webhook.url
+        })
+      }).pipe(Effect.provide(appWith(fake)))
+    }),
+  { timeout: 60_000 }
+)
 
 it.scopedLive(
   "a rotated secret reaches GitHub through 422 reconciliation, with our hook on page 2",
