@@ -33,7 +33,11 @@ export const WebhooksHttpLive = HttpApiBuilder.group(Api, "webhooks", (handlers)
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         const body = yield* rawBody
+        // Once the whole body is in, a sender that hangs up does not stop its delivery from being recorded.
         const accepted = yield* webhooks.receive({ repositoryId: path.repository_id, headers: request.headers, body })
+          .pipe(
+            Effect.uninterruptible
+          )
         return HttpServerResponse.unsafeJson(accepted.body, { status: accepted.httpStatus })
       }))
   }))
