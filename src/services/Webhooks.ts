@@ -41,13 +41,19 @@ export const verifySignature = (secret: Redacted.Redacted<string>, body: Uint8Ar
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-const parseBody = (body: Uint8Array, contentType: string | undefined): unknown => {
-  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")
+/** The payload, parsed, and its JSON text (stored as is, rather than serialised a second time). */
+const parseBody = (body: Uint8Array, contentType: string | undefined) => {
+  let json = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")
   // A hook configured with content type "form" sends the JSON in a `payload` form field.
   if (contentType?.startsWith("application/x-www-form-urlencoded")) {
-    return JSON.parse(new URLSearchParams(text).get("payload") ?? "")
+    json = new URLSearchParams(json).get("payload") ?? ""
   }
-  return JSON.parse(text)
+  const value = JSON.parse(json) as unknown
+  // jsonb cannot hold U+0000: such a payload is stored with U+FFFD in its place instead of failing.
+  if (json.includes("\\u0000")) {
+    json = JSON.stringify(value, (_, v) => (typeof v === "string" ? v.replaceAll("\u0000", "\ufffd") : v))
+  }
+  return { json, value }
 }
 
 const pathsOf = (commits: unknown, key: "added" | "modified" | "removed") => {
@@ -172,7 +178,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
           try: () => parseBody(delivery.body, delivery.headers["content-type"]),
           catch: () => new InvalidDelivery({ message: "the body is not a JSON payload" })
         })
-        const routing = route(event, payload, repository)
+        const routing = route(event, payload.value, repository)
         const headers: Record<string, string> = {}
         for (const [name, value] of Object.entries(delivery.headers)) {
           if (value !== undefined) headers[name] = REDACTED_HEADERS.has(name) ? "[redacted]" : value
@@ -181,7 +187,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
           repositoryId: repository.id,
           deliveryId,
           eventType: event,
-          payload,
+          payloadJson: payload.json,
           headers,
           job: routing.kind === "job"
             ? { type: "webhook_update", payload: { ...routing.payload, delivery_id: deliveryId } }

@@ -8,7 +8,8 @@ export interface IncomingDelivery {
   readonly repositoryId: string
   readonly deliveryId: string
   readonly eventType: string
-  readonly payload: unknown
+  /** The payload's JSON text, as received. */
+  readonly payloadJson: string
   readonly headers: Record<string, string>
   /** The job to run for it, or null with the status to record instead (`ignored`, `processed`). */
   readonly job: { readonly type: JobType; readonly payload: Record<string, unknown> } | null
@@ -34,7 +35,7 @@ export class WebhookStore extends Effect.Service<WebhookStore>()("services/store
     const receive = (d: IncomingDelivery) =>
       sql<Received>`
         SELECT status, job_id, duplicate FROM webhook_receive(
-          ${d.repositoryId}, 'github', ${d.deliveryId}, ${d.eventType}, ${pg.json(d.payload)}, ${pg.json(d.headers)},
+          ${d.repositoryId}, 'github', ${d.deliveryId}, ${d.eventType}, ${d.payloadJson}::jsonb, ${pg.json(d.headers)},
           ${d.statusWithoutJob}, ${d.job?.type ?? null}, ${pg.json(d.job?.payload ?? {})}, ${JOBS_CHANNEL})`.pipe(
         Effect.map((rows) => rows[0]!)
       )
