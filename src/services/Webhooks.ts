@@ -152,12 +152,13 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
 
     const receive = (delivery: Delivery) =>
       Effect.gen(function*() {
-        const notFound = new RepositoryNotFound({ message: `no repository ${delivery.repositoryId}` })
+        // Built only when needed: constructing an error captures a stack trace.
+        const notFound = () => new RepositoryNotFound({ message: `no repository ${delivery.repositoryId}` })
         if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(delivery.repositoryId)) {
-          return yield* notFound
+          return yield* notFound()
         }
         const found = yield* target(delivery.repositoryId as RepositoryId)
-        if (Option.isNone(found)) return yield* notFound
+        if (Option.isNone(found)) return yield* notFound()
         const { repository, secret } = found.value
         const signature = delivery.headers["x-hub-signature-256"]
         if (Option.isNone(secret) || !verifySignature(secret.value, delivery.body, signature)) {
