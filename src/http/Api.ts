@@ -3,6 +3,7 @@ import { AdminApi } from "./Admin/Api.js"
 import { HealthApi } from "./Health/Api.js"
 import { JobsApi } from "./Jobs/Api.js"
 import { RepositoriesApi } from "./Repositories/Api.js"
+import { SearchApi } from "./Search/Api.js"
 import { UsageApi } from "./Usage/Api.js"
 import { WebhooksApi } from "./Webhooks/Api.js"
 
@@ -11,6 +12,7 @@ export class Api extends HttpApi.make("kotadb")
   .add(UsageApi)
   .add(RepositoriesApi)
   .add(JobsApi)
+  .add(SearchApi)
   .add(WebhooksApi)
   .add(AdminApi)
   .annotate(OpenApi.Title, "KotaDB control plane")

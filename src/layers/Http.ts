@@ -9,6 +9,7 @@ import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
+import { SearchHttpLive } from "../http/Search/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
 import { AppConfig } from "../services/AppConfig.js"
@@ -21,6 +22,7 @@ export const RoutesLive = Layer.mergeAll(
       UsageHttpLive,
       RepositoriesHttpLive,
       JobsHttpLive,
+      SearchHttpLive,
       WebhooksHttpLive,
       AdminHttpLive
     ]),

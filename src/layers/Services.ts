@@ -2,12 +2,16 @@ import { FetchHttpClient } from "@effect/platform"
 import { Layer } from "effect"
 import { ApiKey } from "../services/ApiKey.js"
 import { ApiKeyAdmin } from "../services/ApiKeyAdmin.js"
+import { CodeSearch } from "../services/CodeSearch.js"
+import { Git } from "../services/Git.js"
 import { GitHubHooks } from "../services/GitHubHooks.js"
 import { Health } from "../services/Health.js"
+import { Indexer } from "../services/Indexer.js"
 import { Jobs } from "../services/Jobs.js"
 import { Repositories } from "../services/Repositories.js"
 import { SecretBox } from "../services/SecretBox.js"
 import { ApiKeyStore } from "../services/stores/ApiKeyStore.js"
+import { IndexedFileStore } from "../services/stores/IndexedFileStore.js"
 import { JobStore } from "../services/stores/JobStore.js"
 import { RepositoryStore } from "../services/stores/RepositoryStore.js"
 import { UsageStore } from "../services/stores/UsageStore.js"
@@ -24,7 +28,8 @@ const StoresLive = Layer.mergeAll(
   UsageStore.Default,
   UserStore.Default,
   RepositoryStore.Default,
-  WebhookStore.Default
+  WebhookStore.Default,
+  IndexedFileStore.Default
 )
 
 /** Stores and services over a `SqlClient`/`PgClient` and `AppConfig` that the caller provides. */
@@ -36,10 +41,13 @@ export const ServicesLive = Layer.mergeAll(
   Jobs.Default,
   Repositories.Default,
   Webhooks.Default,
-  GitHubHooks.Default.pipe(Layer.provide(FetchHttpClient.layer))
+  GitHubHooks.Default.pipe(Layer.provide(FetchHttpClient.layer)),
+  Indexer.Default,
+  CodeSearch.Default
 )
   .pipe(
     Layer.provideMerge(StoresLive),
     Layer.provideMerge(SecretBox.Default.pipe(Layer.provide(SecretsKeyLive))),
+    Layer.provideMerge(Git.Default),
     Layer.provideMerge(WorkerStatus.Default)
   )

@@ -1,6 +1,9 @@
 import { Effect, Layer } from "effect"
+import type { JobType } from "../domain/Job.js"
 import { AppConfig } from "../services/AppConfig.js"
+import { makeIndexHandlers } from "../worker/handlers/IndexRepository.js"
 import { makeProvisionWebhook } from "../worker/handlers/ProvisionWebhook.js"
+import type { JobHandler } from "../worker/JobHandlers.js"
 import { JobHandlers } from "../worker/JobHandlers.js"
 import { runWorker } from "../worker/Worker.js"
 
@@ -9,7 +12,9 @@ export const JobHandlersLive = Layer.effect(
   JobHandlers,
   Effect.gen(function*() {
     const provisionWebhook = yield* makeProvisionWebhook
-    return JobHandlers.of(new Map([["provision_webhook", provisionWebhook]]))
+    const indexing = yield* makeIndexHandlers
+    const handlers: Partial<Record<JobType, JobHandler>> = { ...indexing, provision_webhook: provisionWebhook }
+    return JobHandlers.of(new Map(Object.entries(handlers)) as ReadonlyMap<JobType, JobHandler>)
   })
 )
 

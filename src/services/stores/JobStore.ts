@@ -258,6 +258,11 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         SELECT event_type, message, context, to_json(created_at)#>>'{}' AS created_at
         FROM indexing_job_events WHERE job_id = ${id} ORDER BY id LIMIT 500`
 
+    const queuedAt = (id: JobId) =>
+      sql<{ queuedAt: string }>`SELECT to_json(queued_at)#>>'{}' AS queued_at FROM indexing_jobs WHERE id = ${id}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.queuedAt))
+      )
+
     /** A failed job (dead letter) back to the queue with fresh attempts. */
     const retry = (id: JobId) =>
       sql<{ id: JobId }>`
@@ -297,6 +302,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       ownsRepository: (repositoryId: string, userId: string) =>
         ownsRepository(repositoryId, userId).pipe(orDie("ownsRepository")),
       eventsOf: (id: JobId) => eventsOf(id).pipe(orDie("eventsOf")),
+      queuedAt: (id: JobId) => queuedAt(id).pipe(orDie("queuedAt")),
       /** false when the job is not failed; fails with the SqlError of a conflicting queued duplicate. */
       retry: (id: JobId) => retry(id).pipe(Effect.withSpan("JobStore.retry")),
       wakeups: pg.listen(JOBS_CHANNEL),

@@ -41,6 +41,18 @@ export interface WebhookTarget {
   readonly sealed: Sealed | null
 }
 
+export interface IndexTarget {
+  readonly id: RepositoryId
+  readonly userId: string
+  readonly apiKeyId: string | null
+  readonly gitUrl: string
+  readonly defaultBranch: string | null
+  readonly settings: Record<string, unknown>
+  readonly lastIndexedCommit: string | null
+  /** When the job that wrote the current index was queued: an older job must not overwrite it. */
+  readonly indexedJobQueuedAt: string | null
+}
+
 export interface NewRepository {
   readonly userId: string
   readonly apiKeyId: string | null
@@ -175,6 +187,30 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
         )
       )
 
+    /** What the indexer needs; `lock` takes the row lock that serialises index writes per repository. */
+    const indexTarget = (id: RepositoryId, lock: boolean) =>
+      sql<IndexTarget>`
+        SELECT id, user_id, api_key_id, git_url, default_branch, settings, last_indexed_commit,
+               metadata->>'indexed_job_queued_at' AS indexed_job_queued_at
+        FROM repositories WHERE id = ${id} ${lock ? sql`FOR UPDATE` : sql``}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]))
+      )
+
+    const markIndexed = (id: RepositoryId, done: {
+      readonly commit: string
+      readonly branch: string | null
+      readonly jobQueuedAt: string
+      readonly stats: Record<string, unknown>
+    }) =>
+      sql`
+        UPDATE repositories SET
+          last_indexed_commit = ${done.commit}, last_indexed_at = now(),
+          default_branch = coalesce(default_branch, ${done.branch}),
+          metadata = metadata || ${
+        pg.json({ indexed_job_queued_at: done.jobQueuedAt, last_index: done.stats })
+      }, updated_at = now()
+        WHERE id = ${id}`.pipe(Effect.asVoid)
+
     /** Merges `patch` into the repository's metadata (top-level keys). */
     const mergeMetadata = (id: RepositoryId, patch: Record<string, unknown>) =>
       sql`UPDATE repositories SET metadata = metadata || ${pg.json(patch)}, updated_at = now() WHERE id = ${id}`.pipe(
@@ -198,6 +234,10 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
       ) => listForUser(userId, limit, after).pipe(span("listForUser")),
       deleteForUser: (id: RepositoryId, userId: string) => deleteForUser(id, userId).pipe(span("deleteForUser")),
       webhookTarget: (id: RepositoryId) => webhookTarget(id).pipe(span("webhookTarget")),
+      indexTarget: (id: RepositoryId, options: { readonly lock: boolean }) =>
+        indexTarget(id, options.lock).pipe(span("indexTarget")),
+      markIndexed: (id: RepositoryId, done: Parameters<typeof markIndexed>[1]) =>
+        markIndexed(id, done).pipe(span("markIndexed")),
       mergeMetadata: (id: RepositoryId, patch: Record<string, unknown>) =>
         mergeMetadata(id, patch).pipe(span("mergeMetadata")),
       /** Secret rotations and deletions from any process. */
