@@ -14,3 +14,8 @@ export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("Me
 export class InternalServerError extends Schema.TaggedError<InternalServerError>()("InternalServerError", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 500 })) {}
+
+/** Postgres is unreachable: the request can be retried once it is back. */
+export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 503 })) {}

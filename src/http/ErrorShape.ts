@@ -1,18 +1,36 @@
 import { HttpApi, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Effect, Exit, Option, Predicate } from "effect"
-import { InternalServerError, MethodNotAllowed, RouteNotFound } from "../domain/HttpErrors.js"
+import { DatabaseUnavailable, InternalServerError, MethodNotAllowed, RouteNotFound } from "../domain/HttpErrors.js"
 import { Api } from "./Api.js"
 
 /** Routes served beside the HttpApi groups, so that a wrong method on them is a 405 too. */
 const EXTRA_ROUTES: ReadonlyArray<readonly [string, string]> = [["GET", "/openapi.json"], ["GET", "/docs"]]
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
 
-const json = (error: RouteNotFound | MethodNotAllowed | InternalServerError, status: number) =>
+const json = (error: RouteNotFound | MethodNotAllowed | InternalServerError | DatabaseUnavailable, status: number) =>
   HttpServerResponse.unsafeJson(error, { status })
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"])
+
+/**
+ * A lost or refused database connection (the server restarting, a failover, an exhausted pool), as
+ * opposed to a query the database refused: SQLSTATE classes 08 and 57P, socket errors, pg's own.
+ */
+const isConnectionError = (error: unknown): boolean => {
+  if (!(error instanceof SqlError)) return false
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined
+  const code = typeof cause?.code === "string" ? cause.code : ""
+  const message = typeof cause?.message === "string" ? cause.message : String(error.message)
+  return CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") ||
+    /connection terminated|timeout exceeded when trying to connect|connection error|not queryable|ECONNREFUSED/i
+      .test(message)
+}
 
 /**
  * Puts every response the HttpApi does not shape itself into the one error shape: unknown routes
- * (404), known paths with the wrong method (405, with `Allow`) and defects (500, logged, no details).
+ * (404), known paths with the wrong method (405, with `Allow`), a lost database connection (503, with
+ * `Retry-After`) and any other defect (500, logged, no details).
  */
 export const ErrorShapeLive = HttpLayerRouter.middleware(
   Effect.sync(() => {
@@ -51,6 +69,14 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
           return notFound(yield* HttpServerRequest.HttpServerRequest)
         }
         if (Cause.isInterruptedOnly(exit.cause)) return yield* exit
+        if (
+          Option.exists(Cause.dieOption(exit.cause), isConnectionError) || Option.exists(failure, isConnectionError)
+        ) {
+          yield* Effect.logWarning("database unavailable", Cause.squash(exit.cause))
+          return json(new DatabaseUnavailable({ message: "the database is unavailable; retry shortly" }), 503).pipe(
+            HttpServerResponse.setHeader("retry-after", "5")
+          )
+        }
         yield* Effect.logError("unhandled error in request", exit.cause)
         return internal(500)
       })

@@ -1,5 +1,6 @@
 import { expect, layer } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
+import { createKey, get, withKey } from "../utils/keys.js"
 import { apiClient, testApp } from "../utils/TestApp.js"
 import { OwnDatabaseLive, TestPostgres } from "../utils/TestPostgres.js"
 
@@ -11,8 +12,22 @@ layer(testApp({ HEALTH_CACHE_TTL: "1 second" }, OwnDatabaseLive), { timeout: "90
         const postgres = yield* TestPostgres
         const client = yield* apiClient
         expect((yield* client.health.readiness()).status).toBe("ok")
+        const cached = yield* createKey({ rate_limit: 1000 })
+        const uncached = yield* createKey({ rate_limit: 1000 })
+        expect((yield* get("/api/v1/me", withKey(cached.api_key))).status).toBe(200)
 
         yield* postgres.stop
+        // Authenticated requests get a clean 503 whether the key was cached (the rate-limit write
+        // fails) or not (the lookup fails).
+        for (const key of [cached.api_key, uncached.api_key]) {
+          const response = yield* get("/api/v1/me", withKey(key))
+          expect(response.status).toBe(503)
+          expect(response.headers["retry-after"]).toBe("5")
+          expect(yield* response.json).toEqual({
+            _tag: "DatabaseUnavailable",
+            message: "the database is unavailable; retry shortly"
+          })
+        }
         const down = yield* Effect.flip(client.health.readiness())
         expect(down._tag).toBe("ServiceUnavailable")
         expect(down).toMatchObject({ status: "down", queue: null, database: { status: "error", latency_ms: null } })
@@ -24,6 +39,7 @@ layer(testApp({ HEALTH_CACHE_TTL: "1 second" }, OwnDatabaseLive), { timeout: "90
         )
         expect(recovered.status).toBe("ok")
         expect(recovered.queue).toMatchObject({ queued: 0, in_progress: 0 })
+        expect((yield* get("/api/v1/me", withKey(cached.api_key))).status).toBe(200)
       }))
   }
 )
