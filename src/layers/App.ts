@@ -3,7 +3,8 @@ import { AppConfig } from "../services/AppConfig.js"
 import type { JobHandlers } from "../worker/JobHandlers.js"
 import { DatabaseUrlLive } from "./EmbeddedPostgres.js"
 import { HttpLive } from "./Http.js"
-import { LoggingLive } from "./Observability.js"
+import { MetricsServerLive } from "./MetricsServer.js"
+import { LoggingLive, TracingLive } from "./Observability.js"
 import { ServicesLive } from "./Services.js"
 import { SqlLive } from "./Sql.js"
 import { JobHandlersLive, WorkerLive } from "./Worker.js"
@@ -14,11 +15,12 @@ import { JobHandlersLive, WorkerLive } from "./Worker.js"
  * then the services flush (audit rows), then the pool closes, and the embedded Postgres stops last.
  */
 export const makeAppLive = <E, R>(handlers: Layer.Layer<JobHandlers, E, R>) =>
-  Layer.mergeAll(HttpLive, WorkerLive).pipe(
+  Layer.mergeAll(HttpLive, WorkerLive, MetricsServerLive).pipe(
     Layer.provide(handlers),
     Layer.provide(ServicesLive),
     Layer.provide(SqlLive),
     Layer.provide(DatabaseUrlLive),
+    Layer.provide(TracingLive),
     Layer.provide(LoggingLive),
     Layer.provideMerge(AppConfig.Default)
   )

@@ -9,6 +9,7 @@ import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
+import { RequestMetricsLive } from "../http/RequestMetrics.js"
 import { SearchHttpLive } from "../http/Search/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
@@ -29,7 +30,8 @@ export const RoutesLive = Layer.mergeAll(
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),
   HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }),
-  ErrorShapeLive
+  ErrorShapeLive,
+  RequestMetricsLive
 )
 
 export const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {

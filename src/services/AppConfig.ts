@@ -112,6 +112,7 @@ const load = (options: { readonly server: boolean }) =>
         fallback
       )
 
+    const otlpEndpoint = yield* read(Config.option(httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT")), Option.none())
     const config = {
       version: findVersion(),
       port: yield* optional(Config.port("PORT"), 8080),
@@ -159,6 +160,29 @@ const load = (options: { readonly server: boolean }) =>
         "https://api.github.com"
       ),
       githubWebhookToken: yield* read(Config.option(Config.redacted("GITHUB_WEBHOOK_TOKEN")), Option.none()),
+      metricsPort: yield* optional(
+        Config.integer("METRICS_PORT").pipe(Config.validate({
+          message: "METRICS_PORT: must be 0 (off) or a port",
+          validation: (n) => n >= 0 && n <= 65535
+        })),
+        9091
+      ),
+      // The signal-specific variable wins; the general one gets the standard /v1/traces path.
+      otelEndpoint: Option.orElse(
+        Option.map(
+          yield* read(Config.option(httpUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")), Option.none()),
+          (url) => url.toString()
+        ),
+        () =>
+          Option.map(
+            otlpEndpoint,
+            (url) => `${url.toString().replace(/\/+$/, "")}/v1/traces`
+          )
+      ),
+      otelDisabled: yield* optional(Config.boolean("OTEL_SDK_DISABLED"), false),
+      otelServiceName: yield* optional(Config.string("OTEL_SERVICE_NAME"), "kotadb-control-plane"),
+      otelHeaders: yield* optional(Config.redacted("OTEL_EXPORTER_OTLP_HEADERS"), Redacted.make("")),
+      otelResourceAttributes: yield* optional(Config.string("OTEL_RESOURCE_ATTRIBUTES"), ""),
       webhookBaseUrl: yield* requiredWhenExternal("KOTADB_WEBHOOK_BASE_URL", httpUrl("KOTADB_WEBHOOK_BASE_URL")),
       secretsEncryptionKey: yield* requiredWhenExternal(
         "SECRETS_ENCRYPTION_KEY",

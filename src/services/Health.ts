@@ -81,6 +81,14 @@ export class Health extends Effect.Service<Health>()("services/Health", {
 
     const live = Effect.map(uptimeSeconds, (uptime_seconds) => ({ status: "ok" as const, uptime_seconds }))
 
-    return { check, live } as const
+    /** This application's Postgres connections by state (every process using the same application name). */
+    const connections = sql<{ state: string; n: number }>`
+      SELECT coalesce(state, 'unknown') AS state, count(*)::int AS n FROM pg_stat_activity
+      WHERE application_name = 'kotadb-control-plane' GROUP BY 1`.pipe(
+      Effect.timeout(PING_TIMEOUT),
+      Effect.withSpan("Health.connections")
+    )
+
+    return { check, live, queue: cachedQueue, connections } as const
   })
 }) {}

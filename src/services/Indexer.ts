@@ -155,7 +155,8 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         return [...protocols, "-c", `http.curloptResolve=${host}:${port}:${pinned}`]
       })
 
-    const fetch = (dir: string, options: ReadonlyArray<string>, gitUrl: string, ref: string) =>
+    /** Fetches `ref` (depth 1) into the local ref `into`: refs make the next fetch negotiate from what we have. */
+    const fetch = (dir: string, options: ReadonlyArray<string>, gitUrl: string, ref: string, into: string) =>
       git.run(dir, [
         ...options,
         "-c",
@@ -167,7 +168,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         "--no-tags",
         "--depth=1",
         gitUrl,
-        ref
+        `${ref}:${into}`
       ])
 
     /** Reads blob contents, a bounded chunk per `git cat-file --batch`. */
@@ -215,28 +216,32 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           : branch === null
           ? "HEAD"
           : `refs/heads/${branch}`
-        yield* fetch(dir, options, target.gitUrl, ref).pipe(Effect.mapError(gitFailure))
-        const commit = (yield* git.run(dir, ["rev-parse", "FETCH_HEAD^{commit}"]).pipe(Effect.mapError(gitFailure)))
-          .toString("utf8").trim()
+        // The base is fetched first, so that fetching the new commit sends only what changed since.
+        const candidateBase = request.mode === "incremental" && request.forced !== true
+          ? target.lastIndexedCommit
+          : null
+        const baseFetched = candidateBase !== null && candidateBase !== request.commit &&
+          (yield* fetch(dir, options, target.gitUrl, candidateBase, "refs/kotadb/base").pipe(Effect.isSuccess))
+        yield* fetch(dir, options, target.gitUrl, ref, "refs/kotadb/head").pipe(Effect.mapError(gitFailure))
+        const commit =
+          (yield* git.run(dir, ["rev-parse", "refs/kotadb/head^{commit}"]).pipe(Effect.mapError(gitFailure)))
+            .toString("utf8").trim()
         const tree = parseTree(
           yield* git.run(dir, ["ls-tree", "-r", "-z", "-l", commit]).pipe(Effect.mapError(gitFailure))
         )
 
-        // Incremental when there is a base to diff from and it can still be fetched; else full.
-        const base = request.mode === "incremental" && request.forced !== true ? target.lastIndexedCommit : null
+        // Incremental when there is a base to diff from and it could be fetched; else full.
+        const base = candidateBase
         let mode: "full" | "incremental" | "validate" = request.mode === "validate" ? "validate" : "full"
         let diff: { written: Set<string>; deleted: Set<string> } | null = null
         if (base !== null && base === commit) {
           return { mode: "incremental", commit, up_to_date: true }
         }
-        if (base !== null) {
-          const fetched = yield* fetch(dir, options, target.gitUrl, base).pipe(Effect.either)
-          if (fetched._tag === "Right") {
-            diff = parseDiff(
-              yield* git.run(dir, ["diff", "--name-status", "-z", "-M", base, commit]).pipe(Effect.mapError(gitFailure))
-            )
-            mode = "incremental"
-          }
+        if (base !== null && baseFetched) {
+          diff = parseDiff(
+            yield* git.run(dir, ["diff", "--name-status", "-z", "-M", base, commit]).pipe(Effect.mapError(gitFailure))
+          )
+          mode = "incremental"
         }
 
         const existing = yield* files.blobShas(target.id)

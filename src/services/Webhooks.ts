@@ -5,6 +5,7 @@ import type { RepositoryId } from "../domain/Repository.js"
 import { RepositoryNotFound } from "../domain/Repository.js"
 import type { WebhookOutcome } from "../domain/Webhook.js"
 import { InvalidDelivery, InvalidSignature } from "../domain/Webhook.js"
+import { Metrics, tagger } from "./Metrics.js"
 import { SecretBox } from "./SecretBox.js"
 import type { WebhookTarget } from "./stores/RepositoryStore.js"
 import { RepositoryStore } from "./stores/RepositoryStore.js"
@@ -119,6 +120,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
     const deliveries = yield* WebhookStore
     const box = yield* SecretBox
     const cache = new Map<string, Target>()
+    const deliveriesCounter = tagger(Metrics.webhookDeliveries, "outcome")
 
     yield* repositories.changes.pipe(
       Stream.runForEach((id) => Effect.sync(() => cache.delete(id))),
@@ -201,7 +203,14 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
         if (routing.kind === "pong") return { httpStatus: 200, body: { status: "pong" } } as Accepted
         if (routing.kind === "ignored") return { httpStatus: 200, body: { status: `ignored:${event}` } } as Accepted
         return { httpStatus: 202, body: { status: "queued", ...jobId } } as Accepted
-      }).pipe(Effect.withSpan("Webhooks.receive", { captureStackTrace: false }))
+      }).pipe(
+        Effect.tapBoth({
+          onFailure: (error) => Effect.sync(() => deliveriesCounter(error._tag).unsafeUpdate(1, [])),
+          onSuccess: (accepted) =>
+            Effect.sync(() => deliveriesCounter(accepted.body.status.split(":")[0]!).unsafeUpdate(1, []))
+        }),
+        Effect.withSpan("Webhooks.receive", { captureStackTrace: false })
+      )
 
     return { receive } as const
   })

@@ -1,9 +1,10 @@
-import { Cause, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue, Schedule, Scope, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue, Schedule, Scope, Stream, Tracer } from "effect"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import type { ClaimedJob, JobId } from "../domain/Job.js"
 import { PermanentJobError } from "../domain/Job.js"
 import { AppConfig } from "../services/AppConfig.js"
+import { Metrics, tagger } from "../services/Metrics.js"
 import { JobStore } from "../services/stores/JobStore.js"
 import { WorkerStatus } from "../services/WorkerStatus.js"
 import { JobHandlers } from "./JobHandlers.js"
@@ -26,6 +27,17 @@ const supervised = (name: string) => <A, E, R>(loop: Effect.Effect<A, E, R>) =>
     Effect.retry(restartPolicy),
     Effect.annotateLogs({ service: "Worker", loop: name })
   )
+
+/** A W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) as a span link. */
+const linkTo = (traceparent: string | null): ReadonlyArray<Tracer.SpanLink> => {
+  const match = traceparent === null ? null : /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent)
+  if (match === null) return []
+  return [{
+    _tag: "SpanLink",
+    span: Tracer.externalSpan({ traceId: match[1]!, spanId: match[2]!, sampled: (parseInt(match[3]!, 16) & 1) === 1 }),
+    attributes: { "link.kind": "enqueued_by" }
+  }]
+}
 
 const errorMessage = (cause: Cause.Cause<unknown>) =>
   Option.match(Cause.failureOption(cause), {
@@ -59,14 +71,34 @@ export const runWorker = Effect.gen(function*() {
   let draining = false
   const setInFlight = status.update((s) => ({ ...s, inFlight: held.size }))
 
+  const jobCounter = tagger(Metrics.jobs, "type", "outcome")
+  const jobDuration = tagger(Metrics.jobDuration, "type")
+
   const attempt = (job: ClaimedJob) => {
     const handler = handlers.get(job.jobType)
     const run = handler === undefined
       ? Effect.fail(new PermanentJobError({ message: `no handler for job type ${job.jobType}` }))
       : handler(job)
+    const started = performance.now()
     return run.pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          const outcome = Exit.isSuccess(exit)
+            ? "completed"
+            : Cause.isInterruptedOnly(exit.cause)
+            ? "interrupted"
+            : Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof PermanentJobError)
+            ? "failed"
+            : "errored"
+          jobCounter(job.jobType, outcome).unsafeUpdate(1, [])
+          jobDuration(job.jobType).unsafeUpdate((performance.now() - started) / 1000, [])
+        })
+      ),
+      // A trace of its own, linked to the span that enqueued the job (its `traceparent`).
       Effect.withSpan("job.process", {
+        root: true,
         captureStackTrace: false,
+        links: linkTo(job.traceparent),
         attributes: {
           "job.id": job.id,
           "job.type": job.jobType,
@@ -98,6 +130,8 @@ export const runWorker = Effect.gen(function*() {
   // Claimed jobs are registered before anything can interrupt: none is held without being known.
   const finishAndClaim = (done: ReadonlyArray<{ id: JobId; result: unknown }>, limit: number) =>
     store.finishAndClaim(workerId, done, limit).pipe(
+      // Polling an empty queue is no event: only a call that records completions is traced.
+      Effect.withTracerEnabled(done.length > 0),
       Effect.tap((jobs) =>
         Effect.sync(() => {
           for (const { id } of done) held.delete(id)
@@ -175,6 +209,7 @@ export const runWorker = Effect.gen(function*() {
   )
 
   const rescuer = store.rescue(lease).pipe(
+    Effect.withTracerEnabled(false),
     Effect.tap((rescued) =>
       rescued.length === 0
         ? Effect.void

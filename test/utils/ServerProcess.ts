@@ -17,6 +17,8 @@ const baseEnv = () => {
   for (const name of ["DATABASE_URL", "TEST_DATABASE_URL", "PORT", "KOTADB_DATA_DIR", "EMBEDDED_PG_PORT"]) {
     delete env[name]
   }
+  // Parallel test files each spawn servers: none may take the default metrics port.
+  env.METRICS_PORT = "0"
   return env
 }
 

@@ -7,6 +7,7 @@ import { RouteNotFound } from "../../domain/HttpErrors.js"
 import type { Admission, Refusal } from "../../services/ApiKey.js"
 import { ApiKey, normalizeIp, outcomeOf } from "../../services/ApiKey.js"
 import { AppConfig } from "../../services/AppConfig.js"
+import { Metrics, tagger } from "../../services/Metrics.js"
 import { UsageRecorder } from "../../services/UsageRecorder.js"
 import { Authentication, InternalAuthentication } from "./Api.js"
 
@@ -45,6 +46,7 @@ export const AuthenticationLive = Layer.effect(
     const apiKeys = yield* ApiKey
     const recorder = yield* UsageRecorder
     const config = yield* AppConfig
+    const refusals = tagger(Metrics.authRefusals, "reason")
 
     const clientIp = (request: HttpServerRequest.HttpServerRequest) => {
       const forwarded = config.trustProxy === "fly" ? request.headers["fly-client-ip"] : undefined
@@ -59,6 +61,7 @@ export const AuthenticationLive = Layer.effect(
           const started = performance.now()
           const ip = clientIp(request)
           const { key, result } = yield* apiKeys.attempt(presentedKey(request.headers), ip)
+          if (Either.isLeft(result)) refusals(outcomeOf(result.left)).unsafeUpdate(1, [])
           // Runs for whatever response this request ends with, the refusal included: the audit row
           // gets the final status, and the rate-limit headers are added.
           yield* HttpApp.appendPreResponseHandler((_, response) =>

@@ -4,6 +4,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Option, Schema, Stream } from "effect"
 import type { ClaimedJob, JobId, JobType } from "../../domain/Job.js"
 import { JobId as JobIdSchema, JobType as JobTypeSchema } from "../../domain/Job.js"
+import { currentTraceparent } from "../TraceContext.js"
 
 /** NOTIFY channel: a job became runnable (its payload is the job type). */
 export const JOBS_CHANNEL = "kotadb_jobs"
@@ -88,6 +89,12 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
 
     /** Insert and wake the workers in one statement (so in the caller's transaction, if any). */
     const enqueue = (job: NewJob) =>
+      Effect.flatMap(currentTraceparent, (current) => enqueueWith({ ...job, traceparent: job.traceparent ?? current }))
+        .pipe(
+          Effect.withSpan("JobStore.enqueue", { attributes: { jobType: job.jobType } })
+        )
+
+    const enqueueWith = (job: NewJob) =>
       sql<{ id: JobId }>`
         WITH inserted AS (
           INSERT INTO indexing_jobs (repository_id, requested_by, job_type, payload, priority, run_at, max_attempts, traceparent)
@@ -99,8 +106,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         )
         SELECT id, pg_notify(${JOBS_CHANNEL}, job_type) FROM inserted`.pipe(
         Effect.map((rows) => rows[0]!.id),
-        Effect.orDie,
-        Effect.withSpan("JobStore.enqueue", { attributes: { jobType: job.jobType } })
+        Effect.orDie
       )
 
     /**
@@ -108,7 +114,15 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
      * instead. The unique index of migration 0002 settles concurrent callers: the loser's insert does
      * nothing, and its second look (a new statement, so a new snapshot) finds the winner's job.
      */
-    const enqueueCoalesced = (job: NewJob & { readonly jobType: "full_index" | "provision_webhook" }) => {
+    const enqueueCoalesced = (job: NewJob & { readonly jobType: "full_index" | "provision_webhook" }) =>
+      Effect.flatMap(
+        currentTraceparent,
+        (current) => enqueueCoalescedWith({ ...job, traceparent: job.traceparent ?? current })
+      ).pipe(
+        Effect.withSpan("JobStore.enqueueCoalesced", { attributes: { jobType: job.jobType } })
+      )
+
+    const enqueueCoalescedWith = (job: NewJob & { readonly jobType: "full_index" | "provision_webhook" }) => {
       const once = sql<{ id: JobId; created: boolean }>`
         WITH existing AS (
           SELECT id FROM indexing_jobs
@@ -130,8 +144,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       return once.pipe(
         Effect.flatMap((rows) => rows.length > 0 ? Effect.succeed(rows) : once),
         Effect.map((rows) => rows[0]!),
-        Effect.orDie,
-        Effect.withSpan("JobStore.enqueueCoalesced", { attributes: { jobType: job.jobType } })
+        Effect.orDie
       )
     }
 

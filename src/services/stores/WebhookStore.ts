@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
 import type { JobId, JobType } from "../../domain/Job.js"
+import { currentTraceparent } from "../TraceContext.js"
 import { JOBS_CHANNEL } from "./JobStore.js"
 
 export interface IncomingDelivery {
@@ -33,12 +34,14 @@ export class WebhookStore extends Effect.Service<WebhookStore>()("services/store
      * trip (migration 0007; the job insert there is JobStore.enqueue's, NOTIFY included).
      */
     const receive = (d: IncomingDelivery) =>
-      sql<Received>`
-        SELECT status, job_id, duplicate FROM webhook_receive(
-          ${d.repositoryId}, 'github', ${d.deliveryId}, ${d.eventType}, ${d.payloadJson}::jsonb, ${pg.json(d.headers)},
-          ${d.statusWithoutJob}, ${d.job?.type ?? null}, ${pg.json(d.job?.payload ?? {})}, ${JOBS_CHANNEL})`.pipe(
-        Effect.map((rows) => rows[0]!)
-      )
+      Effect.flatMap(currentTraceparent, (traceparent) =>
+        sql<Received>`
+          SELECT status, job_id, duplicate FROM webhook_receive(
+            ${d.repositoryId}, 'github', ${d.deliveryId}, ${d.eventType}, ${d.payloadJson}::jsonb, ${
+          pg.json(d.headers)
+        },
+            ${d.statusWithoutJob}, ${d.job?.type ?? null}, ${pg.json(d.job?.payload ?? {})}, ${JOBS_CHANNEL},
+            ${traceparent})`.pipe(Effect.map((rows) => rows[0]!)))
 
     const find = (deliveryId: string) =>
       sql<{ status: string; jobId: JobId | null; attempts: number; headers: Record<string, string> }>`

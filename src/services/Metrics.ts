@@ -1,0 +1,93 @@
+import { Metric, MetricBoundaries, MetricState } from "effect"
+import type { MetricPair } from "effect"
+
+const seconds = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 14 })
+
+/** Every metric the process exports; `/metrics` on `METRICS_PORT` renders them for Prometheus. */
+export const Metrics = {
+  httpRequests: Metric.counter("http_requests_total", {
+    description: "HTTP requests by route template, method and status",
+    incremental: true
+  }),
+  httpDuration: Metric.histogram("http_request_duration_seconds", seconds, "HTTP request durations by route"),
+  jobs: Metric.counter("jobs_total", { description: "Job attempts by type and outcome", incremental: true }),
+  jobDuration: Metric.histogram("job_duration_seconds", seconds, "Job attempt durations by type"),
+  queueDepth: Metric.gauge("queue_depth", { description: "Jobs by status (queued, in_progress, stuck, dead)" }),
+  webhookDeliveries: Metric.counter("webhook_deliveries_total", {
+    description: "GitHub deliveries by outcome",
+    incremental: true
+  }),
+  authRefusals: Metric.counter("auth_refusals_total", {
+    description: "Refused API requests by reason",
+    incremental: true
+  }),
+  dbConnections: Metric.gauge("db_connections", {
+    description: "This application's Postgres connections by state, as pg_stat_activity reports them"
+  })
+} as const
+
+/**
+ * `metric` tagged with these values, made once per distinct values: tagging allocates a new metric
+ * and the registry hashes its key on every update, too much for per-request and per-job paths.
+ */
+export const tagger = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, ...keys: ReadonlyArray<string>) => {
+  const made = new Map<string, Metric.Metric<Type, In, Out>>()
+  return (...values: ReadonlyArray<string>) => {
+    const id = values.join("\u0000")
+    let tagged = made.get(id)
+    if (tagged === undefined) {
+      tagged = keys.reduce((m, key, i) => Metric.tagged(m, key, values[i] ?? ""), metric)
+      made.set(id, tagged)
+    }
+    return tagged
+  }
+}
+
+const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, "\\\"")
+
+const labels = (tags: ReadonlyArray<{ readonly key: string; readonly value: string }>, extra?: string) => {
+  const parts = tags.map((tag) => `${tag.key}="${escape(tag.value)}"`)
+  if (extra !== undefined) parts.push(extra)
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`
+}
+
+const number = (value: number | bigint) =>
+  typeof value === "bigint" ? value.toString() : Number.isFinite(value) ? String(value) : value > 0 ? "+Inf" : "-Inf"
+
+/** The Prometheus text exposition (version 0.0.4) of the given metric pairs. */
+export const renderPrometheus = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>) => {
+  const families = new Map<string, { type: string; help: string; lines: Array<string> }>()
+  for (const { metricKey: key, metricState: state } of pairs) {
+    const name = key.name
+    const type = MetricState.isCounterState(state)
+      ? "counter"
+      : MetricState.isGaugeState(state)
+      ? "gauge"
+      : MetricState.isHistogramState(state)
+      ? "histogram"
+      : undefined
+    if (type === undefined) continue
+    const family = families.get(name) ??
+      { type, help: key.description._tag === "Some" ? key.description.value : name, lines: [] }
+    families.set(name, family)
+    if (MetricState.isCounterState(state)) {
+      family.lines.push(`${name}${labels(key.tags)} ${number(state.count)}`)
+    } else if (MetricState.isGaugeState(state)) {
+      family.lines.push(`${name}${labels(key.tags)} ${number(state.value)}`)
+    } else if (MetricState.isHistogramState(state)) {
+      // Effect's buckets are cumulative and end with +Inf, which is written from the count below.
+      for (const [bound, count] of state.buckets) {
+        if (!Number.isFinite(bound)) continue
+        family.lines.push(`${name}_bucket${labels(key.tags, `le="${number(bound)}"`)} ${count}`)
+      }
+      family.lines.push(`${name}_bucket${labels(key.tags, "le=\"+Inf\"")} ${state.count}`)
+      family.lines.push(`${name}_sum${labels(key.tags)} ${number(state.sum)}`)
+      family.lines.push(`${name}_count${labels(key.tags)} ${state.count}`)
+    }
+  }
+  let out = ""
+  for (const [name, family] of families) {
+    out += `# HELP ${name} ${escape(family.help)}\n# TYPE ${name} ${family.type}\n${family.lines.join("\n")}\n`
+  }
+  return out
+}
