@@ -164,6 +164,10 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
         const { repository, secret } = found.value
         const signature = delivery.headers["x-hub-signature-256"]
         if (Option.isNone(secret) || !verifySignature(secret.value, delivery.body, signature)) {
+          // Usually a secret rotated here but not on GitHub's side: worth an operator's look.
+          yield* Effect.logWarning("webhook signature refused").pipe(
+            Effect.annotateLogs({ repository_id: repository.id, signature_present: signature !== undefined })
+          )
           return yield* new InvalidSignature({
             message: signature === undefined ? "missing X-Hub-Signature-256" : "X-Hub-Signature-256 does not match"
           })
