@@ -1,5 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, String } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Effect, Layer, Schedule, String } from "effect"
 import { AppConfig } from "../services/AppConfig.js"
 import { DatabaseUrl } from "./EmbeddedPostgres.js"
 import { MigrationsLive } from "./Migrations.js"
@@ -19,5 +20,19 @@ export const PgLive = Layer.unwrapEffect(Effect.gen(function*() {
   })
 }))
 
+// Postgres may be restarting, failing over or not yet up when a machine boots, and a connection can
+// be cut while the pool is checked: keep trying for about 15 s before giving the boot up.
+// A failed migration (MigrationError) is not retried.
+const connectRetry = Schedule.exponential("250 millis").pipe(
+  Schedule.union(Schedule.spaced("3 seconds")),
+  Schedule.upTo("15 seconds"),
+  Schedule.whileInput((error: unknown) => error instanceof SqlError),
+  Schedule.tapInput((error: unknown) =>
+    Effect.logWarning("database not reachable at boot; retrying").pipe(
+      Effect.annotateLogs({ error: error instanceof Error ? error.message : `${error}` })
+    )
+  )
+)
+
 /** The SQL client with every migration applied before anything else may use it. */
-export const SqlLive = MigrationsLive.pipe(Layer.provideMerge(PgLive))
+export const SqlLive = MigrationsLive.pipe(Layer.provideMerge(PgLive), Layer.retry(connectRetry))

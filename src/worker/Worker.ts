@@ -17,6 +17,12 @@ const restartPolicy = Schedule.exponential("200 millis").pipe(
   Schedule.resetAfter("1 minute")
 )
 
+/** Sending a batch's completions again after a lost connection: for about 30 s, then give up. */
+const finishRetry = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("2 seconds")),
+  Schedule.upTo("30 seconds")
+)
+
 const supervised = (name: string) => <A, E, R>(loop: Effect.Effect<A, E, R>) =>
   loop.pipe(
     Effect.catchAllCause((cause): Effect.Effect<never, "restart"> =>
@@ -132,6 +138,11 @@ export const runWorker = Effect.gen(function*() {
     store.finishAndClaim(workerId, done, limit).pipe(
       // Polling an empty queue is no event: only a call that records completions is traced.
       Effect.withTracerEnabled(done.length > 0),
+      // A lost connection must not lose finished work: completions are fenced, so sending them again
+      // is safe. Past the bound the jobs are let go (below) and the rescuer re-queues them at lease end.
+      Effect.catchAllDefect(Effect.fail),
+      Effect.retry(finishRetry),
+      Effect.orDie,
       Effect.tap((jobs) =>
         Effect.sync(() => {
           for (const { id } of done) held.delete(id)
@@ -141,8 +152,19 @@ export const runWorker = Effect.gen(function*() {
       Effect.uninterruptible
     )
 
-  /** Runs a batch, then records its completions and claims the next batch in the same round trip. */
+  /**
+   * Runs a batch, then records its completions and claims the next batch in the same round trip. If it
+   * fails for good (the database gone for longer than the retries), its jobs stop being heartbeated:
+   * their leases run out and another worker, or this one, runs them again.
+   */
   const processBatch = (jobs: ReadonlyArray<ClaimedJob>) =>
+    runBatch(jobs).pipe(
+      Effect.tapErrorCause((cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.void : Effect.sync(() => jobs.forEach((job) => held.delete(job.id)))
+      )
+    )
+
+  const runBatch = (jobs: ReadonlyArray<ClaimedJob>) =>
     Effect.gen(function*() {
       const succeeded: Array<{ id: JobId; result: unknown }> = []
       for (const job of jobs) {
@@ -183,7 +205,15 @@ export const runWorker = Effect.gen(function*() {
   const heartbeat = Effect.gen(function*() {
     const ids = [...held.keys()]
     if (ids.length === 0) return
-    const kept = new Set(yield* store.heartbeat(workerId, ids))
+    // A lost connection must not cost the leases: the tick retries on a fresh connection for as long
+    // as a tick lasts, where the loop restart policy would back off for up to 10 s (past the lease).
+    const kept = new Set(
+      yield* store.heartbeat(workerId, ids).pipe(
+        Effect.catchAllDefect(Effect.fail),
+        Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(heartbeatEvery))),
+        Effect.orDie
+      )
+    )
     for (const id of ids) {
       if (kept.has(id) || !held.has(id)) continue
       const fiber = held.get(id)

@@ -24,7 +24,10 @@ const baseEnv = () => {
 
 /** Spawns the server (`src` through tsx, or the built `dist`) and kills it when the scope closes. */
 export const spawnServer = (
-  options: { readonly entry: "src" | "dist" | "worker-fixture"; readonly env: Record<string, string> }
+  options: {
+    readonly entry: "src" | "dist" | "worker-fixture" | "chaos-worker"
+    readonly env: Record<string, string>
+  }
 ) =>
   Effect.acquireRelease(
     Effect.sync((): ServerProcess => {
@@ -32,7 +35,9 @@ export const spawnServer = (
         ? ["--import", "tsx", "src/main.ts"]
         : options.entry === "dist"
         ? ["dist/src/main.js"]
-        : ["--import", "tsx", "test/fixtures/workerProcess.ts"]
+        : options.entry === "worker-fixture"
+        ? ["--import", "tsx", "test/fixtures/workerProcess.ts"]
+        : ["--import", "tsx", "test/fixtures/chaosWorker.ts"]
       const child = spawn(process.execPath, args, {
         cwd: projectRoot,
         env: { ...baseEnv(), ...options.env },
