@@ -19,3 +19,8 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
 export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 503 })) {}
+
+/** A body that cannot be read as its declared content type (malformed multipart, form or bytes). */
+export class InvalidRequestBody extends Schema.TaggedError<InvalidRequestBody>()("InvalidRequestBody", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 400 })) {}

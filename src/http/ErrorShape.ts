@@ -1,15 +1,23 @@
 import { HttpApi, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Effect, Exit, Option, Predicate } from "effect"
-import { DatabaseUnavailable, InternalServerError, MethodNotAllowed, RouteNotFound } from "../domain/HttpErrors.js"
+import {
+  DatabaseUnavailable,
+  InternalServerError,
+  InvalidRequestBody,
+  MethodNotAllowed,
+  RouteNotFound
+} from "../domain/HttpErrors.js"
 import { Api } from "./Api.js"
 
 /** Routes served beside the HttpApi groups, so that a wrong method on them is a 405 too. */
 const EXTRA_ROUTES: ReadonlyArray<readonly [string, string]> = [["GET", "/openapi.json"], ["GET", "/docs"]]
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
 
-const json = (error: RouteNotFound | MethodNotAllowed | InternalServerError | DatabaseUnavailable, status: number) =>
-  HttpServerResponse.unsafeJson(error, { status })
+const json = (
+  error: RouteNotFound | MethodNotAllowed | InternalServerError | DatabaseUnavailable | InvalidRequestBody,
+  status: number
+) => HttpServerResponse.unsafeJson(error, { status })
 
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"])
 
@@ -69,6 +77,18 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
           return notFound(yield* HttpServerRequest.HttpServerRequest)
         }
         if (Cause.isInterruptedOnly(exit.cause)) return yield* exit
+        // The body parser HttpApi picks from Content-Type failed (a malformed multipart or form body).
+        const unreadable = (e: unknown) =>
+          Predicate.isTagged(e, "MultipartError") || Predicate.isTagged(e, "RequestError")
+        if (Option.exists(failure, unreadable) || Option.exists(Cause.dieOption(exit.cause), unreadable)) {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          return json(
+            new InvalidRequestBody({
+              message: `the body could not be read as ${request.headers["content-type"] ?? "its content type"}`
+            }),
+            400
+          )
+        }
         if (
           Option.exists(Cause.dieOption(exit.cause), isConnectionError) || Option.exists(failure, isConnectionError)
         ) {

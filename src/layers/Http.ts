@@ -1,13 +1,13 @@
 import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
 import { AdminHttpLive } from "../http/Admin/Http.js"
 import { Api } from "../http/Api.js"
 import { AuthenticationLive, InternalAuthenticationLive } from "../http/Auth/Http.js"
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
+import { createNodeServer } from "../http/NodeServer.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { RequestMetricsLive } from "../http/RequestMetrics.js"
 import { SearchHttpLive } from "../http/Search/Http.js"
@@ -37,6 +37,6 @@ export const RoutesLive = Layer.mergeAll(
 export const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
   const config = yield* AppConfig
   return HttpLayerRouter.serve(RoutesLive, { disableLogger: true }).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+    Layer.provide(NodeHttpServer.layer(createNodeServer, { port: config.port, host: config.host }))
   )
 }))

@@ -1,7 +1,8 @@
-import { HttpApiClient, HttpLayerRouter } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiClient, HttpLayerRouter, HttpServer } from "@effect/platform"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { ConfigProvider, Layer } from "effect"
 import { Api } from "../../src/http/Api.js"
+import { createNodeServer } from "../../src/http/NodeServer.js"
 import type { DatabaseUrl } from "../../src/layers/EmbeddedPostgres.js"
 import { RoutesLive } from "../../src/layers/Http.js"
 import { ServicesLive } from "../../src/layers/Services.js"
@@ -22,13 +23,20 @@ export const testConfig = (env: Record<string, string> = {}) =>
 export const testServices = (env: Record<string, string> = {}) =>
   ServicesLive.pipe(Layer.provideMerge(SqlLive), Layer.provideMerge(testConfig(env)))
 
+/** `NodeHttpServer.layerTest`, but over the production node:http server factory. */
+const testServer = HttpServer.layerTestClient.pipe(
+  Layer.provide(NodeHttpClient.layerWithoutAgent),
+  Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: false })),
+  Layer.provideMerge(NodeHttpServer.layer(createNodeServer, { port: 0 }))
+)
+
 /** The real router on a real loopback HTTP server, by default over a fresh database of the test file's own. */
 export const testApp = <ROut = never, E = never, R = never>(
   env: Record<string, string> = {},
   database: Layer.Layer<DatabaseUrl | ROut, E, R> = TestDatabaseLive as Layer.Layer<DatabaseUrl | ROut, E, R>
 ) =>
   HttpLayerRouter.serve(RoutesLive, { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(testServer),
     Layer.provideMerge(testServices(env)),
     Layer.provideMerge(database)
   )
