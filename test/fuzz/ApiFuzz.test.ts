@@ -176,11 +176,13 @@ layer(testApp({ INTERNAL_API_KEY: INTERNAL_KEY }), { timeout: "240 seconds", exc
           expect(response.status, `${described} -> ${text.slice(0, 300)}`).toBeLessThan(500)
           if (response.status >= 400) {
             let parsed: Record<string, unknown> = {}
-          try {
-            parsed = JSON.parse(text) as Record<string, unknown>
-          } catch {
-            expect.fail(`${described} -> ${response.status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}`)
-          }
+            try {
+              parsed = JSON.parse(text) as Record<string, unknown>
+            } catch {
+              expect.fail(
+                `${described} -> ${response.status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}`
+              )
+            }
             expect(typeof parsed._tag, described).toBe("string")
             expect(typeof parsed.message, described).toBe("string")
             // Refused requests write nothing (api_key_usage, the audit of every request, is not counted).
