@@ -151,6 +151,17 @@ it.scopedLive(
         const [delivery] = yield* sql<{ status: string }>`
         SELECT status FROM webhook_deliveries WHERE repository_id = ${registered.repository_id}`
         expect(delivery!.status).toBe("processed")
+        // ... and what the push added is searchable.
+        const found = yield* get(`/api/v1/search/code?q=${encodeURIComponent("fresh = true")}`, withKey(key.api_key))
+        expect(yield* found.json).toEqual({
+          matches: [{
+            repository_id: registered.repository_id,
+            path: "src/new.ts",
+            line: 1,
+            snippet: "export const fresh = true"
+          }],
+          next_cursor: null
+        })
         const usage = yield* sql<{ usageType: string; tokensUsed: string }>`
         SELECT usage_type, tokens_used::text FROM token_usage WHERE repository_id = ${registered.repository_id}
         ORDER BY id`
