@@ -30,8 +30,10 @@ export const RoutesLive = Layer.mergeAll(
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),
   HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }),
-  ErrorShapeLive,
-  RequestMetricsLive
+  // Listed first, so that it wraps ErrorShape and counts the responses ErrorShape makes (404, 405, 503)
+  // with their own status.
+  RequestMetricsLive,
+  ErrorShapeLive
 )
 
 export const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
