@@ -128,7 +128,7 @@ describe("telemetry", () => {
         const refused = yield* deliver(sign("not the secret"))
         expect(refused.status).toBe(401)
         expect((yield* request(`${base}/api/v1/me`, { headers: { "x-api-key": "kdb_live_wrong" } })).status).toBe(401)
-      expect((yield* request(`${base}/no/such/route`)).status).toBe(404)
+        expect((yield* request(`${base}/no/such/route`)).status).toBe(404)
 
         // The worker runs the job (it fails: github.com is out of reach here), and the spans arrive.
         const findSpans = Effect.sync(() => {
@@ -170,8 +170,8 @@ describe("telemetry", () => {
         )
           .toBe(1)
         // Responses the error-shape middleware makes are counted with their own status, not as 500s.
-      expect(metrics.get("http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}")).toBe(1)
-      expect(metrics.get("webhook_deliveries_total{outcome=\"queued\"}")).toBe(1)
+        expect(metrics.get("http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}")).toBe(1)
+        expect(metrics.get("webhook_deliveries_total{outcome=\"queued\"}")).toBe(1)
         expect(metrics.get("webhook_deliveries_total{outcome=\"InvalidSignature\"}")).toBe(1)
         expect(metrics.get("auth_refusals_total{reason=\"unauthorized\"}")).toBe(1)
         expect(metrics.get("jobs_total{type=\"webhook_update\",outcome=\"errored\"}")).toBeGreaterThanOrEqual(1)
