@@ -52,9 +52,16 @@ const drainUnderChaos = (url: Redacted.Redacted) =>
       return { server, port }
     })
 
-    // The first process migrates the database; jobs are added once the schema exists.
+    // The first process migrates the database; the others start once the schema exists, and the
+    // jobs are added when all of them are up.
     const first = yield* start
     yield* waitHealthy(first.server, first.port, 60_000)
+    const workers: Array<ServerProcess> = [first.server]
+    for (let i = 1; i < WORKERS; i++) {
+      const next = yield* start
+      yield* waitHealthy(next.server, next.port, 60_000)
+      workers.push(next.server)
+    }
     const sql = yield* SqlClient.SqlClient
     yield* sql`CREATE TABLE chaos_executions (job_id uuid NOT NULL, pid int NOT NULL, at timestamptz DEFAULT clock_timestamp())`
     const user = yield* insertUser()
@@ -66,8 +73,6 @@ const drainUnderChaos = (url: Redacted.Redacted) =>
     yield* sql`SELECT pg_notify('kotadb_jobs', 'validate')`
     const started = Date.now()
 
-    const workers: Array<ServerProcess> = [first.server]
-    for (let i = 1; i < WORKERS; i++) workers.push((yield* start).server)
     const killed = new Set<number>()
     let terminations = 0
 
