@@ -189,6 +189,19 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       expect(yield* updateJobs(repo.id)).toHaveLength(2)
     }))
 
+  it.effect("a delivery id another repository's delivery holds never answers with that delivery's job", () =>
+    Effect.gen(function*() {
+      const first = yield* repository
+      const second = yield* repository
+      const delivery = crypto.randomUUID()
+      const accepted = yield* deliver(first.id, { event: "push", body: pushPayload(), delivery, secret: first.secret })
+      expect(accepted.status).toBe(202)
+      const reused = yield* deliver(second.id, { event: "push", body: pushPayload(), delivery, secret: second.secret })
+      expect(reused.status).toBe(200)
+      expect(yield* reused.json).toEqual({ status: "duplicate" })
+      expect(yield* updateJobs(second.id)).toHaveLength(0)
+    }))
+
   it.effect("ping, other branches, tags, deletions and other events are acknowledged, never a 4xx", () =>
     Effect.gen(function*() {
       const repo = yield* repository
