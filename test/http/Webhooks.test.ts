@@ -1,7 +1,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
 import { verifySignature } from "../../src/services/Webhooks.js"
 import { createKey, withKey } from "../utils/keys.js"
@@ -49,14 +49,16 @@ const deliver = (
 const repository = Effect.gen(function*() {
   const client = yield* HttpClient.HttpClient
   const key = yield* createKey({ rate_limit: 1000 })
-  const response = yield* client.execute(
-    HttpClientRequest.post("/api/v1/repositories").pipe(
-      HttpClientRequest.setHeaders(withKey(key.api_key)),
-      HttpClientRequest.bodyUnsafeJson({ git_url: `https://github.com/acme/hooks-${crypto.randomUUID().slice(0, 8)}` })
+  const gitUrl = `https://github.com/acme/hooks-${crypto.randomUUID().slice(0, 8)}`
+  const register = (extra: Record<string, unknown> = {}) =>
+    client.execute(
+      HttpClientRequest.post("/api/v1/repositories").pipe(
+        HttpClientRequest.setHeaders(withKey(key.api_key)),
+        HttpClientRequest.bodyUnsafeJson({ git_url: gitUrl, ...extra })
+      )
     )
-  )
-  const body = (yield* response.json) as { repository_id: string; webhook: { secret: string } }
-  return { id: body.repository_id, secret: body.webhook.secret }
+  const body = (yield* (yield* register()).json) as { repository_id: string; webhook: { secret: string } }
+  return { id: body.repository_id, secret: body.webhook.secret, register }
 })
 
 const deliveryRows = (repositoryId: string) =>
@@ -200,6 +202,22 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       expect(reused.status).toBe(200)
       expect(yield* reused.json).toEqual({ status: "duplicate" })
       expect(yield* updateJobs(second.id)).toHaveLength(0)
+    }))
+
+  it.effect("re-registering with new settings routes pushes by them at once (the cached target is evicted)", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const feature = () =>
+        deliver(repo.id, { event: "push", body: pushPayload("refs/heads/feature"), secret: repo.secret })
+      expect(yield* (yield* feature()).json).toEqual({ status: "ignored:push" })
+      expect((yield* repo.register({ settings: { branches: ["feature"] } })).status).toBe(200)
+      // The eviction travels by NOTIFY: allow it a moment, far less than the cache's 30 s.
+      const queued = yield* feature().pipe(
+        Effect.flatMap((r) => r.json),
+        Effect.filterOrFail((body) => (body as { status: string }).status === "queued"),
+        Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("3 seconds")))
+      )
+      expect(queued).toMatchObject({ status: "queued" })
     }))
 
   it.effect("ping, other branches, tags, deletions and other events are acknowledged, never a 4xx", () =>

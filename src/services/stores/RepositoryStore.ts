@@ -4,7 +4,7 @@ import { Effect, Option, Stream } from "effect"
 import type { RepositoryId } from "../../domain/Repository.js"
 import type { Sealed } from "../SecretBox.js"
 
-/** NOTIFY channel: a repository's webhook secret changed or the repository was deleted (payload: its id). */
+/** NOTIFY channel: a repository's webhook secret, branch or settings changed, or it was deleted (payload: its id). */
 export const REPOSITORY_CHANGES = "repository_changes"
 
 export interface RepositoryRow {
@@ -87,14 +87,19 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
      */
     const upsert = (repo: NewRepository) =>
       sql<{ id: RepositoryId; created: boolean }>`
-        INSERT INTO repositories AS r (user_id, api_key_id, name, git_url, provider, default_branch, settings)
-        VALUES (${repo.userId}, ${repo.apiKeyId}, ${repo.name}, ${repo.gitUrl}, ${repo.provider}, ${repo.branch},
-                ${pg.json(repo.settings ?? {})})
-        ON CONFLICT (user_id, git_url) DO UPDATE SET
-          default_branch = coalesce(${repo.branch}, r.default_branch),
-          settings = CASE WHEN ${repo.settings !== null} THEN EXCLUDED.settings ELSE r.settings END,
-          updated_at = now()
-        RETURNING r.id, (xmax = 0) AS created`.pipe(Effect.map((rows) => rows[0]!))
+        WITH upserted AS (
+          INSERT INTO repositories AS r (user_id, api_key_id, name, git_url, provider, default_branch, settings)
+          VALUES (${repo.userId}, ${repo.apiKeyId}, ${repo.name}, ${repo.gitUrl}, ${repo.provider}, ${repo.branch},
+                  ${pg.json(repo.settings ?? {})})
+          ON CONFLICT (user_id, git_url) DO UPDATE SET
+            default_branch = coalesce(${repo.branch}, r.default_branch),
+            settings = CASE WHEN ${repo.settings !== null} THEN EXCLUDED.settings ELSE r.settings END,
+            updated_at = now()
+          RETURNING r.id, (xmax = 0) AS created
+        )
+        -- A re-registration may change the branch or settings that route webhook pushes: evict caches.
+        SELECT id, created, CASE WHEN NOT created THEN pg_notify(${REPOSITORY_CHANGES}, id::text) END
+        FROM upserted`.pipe(Effect.map((rows) => rows[0]!))
 
     /** Stores the secret unless the repository already has one; true when this call stored it. */
     const insertSecretIfAbsent = (id: RepositoryId, sealed: Sealed, hash: string) =>
