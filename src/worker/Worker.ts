@@ -10,10 +10,13 @@ import { WorkerStatus } from "../services/WorkerStatus.js"
 import { JobHandlers } from "./JobHandlers.js"
 import { retryDelay } from "./RetryPolicy.js"
 
-/** Restarts a crashed loop after 200 ms, doubling with jitter up to 10 s; calm for a minute resets it. */
+/**
+ * Restarts a crashed loop after 200 ms, doubling with jitter up to 2 s; calm for a minute resets it.
+ * The cap bounds how long after the database returns the loops and the LISTEN connection are back.
+ */
 const restartPolicy = Schedule.exponential("200 millis").pipe(
   Schedule.jittered,
-  Schedule.union(Schedule.spaced("10 seconds")),
+  Schedule.union(Schedule.spaced("2 seconds")),
   Schedule.resetAfter("1 minute")
 )
 

@@ -2,6 +2,7 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Option, Schema, Stream } from "effect"
 import { ApiKeyId, UserId } from "../../domain/ApiKey.js"
+import { listen } from "./Listen.js"
 
 export const API_KEY_CHANGES = "api_key_changes"
 
@@ -174,7 +175,7 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
 
     return {
       /** Ids of keys revoked or rotated by any process, as their transactions commit. */
-      changes: pg.listen(API_KEY_CHANGES).pipe(Stream.map((id) => id as ApiKeyId)),
+      changes: listen(pg, API_KEY_CHANGES).pipe(Stream.map((id) => id as ApiKeyId)),
       findByHash: (hash: string) => findByHash(hash).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findByHash")),
       consumeBatch: (requests: ReadonlyArray<ConsumeRequest>) =>
         consumeBatch(requests).pipe(

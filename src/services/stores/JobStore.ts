@@ -5,6 +5,7 @@ import { Duration, Effect, Option, Schema, Stream } from "effect"
 import type { ClaimedJob, JobId, JobType } from "../../domain/Job.js"
 import { JobId as JobIdSchema, JobType as JobTypeSchema } from "../../domain/Job.js"
 import { currentTraceparent } from "../TraceContext.js"
+import { listen } from "./Listen.js"
 
 /** NOTIFY channel: a job became runnable (its payload is the job type). */
 export const JOBS_CHANNEL = "kotadb_jobs"
@@ -318,8 +319,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       queuedAt: (id: JobId) => queuedAt(id).pipe(orDie("queuedAt")),
       /** false when the job is not failed; fails with the SqlError of a conflicting queued duplicate. */
       retry: (id: JobId) => retry(id).pipe(Effect.withSpan("JobStore.retry")),
-      wakeups: pg.listen(JOBS_CHANNEL),
-      cancellations: pg.listen(CANCEL_CHANNEL).pipe(Stream.map((id) => id as JobId))
+      wakeups: listen(pg, JOBS_CHANNEL),
+      cancellations: listen(pg, CANCEL_CHANNEL).pipe(Stream.map((id) => id as JobId))
     } as const
   })
 }) {}

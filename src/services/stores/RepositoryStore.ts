@@ -3,6 +3,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Option, Stream } from "effect"
 import type { RepositoryId } from "../../domain/Repository.js"
 import type { Sealed } from "../SecretBox.js"
+import { listen } from "./Listen.js"
 
 /** NOTIFY channel: a repository's webhook secret, branch or settings changed, or it was deleted (payload: its id). */
 export const REPOSITORY_CHANGES = "repository_changes"
@@ -246,7 +247,7 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
       mergeMetadata: (id: RepositoryId, patch: Record<string, unknown>) =>
         mergeMetadata(id, patch).pipe(span("mergeMetadata")),
       /** Secret rotations and deletions from any process. */
-      changes: pg.listen(REPOSITORY_CHANGES).pipe(Stream.map((id) => id as RepositoryId))
+      changes: listen(pg, REPOSITORY_CHANGES).pipe(Stream.map((id) => id as RepositoryId))
     } as const
   })
 }) {}
