@@ -43,18 +43,12 @@ export class WebhookStore extends Effect.Service<WebhookStore>()("services/store
             ${d.statusWithoutJob}, ${d.job?.type ?? null}, ${pg.json(d.job?.payload ?? {})}, ${JOBS_CHANNEL},
             ${traceparent})`.pipe(Effect.map((rows) => rows[0]!)))
 
-    const find = (deliveryId: string) =>
-      sql<{ status: string; jobId: JobId | null; attempts: number; headers: Record<string, string> }>`
-        SELECT status, job_id, attempts, headers FROM webhook_deliveries
-        WHERE provider = 'github' AND delivery_id = ${deliveryId}`.pipe(Effect.map((rows) => rows[0]))
-
     return {
       receive: (delivery: IncomingDelivery) =>
         receive(delivery).pipe(
           Effect.orDie,
           Effect.withSpan("WebhookStore.receive", { captureStackTrace: false })
-        ),
-      find: (deliveryId: string) => find(deliveryId).pipe(Effect.orDie, Effect.withSpan("WebhookStore.find"))
+        )
     } as const
   })
 }) {}
