@@ -39,6 +39,7 @@ export const listen = (client: PgClient.PgClient, channel: string): Stream.Strea
           connection.removeAllListeners("error")
           connection.on("error", () => {})
           return connection.end().catch(() => undefined)
-        }).pipe(Effect.timeoutOption("1 second"))
+          // A release runs uninterruptibly: without `interruptible` the timeout could not cut a hung end().
+        }).pipe(Effect.interruptible, Effect.timeoutOption("1 second"))
     )
   )
