@@ -49,7 +49,7 @@ describe("migrations", () => {
       // Separate layers are separate pools, as two booting machines would have.
       const machine = () => migrate.pipe(Effect.provide(Layer.fresh(PgClient.layer({ url, maxConnections: 2 }))))
       const [a, b] = yield* Effect.all([machine(), machine()], { concurrency: 2 })
-      expect([...a, ...b].map(([id]) => id).sort()).toEqual(files.map((_, i) => i + 1))
+      expect([...a, ...b].map(([id]) => id).sort((x, y) => x - y)).toEqual(files.map((_, i) => i + 1))
       const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT migration_id FROM kotadb_migrations`)
         .pipe(
           Effect.provide(PgClient.layer({ url }))

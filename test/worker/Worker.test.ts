@@ -35,7 +35,7 @@ const jobRow = (id: JobId): Effect.Effect<
 const repositoryStatus = (id: string) =>
   Effect.flatMap(
     SqlClient.SqlClient,
-    (sql) => sql<{ status: string; syncState: string }>`SELECT status, sync_state FROM repositories WHERE id = ${id}`
+    (sql) => sql<{ status: string; syncState: string }>`SELECT status, sync_state FROM repository_status_view WHERE id = ${id}`
   ).pipe(
     Effect.map((rows) => rows[0]),
     Effect.orDie
@@ -84,7 +84,7 @@ layer(polling, { timeout: "120 seconds", excludeTestServices: true })("worker", 
       expect(runs.size).toBe(1000)
       expect([...runs.values()].every((n) => n === 1)).toBe(true)
       const states = yield* sql<{ status: string; syncState: string }>`
-        SELECT DISTINCT status, sync_state FROM repositories WHERE id = ANY(${repositories}::uuid[])`
+        SELECT DISTINCT status, sync_state FROM repository_status_view WHERE id = ANY(${repositories}::uuid[])`
       expect(states).toEqual([{ status: "ready", syncState: "synced" }])
     }))
 

@@ -70,8 +70,10 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
     const sql = yield* SqlClient.SqlClient
     const pg = yield* PgClient.PgClient
 
+    // Status is derived from the jobs where it is read (migration 0010), so it is never stale.
     const columns = sql.literal(`
-      r.id, r.user_id, r.name, r.git_url, r.provider, r.default_branch, r.status, r.sync_state, r.settings,
+      r.id, r.user_id, r.name, r.git_url, r.provider, r.default_branch, st.status,
+      repository_sync_state(st.status) AS sync_state, r.settings,
       r.metadata, to_json(r.last_indexed_at)#>>'{}' AS last_indexed_at, r.last_indexed_commit,
       to_json(r.created_at)#>>'{}' AS created_at,
       (SELECT jsonb_build_object(
@@ -81,6 +83,7 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
          'failed', count(*) FILTER (WHERE j.status = 'failed'),
          'cancelled', count(*) FILTER (WHERE j.status = 'cancelled'))
        FROM indexing_jobs j WHERE j.repository_id = r.id) AS job_summary`)
+    const withStatus = sql.literal("repositories r CROSS JOIN LATERAL (SELECT repository_status(r.id) AS status) st")
 
     /**
      * Inserts, or finds the user's repository with the same normalised URL (updating the branch,
@@ -130,7 +133,7 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
         SELECT pg_notify(${REPOSITORY_CHANGES}, repository_id::text) FROM stored`.pipe(Effect.asVoid)
 
     const findForUser = (id: RepositoryId, userId: string) =>
-      sql<RepositoryRow>`SELECT ${columns} FROM repositories r WHERE r.id = ${id} AND r.user_id = ${userId}`.pipe(
+      sql<RepositoryRow>`SELECT ${columns} FROM ${withStatus} WHERE r.id = ${id} AND r.user_id = ${userId}`.pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]))
       )
 
@@ -141,7 +144,7 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
       after: Option.Option<{ readonly createdAt: string; readonly id: string }>
     ) =>
       sql<RepositoryRow>`
-        SELECT ${columns} FROM repositories r
+        SELECT ${columns} FROM ${withStatus}
         WHERE r.user_id = ${userId} ${
         Option.match(after, {
           onNone: () => sql``,
