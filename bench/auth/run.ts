@@ -3,7 +3,8 @@
 //
 // Env (all optional): BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
 // BENCH_CONNECTIONS (50), BENCH_KEYS (100), BENCH_WARMUP_SECONDS (3), BENCH_SECONDS (10), BENCH_ROUNDS (2),
-// BENCH_CPU_PROF (a directory: both servers run with --cpu-prof and write <name>.cpuprofile there on exit).
+// BENCH_CPU_PROF (a directory: both servers run with --cpu-prof and write <name>.cpuprofile there on exit),
+// BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts; `npm run bench` sets it).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { join, resolve } from "node:path"
@@ -25,6 +26,7 @@ import {
   startServer,
   waitReady
 } from "../lib/processes.js"
+import { atLeast, atMost, figure, peakRss, writeReport } from "../lib/report.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 170_000
@@ -37,6 +39,8 @@ const ROUNDS = intEnv("BENCH_ROUNDS", 2)
 const POOL_SIZE = 10
 const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const ROUTE = "/api/v1/me"
+// SPEC section 8; the ratio is the binding bar.
+const SPEC = { requests: 5_000, p99Ms: 25, ratio: 0.8 } as const
 // As production runs ours (scripts/start.sh, the Dockerfile's CMD); the baseline gets the same flags.
 const NODE_FLAGS = ["--enable-source-maps", "--max-semi-space-size=64"]
 
@@ -277,6 +281,24 @@ const main = async () => {
   await cleanup()
   log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`)
   for (const problem of problems) log(`PROBLEM: ${problem}`)
+  const bestOf = `best of ${ROUNDS} round(s) of ${SECONDS} s, ${CONNECTIONS} connections, GET ${ROUTE}`
+  writeReport({
+    bench: "auth",
+    baseline: "bare node:http + pg, one round trip (bench/auth/baseline.ts)",
+    figures: [
+      figure("req/s, ratio ours/baseline", "req/s", bestOurs.reqPerSec, bestBaseline.reqPerSec, {
+        bar: atLeast(SPEC.ratio, "ratio"),
+        notes: `the binding bar; ${bestOf}`
+      }),
+      figure("req/s", "req/s", bestOurs.reqPerSec, bestBaseline.reqPerSec, { bar: atLeast(SPEC.requests) }),
+      figure("p99 latency", "ms", bestOurs.p99Ms, bestBaseline.p99Ms, {
+        bar: atMost(SPEC.p99Ms),
+        notes: "exact, over every 2xx of the best run"
+      })
+    ],
+    peakRssMiB: peakRss(peak.get("ours"), peak.get("baseline"), "VmHWM of each server process, read before it stops"),
+    problems
+  })
   log(`auth req/s ratio ours/baseline: ${(bestOurs.reqPerSec / bestBaseline.reqPerSec).toFixed(2)}`)
   return problems.length === 0 ? 0 : 1
 }

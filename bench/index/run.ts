@@ -7,7 +7,8 @@
 // BENCH_CORPUS (a directory; default node_modules/effect), BENCH_ROUNDS (2),
 // BENCH_BASELINE=copy|unnest (copy: one COPY FROM STDIN, the default; unnest: INSERT … unnest batches of 1,000),
 // and for profiling only (never the headline figures): BENCH_NO_TRGM=1 (the scratch database's indexed_files
-// without its trigram index, for both systems).
+// without its trigram index, for both systems), BENCH_RESULT_FILE (a file: the figures as JSON,
+// bench/lib/report.ts; `npm run bench` sets it).
 import type { Effect } from "effect"
 import { ConfigProvider, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
 import type { RuntimeFiber } from "effect/Fiber"
@@ -31,7 +32,8 @@ import type { GitServer } from "../../test/utils/GitServer.js"
 import { startGitServer } from "../../test/utils/GitServer.js"
 import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
-import { cpuSeconds, loadAverage, machineCpu } from "../lib/processes.js"
+import { cpuSeconds, loadAverage, machineCpu, peakRssMiB, resetPeakRss } from "../lib/processes.js"
+import { figure, peakRss, writeReport } from "../lib/report.js"
 import type { Row } from "./baseline.js"
 import { copyRows, insertRows, isIndexable, readRows, UNNEST_BATCH, upsertRows } from "./baseline.js"
 
@@ -460,6 +462,16 @@ const main = async () => {
 
   if (NO_TRGM) log("BENCH_NO_TRGM=1: indexed_files WITHOUT its trigram index, for both systems (profiling only)")
 
+  // Both systems run in this process: its peak RSS is reset before each system's turn and read after it.
+  const peaks = new Map<string, number>()
+  let perTurn = true
+  const turn = async (system: typeof ours, round: number) => {
+    perTurn = resetPeakRss() && perTurn
+    await system(round)
+    const name = system === ours ? "ours" : "baseline"
+    peaks.set(name, Math.max(peaks.get(name) ?? 0, peakRssMiB(process.pid)))
+  }
+
   let longestRoundMs = 0
   let rounds = 0
   for (let round = 1; round <= ROUNDS; round++) {
@@ -472,7 +484,7 @@ const main = async () => {
     }
     rounds = round
     const order = round % 2 === 1 ? [ours, baseline] : [baseline, ours]
-    for (const system of order) await system(round)
+    for (const system of order) await turn(system, round)
     longestRoundMs = Math.max(longestRoundMs, Date.now() - roundStart)
   }
 
@@ -524,10 +536,52 @@ const main = async () => {
   }
   log(`best of ${rounds} round${rounds === 1 ? "" : "s"} (the shortest run of each):`)
   table(rows)
+  const processPeak = peakRssMiB(process.pid)
+  log(
+    perTurn
+      ? `peak RSS MiB of the bench process (VmHWM, reset before each system's turn): during ours' turns ${
+        fmt(peaks.get("ours")!, 1)
+      }, during the baseline's ${fmt(peaks.get("baseline")!, 1)} (process.resourceUsage().maxRSS ${
+        fmt(process.resourceUsage().maxRSS / 1024, 1)
+      } over the whole run, corpus and git server included)`
+      : `peak RSS MiB of the bench process (VmHWM; /proc/self/clear_refs not writable, so one figure for both `
+        + `systems): ${fmt(processPeak, 1)}`
+  )
 
   await cleanup()
   log(`total time ${((Date.now() - startedAt) / 1000).toFixed(0)} s`)
   for (const problem of problems) log(`PROBLEM: ${problem}`)
+  const filesPerSecond = (system: string, kind: string) => {
+    const m = best(system, kind)
+    return (1000 * m.files) / m.ms
+  }
+  const shortest = `the shortest of ${rounds} round(s)`
+  writeReport({
+    bench: "index",
+    baseline: `bare pg, files read from disk; full index: ${BASELINE === "copy" ? "one COPY" : "unnest batches"}`,
+    figures: [
+      figure("full index files/s", "files/s", filesPerSecond("ours", "full"), filesPerSecond("baseline", "full"), {
+        notes: `${corpus.indexable.length} files, ${fmt(corpus.indexableBytes / 1e6, 1)} MB; ${shortest}`
+      }),
+      figure(
+        "update of 1 % files/s",
+        "files/s",
+        filesPerSecond("ours", "incremental"),
+        filesPerSecond("baseline", "incremental"),
+        { notes: `${corpus.changed.length} of ${corpus.indexable.length} files changed; ${shortest}` }
+      )
+    ],
+    peakRssMiB: perTurn
+      ? peakRss(
+        peaks.get("ours"),
+        peaks.get("baseline"),
+        "both systems run in the bench process, so these are its VmHWM during each system's turns (reset before "
+          + "each turn through /proc/self/clear_refs): they include the process's own base (Node, tsx, the loaded "
+          + "modules, the corpus, the git server), but not the git children"
+      )
+      : peakRss(processPeak, undefined, "VmHWM of the bench process, which runs both systems"),
+    problems
+  })
   log(`index files/s ratio ours/baseline: ${ratios.full!.toFixed(2)}`)
   return problems.length === 0 ? 0 : 1
 }

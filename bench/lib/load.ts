@@ -24,7 +24,13 @@ export interface LoadResult {
 const percentile = (sorted: Float64Array, q: number) =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
 
-export const runLoad = (options: LoadOptions) =>
+/** autocannon on `url` with these request builders; every bench's load goes through here. */
+export const runAutocannon = (options: {
+  readonly url: string
+  readonly connections: number
+  readonly seconds: number
+  readonly requests: Array<autocannon.Request>
+}) =>
   new Promise<LoadResult>((resolve, reject) => {
     // Latencies of 2xx responses only, in ms, as measured by autocannon's client (write to last byte).
     let latencies = new Float64Array(1 << 16)
@@ -35,10 +41,7 @@ export const runLoad = (options: LoadOptions) =>
       pipelining: 1,
       duration: options.seconds,
       timeout: 10,
-      requests: [{
-        method: "GET",
-        setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...options.headers() } })
-      }]
+      requests: options.requests
     }, (error, result) => {
       if (error !== null && error !== undefined) return reject(error)
       const sorted = latencies.subarray(0, count).sort()
@@ -67,4 +70,15 @@ export const runLoad = (options: LoadOptions) =>
       }
       latencies[count++] = args[3] as number
     })
+  })
+
+export const runLoad = (options: LoadOptions) =>
+  runAutocannon({
+    url: options.url,
+    connections: options.connections,
+    seconds: options.seconds,
+    requests: [{
+      method: "GET",
+      setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...options.headers() } })
+    }]
   })

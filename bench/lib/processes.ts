@@ -95,6 +95,28 @@ const statusField = (pid: number, field: string) => {
 /** Peak resident set size (VmHWM) in MiB. */
 export const peakRssMiB = (pid: number) => statusField(pid, "VmHWM") / 1024
 
+/** `peakRssMiB`, or undefined when the process is gone (or /proc cannot be read). */
+export const tryPeakRssMiB = (pid: number) => {
+  try {
+    return peakRssMiB(pid)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Resets this process's VmHWM to its current RSS (Linux ≥ 4.0: `5` to /proc/self/clear_refs), so that a
+ * later `peakRssMiB(process.pid)` covers only what ran in between. False where that is not allowed.
+ */
+export const resetPeakRss = () => {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5")
+    return true
+  } catch {
+    return false
+  }
+}
+
 const CLOCK_TICKS = (() => {
   const out = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" })
   const ticks = Number(out.stdout)

@@ -8,7 +8,8 @@
 // BENCH_ONLY=throughput|latency (one part alone), and for profiling only (never the headline figures):
 // BENCH_NO_TRIGGER=1 (disables the repository-status triggers in ours' scratch database), BENCH_OURS_SQL (SQL run
 // in ours' scratch database after its migrations, e.g. an ALTER FUNCTION to try),
-// BENCH_CPU_PROF (a directory: every worker process runs with --cpu-prof and writes <dir>/<name>/*.cpuprofile).
+// BENCH_CPU_PROF (a directory: every worker process runs with --cpu-prof and writes <dir>/<name>/*.cpuprofile),
+// BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts; `npm run bench` sets it).
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
 import { Logger as GraphileLogger, makeWorkerUtils, runMigrations } from "graphile-worker"
@@ -25,7 +26,9 @@ import type { ScratchDatabase } from "../lib/database.js"
 import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import type { Server } from "../lib/processes.js"
-import { cpuSeconds, loadAverage, machineCpu, sleep, startServer } from "../lib/processes.js"
+import { cpuSeconds, loadAverage, machineCpu, sleep, startServer, tryPeakRssMiB } from "../lib/processes.js"
+import type { Figure } from "../lib/report.js"
+import { atLeast, atMost, figure, peakRss, writeReport } from "../lib/report.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 280_000
@@ -49,6 +52,8 @@ if (!["", "throughput", "latency"].includes(ONLY)) {
 const REPOSITORIES = 50
 const POLL_MS = 1000 // both systems' poll interval while measuring throughput (ours' default)
 const IDLE_POLL_MS = 60_000 // while measuring latency: only NOTIFY can wake a worker in time
+// SPEC section 8: throughput at least graphile-worker's on the same database.
+const SPEC = { single: 3_000, batched: 15_000, ratio: 1, p99Ms: 25 } as const
 
 const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
 
@@ -263,6 +268,9 @@ const profileArgs = (name: string) => {
   return dir === undefined || dir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(dir, name)}`]
 }
 
+/** The largest VmHWM (MiB) of each system's worker processes, read just before each one is stopped. */
+const peaks = new Map<SystemName, number>()
+
 let started = 0
 const startWorker = async (
   system: System,
@@ -330,6 +338,8 @@ const startWorker = async (
     latencies,
     warm: () => warm,
     stop: async () => {
+      const peak = tryPeakRssMiB(server.pid)
+      if (peak !== undefined) peaks.set(system.name, Math.max(peaks.get(system.name) ?? 0, peak))
       await server.stop(15_000)
       workers.delete(server)
       // Its last line ("ran <n>") may still be in the pipe when the exit is seen.
@@ -531,6 +541,7 @@ const PHASES = [
   { key: "single C=16", settings: { concurrency: 16, batch: 1, pollMs: POLL_MS } },
   { key: "batched C=4", settings: { concurrency: 4, batch: 50, pollMs: POLL_MS } }
 ] as const
+const PHASE_SPEC = { "single C=4": SPEC.single, "single C=16": SPEC.single, "batched C=4": SPEC.batched } as const
 
 const main = async () => {
   const startedAt = Date.now()
@@ -641,11 +652,47 @@ const main = async () => {
       + `with the lower p99, lower is better):`
   )
   table(rows)
+  log(
+    `peak RSS MiB (VmHWM, the largest of each system's worker processes): ours ${
+      fmt(peaks.get("ours") ?? Number.NaN, 1)
+    }, graphile-worker ${fmt(peaks.get("graphile-worker") ?? Number.NaN, 1)}`
+  )
 
   await cleanup()
   log(`total time ${((Date.now() - startedAt) / 1000).toFixed(0)} s`)
   for (const problem of problems) log(`PROBLEM: ${problem}`)
   const ratio = best("single C=4", "ours") / best("single C=4", "graphile-worker")
+  const figures: Array<Figure> = []
+  for (const phase of ONLY === "latency" ? [] : PHASES) {
+    const [ours, graphile] = [best(phase.key, "ours"), best(phase.key, "graphile-worker")]
+    figures.push(
+      figure(`jobs/s ${phase.key}, ratio ours/graphile-worker`, "jobs/s", ours, graphile, {
+        bar: atLeast(SPEC.ratio, "ratio"),
+        notes: `best of ${rounds} round(s) of ${JOBS} jobs`
+      }),
+      figure(`jobs/s ${phase.key}`, "jobs/s", ours, graphile, { bar: atLeast(PHASE_SPEC[phase.key]) })
+    )
+  }
+  if (lo !== undefined && lg !== undefined) {
+    const notes = `${LATENCY_JOBS} jobs ${LATENCY_SPACING_MS} ms apart, woken by NOTIFY, the round with the lower p99`
+    figures.push(
+      figure("enqueue→start p50 latency", "ms", lo.p50, lg.p50, { notes }),
+      figure("enqueue→start p99 latency", "ms", lo.p99, lg.p99, { bar: atMost(SPEC.p99Ms), notes })
+    )
+  }
+  writeReport({
+    bench: "queue",
+    baseline: "graphile-worker 0.17.3 on the same Postgres",
+    figures,
+    peakRssMiB: peakRss(
+      peaks.get("ours"),
+      peaks.get("graphile-worker"),
+      "VmHWM of each system's worker process (one per measurement, the largest of them), read before it stops; "
+        + "both run the same script (node --import tsx bench/queue/worker.ts), which loads tsx and our modules, so "
+        + "graphile-worker's figure is larger than its own footprint"
+    ),
+    problems
+  })
   log(
     `queue jobs/s ratio ours/graphile-worker: ${Number.isFinite(ratio) ? ratio.toFixed(2) : "n/a (throughput not run)"}`
   )

@@ -5,7 +5,8 @@
 // Env (all optional): BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
 // BENCH_CONNECTIONS (50), BENCH_REPOSITORIES (20), BENCH_WARMUP_SECONDS (3), BENCH_SECONDS (10),
 // BENCH_ROUNDS (2), BENCH_CPU_PROF (a directory: both servers run with --cpu-prof and write
-// <name>.cpuprofile there on exit).
+// <name>.cpuprofile there on exit), BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts;
+// `npm run bench` sets it).
 import { randomUUID } from "node:crypto"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
@@ -27,6 +28,7 @@ import {
   startServer,
   waitReady
 } from "../lib/processes.js"
+import { atLeast, atMost, figure, peakRss, writeReport } from "../lib/report.js"
 import type { Shot } from "./load.js"
 import { runPostLoad } from "./load.js"
 import type { SignedBody } from "./payload.js"
@@ -564,6 +566,29 @@ const main = async () => {
     }`
   )
   for (const problem of problems) log(`PROBLEM: ${problem}`)
+  const bestOf = `best of ${ROUNDS} round(s) of ${SECONDS} s, ${CONNECTIONS} connections, ${TARGET_BYTES}-byte pushes`
+  writeReport({
+    bench: "webhooks",
+    baseline: "bare node:http + pg, one round trip (bench/webhooks/baseline.ts)",
+    figures: [
+      figure("new deliveries/s, ratio ours/baseline", "deliveries/s", oursNew.reqPerSec, baseNew.reqPerSec, {
+        bar: atLeast(SPEC.ratio, "ratio"),
+        notes: bestOf
+      }),
+      figure("new deliveries/s", "deliveries/s", oursNew.reqPerSec, baseNew.reqPerSec, {
+        bar: atLeast(SPEC.deliveries)
+      }),
+      figure("new deliveries p99 latency", "ms", oursNew.p99Ms, baseNew.p99Ms, {
+        bar: atMost(SPEC.p99Ms),
+        notes: "exact, over every 2xx of the best run"
+      }),
+      figure("duplicate deliveries/s", "deliveries/s", oursDup.reqPerSec, baseDup.reqPerSec, {
+        bar: atLeast(SPEC.duplicates)
+      })
+    ],
+    peakRssMiB: peakRss(peak.get("ours"), peak.get("baseline"), "VmHWM of each server process, read before it stops"),
+    problems
+  })
   log(`webhook deliveries/s ratio ours/baseline: ${ratio.toFixed(2)}`)
   return problems.length === 0 ? 0 : 1
 }
