@@ -1,4 +1,4 @@
-import { Metric, MetricBoundaries, MetricState } from "effect"
+import { Array as Arr, Metric, MetricBoundaries, MetricLabel, MetricState } from "effect"
 import type { MetricPair } from "effect"
 
 const seconds = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 14 })
@@ -27,8 +27,10 @@ export const Metrics = {
 } as const
 
 /**
- * `metric` tagged with these values, made once per distinct values: tagging allocates a new metric
- * and the registry hashes its key on every update, too much for per-request and per-job paths.
+ * `metric` (a plain counter, gauge or histogram) tagged with these values, made once per distinct
+ * values. `Metric.tagged` builds a fresh tag array, and so a fresh registry key (hashed, its
+ * description formatted), on every update; the registry caches a metric's hook per tag array by
+ * identity, so passing one array per value set makes an update a lookup.
  */
 export const tagger = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, ...keys: ReadonlyArray<string>) => {
   const made = new Map<string, Metric.Metric<Type, In, Out>>()
@@ -36,7 +38,15 @@ export const tagger = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, ...k
     const id = values.join("\u0000")
     let tagged = made.get(id)
     if (tagged === undefined) {
-      tagged = keys.reduce((m, key, i) => Metric.tagged(m, key, values[i] ?? ""), metric)
+      const labels = keys.map((key, i) => MetricLabel.make(key, values[i] ?? ""))
+      const withExtra = (extra: ReadonlyArray<MetricLabel.MetricLabel>) =>
+        extra.length === 0 ? labels : Arr.union(labels, extra)
+      tagged = Metric.make(
+        metric.keyType,
+        (input, extra) => metric.unsafeUpdate(input, withExtra(extra)),
+        (extra) => metric.unsafeValue(withExtra(extra)),
+        (input, extra) => metric.unsafeModify(input, withExtra(extra))
+      )
       made.set(id, tagged)
     }
     return tagged

@@ -137,14 +137,15 @@ export const runWorker = Effect.gen(function*() {
     })
 
   // Claimed jobs are registered before anything can interrupt: none is held without being known.
-  const finishAndClaim = (done: ReadonlyArray<{ id: JobId; result: unknown }>, limit: number) =>
-    store.finishAndClaim(workerId, done, limit).pipe(
-      // Polling an empty queue is no event: only a call that records completions is traced.
-      Effect.withTracerEnabled(done.length > 0),
+  const finishAndClaim = (done: ReadonlyArray<{ id: JobId; result: unknown }>, limit: number) => {
+    const call = store.finishAndClaim(workerId, done, limit).pipe(Effect.catchAllDefect(Effect.fail))
+    // Polling an empty queue is no event: only a call that records completions is traced.
+    const once = done.length > 0 ? call : Effect.withTracerEnabled(call, false)
+    return once.pipe(
       // A lost connection must not lose finished work: completions are fenced, so sending them again
       // is safe. Past the bound the jobs are let go (below) and the rescuer re-queues them at lease end.
-      Effect.catchAllDefect(Effect.fail),
-      Effect.retry(finishRetry),
+      // The schedule is only built once a call has failed: this runs once per batch.
+      Effect.catchAll(() => Effect.retry(once, finishRetry)),
       Effect.orDie,
       Effect.tap((jobs) =>
         Effect.sync(() => {
@@ -154,6 +155,7 @@ export const runWorker = Effect.gen(function*() {
       ),
       Effect.uninterruptible
     )
+  }
 
   /**
    * Runs a batch, then records its completions and claims the next batch in the same round trip. If it
@@ -201,7 +203,8 @@ export const runWorker = Effect.gen(function*() {
       }
       // The batch runs in the job scope: interrupting the loop (shutdown) lets it finish and record
       // its completions; jobs it claimed on the way out are in `held`, released by the drain.
-      jobs = yield* Fiber.join(yield* FiberSet.run(batches, processBatch(jobs)))
+      // `await`, not `join`: a join merges the batch fiber's FiberRefs into the loop's, on every batch.
+      jobs = yield* Effect.flatten(Fiber.await(yield* FiberSet.run(batches, processBatch(jobs))))
     }
   })
 

@@ -146,7 +146,7 @@ it.scopedLive(
 
         const sql = yield* SqlClient.SqlClient
         const [repository] = yield* sql<{ lastIndexedCommit: string; status: string }>`
-        SELECT last_indexed_commit, status FROM repositories WHERE id = ${registered.repository_id}`
+        SELECT last_indexed_commit, status FROM repository_status_view WHERE id = ${registered.repository_id}`
         expect(repository).toEqual({ lastIndexedCommit: second, status: "ready" })
         const [delivery] = yield* sql<{ status: string }>`
         SELECT status FROM webhook_deliveries WHERE repository_id = ${registered.repository_id}`

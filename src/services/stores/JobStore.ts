@@ -3,7 +3,6 @@ import { PgClient } from "@effect/sql-pg"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Option, Schema, Stream } from "effect"
 import type { ClaimedJob, JobId, JobType } from "../../domain/Job.js"
-import { JobId as JobIdSchema, JobType as JobTypeSchema } from "../../domain/Job.js"
 import { currentTraceparent } from "../TraceContext.js"
 import { listen } from "./Listen.js"
 
@@ -21,16 +20,6 @@ const QueueCounts = Schema.Struct({
   dead: Schema.Int
 })
 export type QueueCounts = typeof QueueCounts.Type
-
-const Claimed = Schema.Struct({
-  id: JobIdSchema,
-  repositoryId: Schema.String,
-  jobType: JobTypeSchema,
-  attempt: Schema.Int,
-  maxAttempts: Schema.Int,
-  payload: Schema.Unknown,
-  traceparent: Schema.NullOr(Schema.String)
-})
 
 export interface NewJob {
   readonly repositoryId: string
@@ -151,21 +140,19 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
 
     /**
      * Completes this worker's finished jobs (fenced by `locked_by`: a job whose lease was lost is left
-     * alone) and claims up to `limit` more, in one round trip (migration 0006).
+     * alone) and claims up to `limit` more, in one round trip (migration 0006). The rows are not run
+     * through Schema: the function's columns are typed by Postgres and `job_type` by its CHECK, and
+     * decoding every claimed row cost more client CPU than the claim itself.
      */
-    const finishAndClaim = SqlSchema.findAll({
-      Request: Schema.Struct({
-        workerId: Schema.String,
-        done: Schema.Array(Schema.Struct({ id: JobIdSchema, result: Schema.Unknown })),
-        limit: Schema.Int
-      }),
-      Result: Claimed,
-      execute: ({ done, limit, workerId }) =>
-        sql`
-          SELECT * FROM indexing_jobs_finish_and_claim(${workerId}, ${done.map((r) => r.id)}::uuid[], ${
-          done.map((r) => JSON.stringify(r.result ?? null))
-        }::jsonb[], ${limit})`
-    })
+    const finishAndClaim = (
+      workerId: string,
+      done: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>,
+      limit: number
+    ) =>
+      sql<ClaimedJob>`
+        SELECT * FROM indexing_jobs_finish_and_claim(${workerId}, ${done.map((r) => r.id)}::uuid[], ${
+        done.map((r) => JSON.stringify(r.result ?? null))
+      }::jsonb[], ${limit})`
 
     /**
      * A failed attempt: back to the queue at `retryAt` while attempts remain and the error is
@@ -300,7 +287,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         done: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>,
         limit: number
       ): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
-        finishAndClaim({ workerId, done, limit }).pipe(orDie("finishAndClaim")),
+        finishAndClaim(workerId, done, limit).pipe(orDie("finishAndClaim")),
       fail: (workerId: string, id: JobId, error: string, retryAt: Date | null) =>
         fail(workerId, id, error, retryAt).pipe(orDie("fail")),
       release: (workerId: string, ids: ReadonlyArray<JobId>) => release(workerId, ids).pipe(orDie("release")),
