@@ -5,7 +5,8 @@
 // Env (all optional): BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
 // BENCH_JOBS (5000), BENCH_WARMUP_JOBS (500), BENCH_ROUNDS (2), BENCH_LATENCY_JOBS (300),
 // BENCH_GRAPHILE_LOCAL_QUEUE (200: graphile's localQueue.size in batched mode),
-// BENCH_ONLY=throughput|latency (one part alone), and for profiling only (never the headline figures):
+// BENCH_ONLY=throughput|latency (one part alone), BENCH_PHASE=single|batched (throughput phases whose name starts
+// so), and for profiling only (never the headline figures):
 // BENCH_NO_TRIGGER=1 (disables the repository-status triggers in ours' scratch database), BENCH_OURS_SQL (SQL run
 // in ours' scratch database after its migrations, e.g. an ALTER FUNCTION to try),
 // BENCH_CPU_PROF (a directory: every worker process runs with --cpu-prof and writes <dir>/<name>/*.cpuprofile),
@@ -46,6 +47,7 @@ const GRAPHILE_LOCAL_QUEUE = intEnv("BENCH_GRAPHILE_LOCAL_QUEUE", 200)
 const NO_TRIGGER = process.env.BENCH_NO_TRIGGER === "1"
 const OURS_SQL = process.env.BENCH_OURS_SQL ?? ""
 const ONLY = process.env.BENCH_ONLY ?? ""
+const PHASE_FILTER = process.env.BENCH_PHASE ?? ""
 if (!["", "throughput", "latency"].includes(ONLY)) {
   throw new Error(`BENCH_ONLY must be throughput or latency, not ${ONLY}`)
 }
@@ -536,11 +538,12 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
   }
 }
 
-const PHASES = [
+const ALL_PHASES = [
   { key: "single C=4", settings: { concurrency: 4, batch: 1, pollMs: POLL_MS } },
   { key: "single C=16", settings: { concurrency: 16, batch: 1, pollMs: POLL_MS } },
   { key: "batched C=4", settings: { concurrency: 4, batch: 50, pollMs: POLL_MS } }
 ] as const
+const PHASES = PHASE_FILTER === "" ? ALL_PHASES : ALL_PHASES.filter((phase) => phase.key.startsWith(PHASE_FILTER))
 const PHASE_SPEC = { "single C=4": SPEC.single, "single C=16": SPEC.single, "batched C=4": SPEC.batched } as const
 
 const main = async () => {
