@@ -35,7 +35,8 @@ const jobRow = (id: JobId): Effect.Effect<
 const repositoryStatus = (id: string) =>
   Effect.flatMap(
     SqlClient.SqlClient,
-    (sql) => sql<{ status: string; syncState: string }>`SELECT status, sync_state FROM repository_status_view WHERE id = ${id}`
+    (sql) =>
+      sql<{ status: string; syncState: string }>`SELECT status, sync_state FROM repository_status_view WHERE id = ${id}`
   ).pipe(
     Effect.map((rows) => rows[0]),
     Effect.orDie
