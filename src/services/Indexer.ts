@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { Data, Effect, Option } from "effect"
 import { lookup } from "node:dns/promises"
 import { isIP } from "node:net"
 import { isPublicAddress } from "../domain/GitUrl.js"
@@ -48,7 +48,10 @@ interface Skipped {
   readonly reason: "binary" | "too_large"
 }
 
-/** `git ls-tree -r -z -l`: regular files only (no symlinks, no submodules). */
+/**
+ * `git ls-tree -r -z [-l]`: regular files only (no symlinks, no submodules). Without `-l` (a blobless
+ * base, where sizes would make git fetch every blob) the size is -1 until `withSizes` fills it in.
+ */
 const parseTree = (out: Buffer) => {
   const entries = new Map<string, TreeEntry>()
   for (const record of out.toString("utf8").split("\0")) {
@@ -56,12 +59,16 @@ const parseTree = (out: Buffer) => {
     const tab = record.indexOf("\t")
     const [mode, type, sha, size] = record.slice(0, tab).split(/\s+/)
     if (type !== "blob" || (mode !== "100644" && mode !== "100755")) continue
-    entries.set(record.slice(tab + 1), { path: record.slice(tab + 1), blobSha: sha!, size: Number(size) })
+    entries.set(record.slice(tab + 1), {
+      path: record.slice(tab + 1),
+      blobSha: sha!,
+      size: size === undefined ? -1 : Number(size)
+    })
   }
   return entries
 }
 
-/** `git diff --name-status -z -M`: paths to (re)write and paths to delete. */
+/** `git diff --name-status -z`: paths to (re)write and paths to delete. */
 const parseDiff = (out: Buffer) => {
   const fields = out.toString("utf8").split("\0")
   const written = new Set<string>()
@@ -101,6 +108,12 @@ const lineCount = (text: string) => {
   for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lines++
   return text.endsWith("\n") ? lines : lines + 1
 }
+
+/** The host took blobless fetches but would not send blobs by id: the update is redone as a full index. */
+class BlobsUnavailable extends Data.TaggedError("BlobsUnavailable")<{ readonly message: string }> {}
+
+/** Gives up on a transfer slower than 1 kB/s for a minute. */
+const SLOW_TRANSFER = ["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=60"] as const
 
 const gitFailure = (error: GitError) => {
   const stderr = error.stderr.toLowerCase()
@@ -155,24 +168,56 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         return [...protocols, "-c", `http.curloptResolve=${host}:${port}:${pinned}`]
       })
 
-    /** Fetches `ref` (depth 1) into the local ref `into`: refs make the next fetch negotiate from what we have. */
-    const fetch = (dir: string, options: ReadonlyArray<string>, gitUrl: string, ref: string, into: string) =>
+    /**
+     * Fetches `ref` (depth 1) from `origin` into the local ref `into`: refs make the next fetch negotiate
+     * from what we have. `blobless`: commits and trees only.
+     */
+    const fetch = (dir: string, options: ReadonlyArray<string>, ref: string, into: string, blobless = false) =>
       git.run(dir, [
         ...options,
-        "-c",
-        "http.lowSpeedLimit=1000",
-        "-c",
-        "http.lowSpeedTime=60",
+        ...SLOW_TRANSFER,
         "fetch",
         "--quiet",
         "--no-tags",
         "--depth=1",
-        gitUrl,
+        // git makes a filter the remote's default for later fetches: anything else is fetched whole.
+        blobless ? "--filter=blob:none" : "--no-filter",
+        "origin",
         `${ref}:${into}`
       ])
 
+    /**
+     * After blobless fetches: the blobs of `entries` in one request, with their sizes. No negotiation,
+     * so the server sends whole objects: deltas against the base's blobs, which we do not have, would
+     * make git fetch each base on its own.
+     */
+    const fetchBlobs = (dir: string, options: ReadonlyArray<string>, entries: ReadonlyArray<TreeEntry>) => {
+      if (entries.length === 0) return Effect.succeed([])
+      const shas = entries.map((e) => e.blobSha).join("\n") + "\n"
+      return git.run(dir, [
+        ...options,
+        ...SLOW_TRANSFER,
+        "-c",
+        "fetch.negotiationAlgorithm=noop",
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--recurse-submodules=no",
+        "--filter=blob:none",
+        "--stdin",
+        "origin"
+      ], { stdin: shas }).pipe(
+        Effect.zipRight(git.run(dir, [...options, "cat-file", "--batch-check"], { stdin: shas })),
+        Effect.map((out) => {
+          const lines = out.toString("latin1").split("\n")
+          return entries.map((entry, i) => ({ ...entry, size: Number(lines[i]!.split(" ")[2]) }))
+        })
+      )
+    }
+
     /** Reads blob contents, a bounded chunk per `git cat-file --batch`. */
-    const readBlobs = (dir: string, entries: ReadonlyArray<TreeEntry>) =>
+    const readBlobs = (dir: string, options: ReadonlyArray<string>, entries: ReadonlyArray<TreeEntry>) =>
       Effect.gen(function*() {
         const contents: Array<Buffer> = []
         let start = 0
@@ -187,7 +232,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
             end++
           }
           const chunk = entries.slice(start, end)
-          const out = yield* git.run(dir, ["cat-file", "--batch"], {
+          const out = yield* git.run(dir, [...options, "cat-file", "--batch"], {
             stdin: chunk.map((e) => e.blobSha).join("\n") + "\n"
           })
           contents.push(...parseBatch(out))
@@ -196,7 +241,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         return contents
       })
 
-    const index = (request: IndexRequest) =>
+    const attempt = (request: IndexRequest) =>
       Effect.gen(function*() {
         const found = yield* repositories.indexTarget(request.repositoryId, { lock: false })
         if (Option.isNone(found)) {
@@ -209,6 +254,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         const options = yield* connectOptions(target.gitUrl)
         const dir = yield* git.workspace
         yield* git.run(dir, ["init", "--quiet", "--bare"]).pipe(Effect.mapError(gitFailure))
+        yield* git.run(dir, ["remote", "add", "origin", target.gitUrl]).pipe(Effect.mapError(gitFailure))
 
         const branch = request.branch ?? target.defaultBranch
         const ref = request.commit != null && SHA.test(request.commit)
@@ -216,18 +262,28 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           : branch === null
           ? "HEAD"
           : `refs/heads/${branch}`
-        // The base is fetched first, so that fetching the new commit sends only what changed since.
+        // An update needs trees to diff, and only the changed blobs: with `origin` a promisor remote, the
+        // base and then the new commit are fetched without blobs (the second negotiating from the
+        // first, so it sends only the trees that changed), and `fetchBlobs` takes the blobs to write.
+        // A server that ignores the filter sends the blobs, as a whole fetch would.
         const candidateBase = request.mode === "incremental" && request.forced !== true
           ? target.lastIndexedCommit
           : null
-        const baseFetched = candidateBase !== null && candidateBase !== request.commit &&
-          (yield* fetch(dir, options, target.gitUrl, candidateBase, "refs/kotadb/base").pipe(Effect.isSuccess))
-        yield* fetch(dir, options, target.gitUrl, ref, "refs/kotadb/head").pipe(Effect.mapError(gitFailure))
+        const tryBase = candidateBase !== null && candidateBase !== request.commit
+        if (tryBase) {
+          yield* git.run(dir, ["config", "remote.origin.promisor", "true"]).pipe(Effect.mapError(gitFailure))
+          yield* git.run(dir, ["config", "extensions.partialClone", "origin"]).pipe(Effect.mapError(gitFailure))
+        }
+        const baseFetched = tryBase &&
+          (yield* fetch(dir, options, candidateBase, "refs/kotadb/base", true).pipe(Effect.isSuccess))
+        yield* fetch(dir, options, ref, "refs/kotadb/head", baseFetched).pipe(Effect.mapError(gitFailure))
         const commit =
           (yield* git.run(dir, ["rev-parse", "refs/kotadb/head^{commit}"]).pipe(Effect.mapError(gitFailure)))
             .toString("utf8").trim()
         const tree = parseTree(
-          yield* git.run(dir, ["ls-tree", "-r", "-z", "-l", commit]).pipe(Effect.mapError(gitFailure))
+          yield* git.run(dir, ["ls-tree", "-r", "-z", ...(baseFetched ? [] : ["-l"]), commit]).pipe(
+            Effect.mapError(gitFailure)
+          )
         )
 
         // Incremental when there is a base to diff from and it could be fetched; else full.
@@ -239,16 +295,25 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         }
         if (base !== null && baseFetched) {
           diff = parseDiff(
-            yield* git.run(dir, ["diff", "--name-status", "-z", "-M", base, commit]).pipe(Effect.mapError(gitFailure))
+            // No rename detection: it would read the base's blobs, and a rename is a delete plus a write here.
+            yield* git.run(dir, ["diff", "--name-status", "-z", "--no-renames", base, commit]).pipe(
+              Effect.mapError(gitFailure)
+            )
           )
           mode = "incremental"
         }
 
         const existing = yield* files.blobShas(target.id)
-        const candidates = diff === null ? [...tree.values()] : [...diff.written].flatMap((p) => {
+        const inTree = diff === null ? [...tree.values()] : [...diff.written].flatMap((p) => {
           const entry = tree.get(p)
           return entry === undefined ? [] : [entry]
         })
+        // Blobless fetches bring no blob: the ones not already indexed are fetched now, then sized.
+        const candidates = baseFetched
+          ? yield* fetchBlobs(dir, options, inTree.filter((e) => existing.get(e.path) !== e.blobSha)).pipe(
+            Effect.mapError((error) => new BlobsUnavailable({ message: error.message }))
+          )
+          : inTree
         const toDelete = new Set<string>(
           diff === null
             ? [...existing.keys()].filter((path) => !tree.has(path))
@@ -256,13 +321,13 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         )
         const skipped: Array<Skipped> = []
         const toRead: Array<TreeEntry> = []
-        let unchanged = 0
+        let unchanged = inTree.length - candidates.length
         for (const entry of candidates) {
           if (entry.size > maxFileSize) skipped.push({ path: entry.path, reason: "too_large" })
           else if (existing.get(entry.path) === entry.blobSha) unchanged++
           else toRead.push(entry)
         }
-        const contents = yield* readBlobs(dir, toRead).pipe(Effect.mapError(gitFailure))
+        const contents = yield* readBlobs(dir, options, toRead).pipe(Effect.mapError(gitFailure))
         const toWrite: Array<IndexedFile> = []
         let bytes = 0
         for (const [i, entry] of toRead.entries()) {
@@ -343,8 +408,18 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           ...(request.mode === "validate" ? { validated: true, differences: toWrite.length + toDelete.size } : {}),
           skipped: skipped.slice(0, REPORTED_SKIPS)
         }
-      }).pipe(
-        Effect.scoped,
+      }).pipe(Effect.scoped)
+
+    const index = (request: IndexRequest) =>
+      attempt(request).pipe(
+        Effect.catchTag("BlobsUnavailable", (error) =>
+          Effect.logWarning("blobs by id refused after a blobless fetch; indexing the whole commit instead").pipe(
+            Effect.annotateLogs({ repositoryId: request.repositoryId, error: error.message }),
+            Effect.zipRight(attempt({ ...request, mode: "full" }))
+          )),
+        // A full index never fetches blobs by id, so this only satisfies the types.
+        Effect.catchTag("BlobsUnavailable", (error) =>
+          new RetryableJobError({ message: error.message })),
         Effect.withSpan("Indexer.index", {
           attributes: { "repository.id": request.repositoryId, "index.mode": request.mode }
         })

@@ -61,6 +61,8 @@ export interface GitServer {
   readonly createRepository: (name: string, options?: TestRepositoryOptions) => Promise<TestRepository>
   /** HTTP requests served so far. */
   readonly requests: number
+  /** Bytes of response bodies (packs, ref lists) served so far. */
+  readonly bytesServed: number
   readonly close: () => Promise<void>
 }
 
@@ -178,6 +180,7 @@ export const startGitServer = async (): Promise<GitServer> => {
   const children = new Set<ChildProcess>()
   const names = new Set<string>()
   let requests = 0
+  let bytesServed = 0
   let base = ""
   let lastTime = 0
   let closing: Promise<void> | undefined
@@ -250,6 +253,9 @@ export const startGitServer = async (): Promise<GitServer> => {
     request.pipe(child.stdin)
 
     let head = Buffer.alloc(0)
+    child.stdout.on("data", (chunk: Buffer) => {
+      bytesServed += chunk.length
+    })
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk])
       const end = headerEnd(head)
@@ -422,6 +428,9 @@ export const startGitServer = async (): Promise<GitServer> => {
     createRepository,
     get requests() {
       return requests
+    },
+    get bytesServed() {
+      return bytesServed
     },
     close
   }

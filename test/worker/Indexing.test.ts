@@ -2,7 +2,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
-import { createHmac } from "node:crypto"
+import { createHmac, randomBytes } from "node:crypto"
 import { readdirSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -96,6 +96,37 @@ const commit = (
   files: Parameters<TestRepository["commit"]>[0],
   renames?: Record<string, string>
 ) => Effect.promise(() => repo.commit(files, renames === undefined ? {} : { renames }))
+
+it.scopedLive(
+  "an update fetches the blobs that changed, not the tree's",
+  () =>
+    withGit((server) =>
+      Effect.gen(function*() {
+        const repo = yield* repoOf(server, "acme/large")
+        // 40 files of 20 kB that do not compress: about 600 kB in any pack that holds them all.
+        const files = Object.fromEntries(
+          Array.from({ length: 40 }, (_, i) => [`src/file${i}.txt`, randomBytes(15_000).toString("base64")])
+        )
+        const first = yield* commit(repo, files)
+        const key = yield* createKey({ rate_limit: 1000 })
+        const registered = yield* register(key.api_key, repo.url, {})
+        expect((yield* finished(registered.job_id)).status).toBe("completed")
+
+        const second = yield* commit(repo, { "src/file7.txt": "changed\n" })
+        const served = server.bytesServed
+        const update = yield* finished(
+          yield* push(registered, { ref: "refs/heads/main", before: first, after: second })
+        )
+        expect(update.result).toMatchObject({ mode: "incremental", base: first, files_written: 1, files_unchanged: 0 })
+        // Trees and one blob: a fraction of what one copy of the files would take.
+        expect(server.bytesServed - served).toBeLessThan(60_000)
+        const rows = yield* indexed(registered.repository_id)
+        expect(rows.find((row) => row.path === "src/file7.txt")!.content).toBe("changed\n")
+        expect(rows.length).toBe(40)
+      })
+    ),
+  { timeout: 60_000 }
+)
 
 it.scopedLive(
   "a full index stores exactly the tracked text files; pushes change exactly what changed",
