@@ -75,22 +75,37 @@ const drainUnderChaos = (url: Redacted.Redacted) =>
 
     const killed = new Set<number>()
     let terminations = 0
+    let spared = 0
 
+    // The victim is a worker that is up, never the last one: a process boots in 3-8 s here, so killing
+    // replacements still booting would leave no worker running and test no crash mid-job. A
+    // replacement joins the victims once it answers /health.
     const kill = Effect.gen(function*() {
       yield* Effect.sleep(`${2000 + Math.floor(Math.random() * 1000)} millis`)
+      if (workers.length < 2) {
+        spared++
+        return
+      }
       const victim = workers.splice(Math.floor(Math.random() * workers.length), 1)[0]!
       killed.add(victim.child.pid!)
       victim.child.kill("SIGKILL")
-      workers.push((yield* start).server)
+      const next = yield* start
+      yield* waitHealthy(next.server, next.port, 60_000).pipe(
+        Effect.zipRight(Effect.sync(() => workers.push(next.server))),
+        Effect.forkScoped
+      )
     }).pipe(Effect.forever)
     const cut = Effect.gen(function*() {
       yield* Effect.sleep("1500 millis")
-      // Idle ones only: a statement cut mid-flight may have committed unseen, which would make the
-      // test's own execution record ambiguous; idle pool and LISTEN connections test reconnection.
+      // Idle ones only, and idle for a while: a statement cut mid-flight may have committed unseen,
+      // which would make the test's own execution record ambiguous, and a connection idle at the
+      // snapshot can be handed out before the signal lands (the pool reuses the last one released).
+      // Idle pool and LISTEN connections test reconnection.
       const cutNow = yield* sql<{ n: number }>`
           SELECT count(pg_terminate_backend(pid))::int AS n FROM (
             SELECT pid FROM pg_stat_activity
             WHERE application_name = 'kotadb-control-plane' AND state = 'idle' AND pid <> pg_backend_pid()
+              AND state_change < now() - interval '500 milliseconds'
             ORDER BY random() LIMIT 2) victims`
       terminations += cutNow[0]!.n
     }).pipe(Effect.forever)
@@ -119,7 +134,7 @@ const drainUnderChaos = (url: Redacted.Redacted) =>
 
     console.log(
       `chaos: ${JOBS} jobs drained in ${(drainedMs / 1000).toFixed(1)} s by ${WORKERS} worker processes; ` +
-        `${killed.size} SIGKILLs, ${terminations} connections terminated; ` +
+        `${killed.size} SIGKILLs (${spared} rounds spared a last running worker), ${terminations} connections terminated; ` +
         `${executions.reduce((n, e) => n + e.pids.length, 0)} executions, ${rerun.length} jobs ran more than once ` +
         `(all after a kill: ${unexplained.length === 0})`
     )
