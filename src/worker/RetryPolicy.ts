@@ -11,5 +11,6 @@ export const retryDelay = (
   random: number = Math.random()
 ): Duration.Duration => {
   const exponential = Duration.toMillis(base) * 2 ** Math.max(0, attempt - 1)
-  return Duration.millis(Math.round(Math.min(Duration.toMillis(cap), exponential * (0.8 + 0.4 * random))))
+  // floor, not round: rounding could reach the excluded bound (200 ms * 1.19995 = 239.99 -> 240).
+  return Duration.millis(Math.floor(Math.min(Duration.toMillis(cap), exponential * (0.8 + 0.4 * random))))
 }

@@ -14,6 +14,12 @@ describe("retryDelay", () => {
     }
   })
 
+  it("stays below 1.2x in whole milliseconds, whatever the jitter", () => {
+    const small = Duration.millis(100)
+    expect(Duration.toMillis(retryDelay(1, small, cap, 0.9999))).toBeLessThan(120)
+    expect(Duration.toMillis(retryDelay(2, small, cap, 0.9999))).toBeLessThan(240)
+  })
+
   it("never exceeds the cap", () => {
     expect(Duration.toMillis(retryDelay(20, base, cap, 0.999))).toBe(600_000)
     expect(Duration.toMillis(retryDelay(9, base, cap, 0))).toBe(409_600)
