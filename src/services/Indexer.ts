@@ -50,7 +50,7 @@ interface Skipped {
 
 /**
  * `git ls-tree -r -z [-l]`: regular files only (no symlinks, no submodules). Without `-l` (a blobless
- * base, where sizes would make git fetch every blob) the size is -1 until `withSizes` fills it in.
+ * base, where sizes would make git fetch every blob) the size is -1 until `fetchBlobs` fills it in.
  */
 const parseTree = (out: Buffer) => {
   const entries = new Map<string, TreeEntry>()
