@@ -1,8 +1,9 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
+import { request as httpRequest } from "node:http"
 import { verifySignature } from "../../src/services/Webhooks.js"
 import { createKey, withKey } from "../utils/keys.js"
 import { testApp } from "../utils/TestApp.js"
@@ -191,6 +192,29 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       expect(yield* updateJobs(repo.id)).toHaveLength(2)
     }))
 
+  it.effect("10 concurrent redeliveries of a failed delivery make exactly one new job", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const repo = yield* repository
+      const delivery = crypto.randomUUID()
+      const push = () => deliver(repo.id, { event: "push", body: pushPayload(), delivery, secret: repo.secret })
+      const first = (yield* (yield* push()).json) as { job_id: string }
+      yield* sql`UPDATE indexing_jobs SET status = 'failed', finished_at = now(), error_message = 'git fetch failed'
+                 WHERE id = ${first.job_id}`
+
+      const responses = yield* Effect.all(Array.from({ length: 10 }, push), { concurrency: "unbounded" })
+      expect(responses.map((r) => r.status).sort()).toEqual([...Array(9).fill(200), 202])
+      const bodies = (yield* Effect.all(responses.map((r) => r.json))) as Array<{ status: string; job_id: string }>
+      const rerun = bodies.find((b) => b.status === "queued")!
+      expect(rerun.job_id).not.toBe(first.job_id)
+      // The copies that lost the race answer as duplicates of the rerun, with its job.
+      expect(bodies.filter((b) => b.status === "duplicate" && b.job_id === rerun.job_id)).toHaveLength(9)
+      expect(yield* updateJobs(repo.id)).toHaveLength(2)
+      const [row] = yield* sql<{ attempts: number; jobId: string }>`
+        SELECT attempts, job_id FROM webhook_deliveries WHERE delivery_id = ${delivery}`
+      expect(row).toEqual({ attempts: 2, jobId: rerun.job_id })
+    }))
+
   it.effect("a delivery id another repository's delivery holds never answers with that delivery's job", () =>
     Effect.gen(function*() {
       const first = yield* repository
@@ -253,6 +277,35 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       const response = yield* deliver(repo.id, { event: "push", body: big, secret: repo.secret })
       expect(response.status).toBe(413)
       expect(yield* response.json).toMatchObject({ _tag: "PayloadTooLarge", max_bytes: 25 * 1024 * 1024 })
+      expect(yield* deliveryRows(repo.id)).toHaveLength(0)
+
+      // No declared length: the body is refused once it grows past the limit, with the same 413.
+      const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+      const streamed = yield* Effect.async<{ status: number; body: string }, Error>((resume) => {
+        const request = httpRequest({
+          host: "127.0.0.1",
+          port: address.port,
+          method: "POST",
+          path: `/webhooks/github/${repo.id}`,
+          headers: {
+            "content-type": "application/json",
+            "transfer-encoding": "chunked",
+            "x-github-event": "push",
+            "x-github-delivery": crypto.randomUUID(),
+            "x-hub-signature-256": sign(repo.secret, "{}")
+          }
+        }, (response) => {
+          let body = ""
+          response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
+          response.on("end", () => resume(Effect.succeed({ status: response.statusCode!, body })))
+        })
+        request.on("error", (error) => resume(Effect.fail(error)))
+        const chunk = Buffer.alloc(1024 * 1024, 0x20)
+        for (let i = 0; i < 26; i++) request.write(chunk)
+        request.end()
+      })
+      expect(streamed.status).toBe(413)
+      expect(JSON.parse(streamed.body)).toMatchObject({ _tag: "PayloadTooLarge" })
       expect(yield* deliveryRows(repo.id)).toHaveLength(0)
 
       const unknown = yield* deliver(crypto.randomUUID(), { event: "ping", body: "{}", secret: repo.secret })
