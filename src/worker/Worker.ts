@@ -72,7 +72,8 @@ export const runWorker = Effect.gen(function*() {
 
   // Running jobs live in a scope of their own, so that stopping the loops does not stop them.
   const jobScope = yield* Scope.make()
-  const batches = yield* Scope.extend(FiberSet.make<ReadonlyArray<ClaimedJob>>(), jobScope)
+  const batches = yield* Scope.extend(FiberSet.make<void>(), jobScope)
+  // Every claimed job, with the fiber running it while it runs: cancelling a job interrupts that fiber.
   const held = new Map<JobId, Fiber.RuntimeFiber<unknown, unknown> | null>()
   // One token per notification, taken by one idle loop: waking every loop for one job only makes them
   // race to claim it. Busy loops keep claiming until the queue is empty, so dropped tokens lose nothing.
@@ -157,39 +158,80 @@ export const runWorker = Effect.gen(function*() {
     )
   }
 
-  /**
-   * Runs a batch, then records its completions and claims the next batch in the same round trip. If it
-   * fails for good (the database gone for longer than the retries), its jobs stop being heartbeated:
-   * their leases run out and another worker, or this one, runs them again.
-   */
-  const processBatch = (jobs: ReadonlyArray<ClaimedJob>) =>
-    runBatch(jobs).pipe(
-      Effect.tapErrorCause((cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.void : Effect.sync(() => jobs.forEach((job) => held.delete(job.id)))
-      )
-    )
+  /** A claimed batch: its jobs, the one to run next, completions not yet recorded, and the next batch. */
+  interface Batch {
+    readonly jobs: ReadonlyArray<ClaimedJob>
+    next: number
+    readonly succeeded: Array<{ id: JobId; result: unknown }>
+    claimed: ReadonlyArray<ClaimedJob> | undefined
+  }
 
-  const runBatch = (jobs: ReadonlyArray<ClaimedJob>) =>
-    Effect.gen(function*() {
-      const succeeded: Array<{ id: JobId; result: unknown }> = []
-      for (const job of jobs) {
-        if (draining) break // not started yet: released by the drain
-        if (!held.has(job.id)) continue // cancelled (or its lease lost) before it started
-        const fiber = yield* Effect.fork(attempt(job))
-        held.set(job.id, fiber)
-        const exit = yield* Fiber.await(fiber)
-        if (!held.has(job.id)) continue // cancelled, or lease lost: someone else owns its state now
-        if (Exit.isSuccess(exit)) {
-          succeeded.push({ id: job.id, result: exit.value ?? null })
-        } else if (!Cause.isInterruptedOnly(exit.cause)) {
-          yield* recordFailure(job, exit.cause)
-          held.delete(job.id)
-        }
-      }
-      // Once draining, completions are still recorded but nothing new is claimed.
-      const next = yield* finishAndClaim(succeeded, draining ? 0 : config.workerBatchSize)
-      yield* setInFlight
-      return next
+  /**
+   * Runs a batch's jobs one after another in one fiber (a fiber per job costs as much CPU as a no-op
+   * job itself), then records their completions and claims the next batch in the same round trip.
+   *
+   * Only the handlers are interruptible. Cancelling the running job interrupts this fiber, and a fiber
+   * stays interrupted: it stops before the next job starts, records the completions so far, claims
+   * nothing, and the loop runs the rest of the batch in a new fiber. The batch's state lives in `batch`,
+   * so none of it goes with the fiber. If recording fails for good (the database gone for longer than
+   * the retries), the jobs stop being heartbeated: their leases run out and they run again.
+   */
+  const processBatch = (batch: Batch) =>
+    Effect.withFiberRuntime<void>((fiber) => {
+      const run = (job: ClaimedJob) =>
+        Effect.suspend(() => {
+          if (!held.has(job.id)) return Effect.void // cancelled while this fiber was yielding
+          held.set(job.id, fiber)
+          return attempt(job)
+        }).pipe(Effect.ensuring(Effect.sync(() => held.get(job.id) === fiber && held.set(job.id, null))))
+
+      return Effect.uninterruptibleMask((restore) => {
+        const interrupted = Effect.map(Effect.exit(restore(Effect.void)), Exit.isInterrupted)
+        return Effect.gen(function*() {
+          let stopped = false
+          while (batch.next < batch.jobs.length && !draining) { // once draining, the rest is released
+            const job = batch.jobs[batch.next]!
+            if (!held.has(job.id)) { // cancelled (or its lease lost) before it started
+              batch.next++
+              continue
+            }
+            const exit = yield* Effect.exit(restore(run(job)))
+            if (!held.has(job.id)) { // cancelled, or lease lost: someone else owns its state now
+              batch.next++
+              continue
+            }
+            // Neither cancelled nor lost, yet interrupted: this fiber was interrupted for an earlier job
+            // (or by the drain's timeout) and the job never started. (A handler that interrupts itself
+            // leaves the fiber uninterrupted: that is a failure like any other.)
+            if (Exit.isInterrupted(exit) && (yield* interrupted)) {
+              stopped = true
+              break
+            }
+            batch.next++
+            if (Exit.isSuccess(exit)) {
+              batch.succeeded.push({ id: job.id, result: exit.value ?? null })
+            } else {
+              yield* recordFailure(job, exit.cause)
+              held.delete(job.id)
+            }
+          }
+          // An interrupted fiber claims nothing: jobs claimed on its way out would never run. Once
+          // draining, completions are still recorded but nothing new is claimed either.
+          stopped ||= yield* interrupted
+          const claimed = yield* finishAndClaim(
+            batch.succeeded.splice(0),
+            draining || stopped ? 0 : config.workerBatchSize
+          )
+          if (!stopped || batch.next === batch.jobs.length) batch.claimed = claimed
+          yield* setInFlight
+        })
+      }).pipe(
+        Effect.tapErrorCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.sync(() => batch.jobs.forEach((job) => held.delete(job.id)))
+        )
+      )
     })
 
   const loop = Effect.gen(function*() {
@@ -204,7 +246,13 @@ export const runWorker = Effect.gen(function*() {
       // The batch runs in the job scope: interrupting the loop (shutdown) lets it finish and record
       // its completions; jobs it claimed on the way out are in `held`, released by the drain.
       // `await`, not `join`: a join merges the batch fiber's FiberRefs into the loop's, on every batch.
-      jobs = yield* Effect.flatten(Fiber.await(yield* FiberSet.run(batches, processBatch(jobs))))
+      const batch: Batch = { jobs, next: 0, succeeded: [], claimed: undefined }
+      while (batch.claimed === undefined) {
+        const exit = yield* Fiber.await(yield* FiberSet.run(batches, processBatch(batch)))
+        if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) return yield* exit // the loop restarts
+        if (batch.claimed === undefined && draining) return yield* Effect.interrupt
+      }
+      jobs = batch.claimed
     }
   })
 

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Layer, Schedule } from "effect"
+import { Deferred, Effect, Layer, Queue, Schedule } from "effect"
 import type { ClaimedJob, JobId } from "../../src/domain/Job.js"
 import { PermanentJobError, RetryableJobError } from "../../src/domain/Job.js"
 import { JobStore } from "../../src/services/stores/JobStore.js"
@@ -160,6 +160,57 @@ layer(polling, { timeout: "120 seconds", excludeTestServices: true })("worker", 
       expect(yield* jobRow(id)).toMatchObject({ status: "cancelled", lockedBy: null })
       // A cancelled job does not count: the repository has no job left, so it is back to queued.
       expect(yield* repositoryStatus(repository)).toEqual({ status: "queued", syncState: "pending" })
+    }))
+})
+
+// One loop taking batches of 10: the jobs below are one batch, run one after another by one fiber.
+const batched = testServices({
+  WORKER_CONCURRENCY: "1",
+  WORKER_BATCH_SIZE: "10",
+  WORKER_POLL_INTERVAL: "100 millis"
+}).pipe(Layer.provide(TestDatabaseLive))
+
+layer(batched, { timeout: "60 seconds", excludeTestServices: true })("worker batches", (it) => {
+  it.scoped("cancelling running jobs of a batch stops them alone; the rest of the batch runs, each job once", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* JobStore
+      const repository = yield* newRepository
+      const ids = (yield* sql<{ id: JobId }>`
+        INSERT INTO indexing_jobs (repository_id, job_type, payload)
+        SELECT ${repository}, 'validate', jsonb_build_object('block', n % 2 = 0)
+        FROM generate_series(1, 6) AS n RETURNING id`).map((row) => row.id)
+      const blocked = yield* Queue.unbounded<JobId>()
+      const runs = new Map<string, number>()
+      let interrupted = 0
+      yield* startWorker((job: ClaimedJob) =>
+        Effect.suspend(() => {
+          runs.set(job.id, (runs.get(job.id) ?? 0) + 1)
+          return (job.payload as { block: boolean }).block
+            ? Queue.offer(blocked, job.id).pipe(
+              Effect.zipRight(Effect.never),
+              Effect.onInterrupt(() => Effect.sync(() => interrupted++))
+            )
+            : Effect.void
+        })
+      )
+      // Each blocking job is cancelled while it runs; the jobs after it in the batch still run.
+      for (let i = 0; i < 3; i++) {
+        const id = yield* Queue.take(blocked).pipe(Effect.timeout("10 seconds"))
+        expect(yield* store.cancel(id)).toMatchObject({ previous: "in_progress" })
+      }
+      const statuses = sql<{ status: string; n: number }>`
+        SELECT status, count(*)::int AS n FROM indexing_jobs WHERE id = ANY(${ids}::uuid[])
+        GROUP BY status ORDER BY status`.pipe(Effect.orDie)
+      yield* waitFor(statuses, (rows) => rows.find((r) => r.status === "completed")?.n === 3, "3 completions")
+      expect(yield* statuses).toEqual([{ status: "cancelled", n: 3 }, { status: "completed", n: 3 }])
+      expect(interrupted).toBe(3)
+      expect(runs.size).toBe(6)
+      expect([...runs.values()].every((n) => n === 1)).toBe(true)
+      const completedEvents = yield* sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM indexing_job_events
+        WHERE job_id = ANY(${ids}::uuid[]) AND event_type = 'completed'`
+      expect(completedEvents).toEqual([{ n: 3 }])
     }))
 })
 
