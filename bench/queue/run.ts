@@ -8,8 +8,7 @@
 // BENCH_GRAPHILE_LOCAL_QUEUE (200: graphile's localQueue.size in batched mode),
 // BENCH_ONLY=throughput|latency (one part alone), BENCH_PHASE=single|batched (throughput phases whose name starts
 // so), and for profiling only (never the headline figures):
-// BENCH_NO_TRIGGER=1 (disables the repository-status triggers in ours' scratch database), BENCH_OURS_SQL (SQL run
-// in ours' scratch database after its migrations, e.g. an ALTER FUNCTION to try),
+// BENCH_OURS_SQL (SQL run in ours' scratch database after its migrations, e.g. an ALTER FUNCTION to try),
 // BENCH_CPU_PROF (a directory: every worker process runs with --cpu-prof and writes <dir>/<name>/*.cpuprofile),
 // BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts; `npm run bench` sets it).
 import { SqlClient } from "@effect/sql"
@@ -49,7 +48,6 @@ const LATENCY_JOBS = intEnv("BENCH_LATENCY_JOBS", 300)
 const LATENCY_WARMUP_JOBS = 20
 const LATENCY_SPACING_MS = 10
 const GRAPHILE_LOCAL_QUEUE = intEnv("BENCH_GRAPHILE_LOCAL_QUEUE", 200)
-const NO_TRIGGER = process.env.BENCH_NO_TRIGGER === "1"
 const OURS_SQL = process.env.BENCH_OURS_SQL ?? ""
 const ONLY = process.env.BENCH_ONLY ?? ""
 const PHASE_FILTER = process.env.BENCH_PHASE ?? ""
@@ -142,12 +140,6 @@ const makeOurs = async (db: ScratchDatabase): Promise<System> => {
     return rows.map((row) => row.id)
   }))
   const client = await connect(db.url)
-  if (NO_TRIGGER) {
-    await client.query(
-      `ALTER TABLE indexing_jobs DISABLE TRIGGER derive_repository_status_after_insert,
-                                 DISABLE TRIGGER derive_repository_status_after_update`
-    )
-  }
   if (OURS_SQL !== "") await client.query(OURS_SQL)
   const store = await runtime.runPromise(JobStore)
   return {
@@ -591,7 +583,6 @@ const main = async () => {
     `machine: ${cpus().length} cores, Node ${process.versions.node}, PostgreSQL ${version} (fsync ${fsync}); `
       + `1-min load average ${fmt(loadAverage(), 2)}`
   )
-  if (NO_TRIGGER) log("BENCH_NO_TRIGGER=1: ours runs WITHOUT the repository-status triggers (profiling only)")
   if (OURS_SQL !== "") log(`BENCH_OURS_SQL: ours' database was changed by: ${OURS_SQL} (profiling only)`)
   for (const phase of PHASES) {
     for (const system of systems) {
