@@ -1,17 +1,44 @@
 import { PgClient } from "@effect/sql-pg"
 import { SqlError } from "@effect/sql/SqlError"
-import { Effect, Layer, Schedule, String } from "effect"
+import { Duration, Effect, Layer, Redacted, Schedule, String } from "effect"
 import { AppConfig } from "../services/AppConfig.js"
 import { DatabaseUrl } from "./EmbeddedPostgres.js"
 import { MigrationsLive } from "./Migrations.js"
+import { makePool } from "./PreparedPool.js"
 
 export const PgLive = Layer.unwrapEffect(Effect.gen(function*() {
   const url = yield* DatabaseUrl
   const config = yield* AppConfig
-  return PgClient.layer({
-    url,
-    maxConnections: config.databaseMaxConnections,
-    connectTimeout: config.databaseConnectTimeout,
+  // Built here rather than by PgClient.layer so that its clients can prepare their statements.
+  const acquire = Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = makePool({
+        connectionString: Redacted.value(url),
+        max: config.databaseMaxConnections,
+        connectionTimeoutMillis: Duration.toMillis(config.databaseConnectTimeout),
+        application_name: "kotadb-control-plane",
+        preparedStatements: config.databasePreparedStatements
+      })
+      pool.on("error", () => {}) // an idle client's lost connection; the pool replaces it
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("1 second"))
+  ).pipe(
+    Effect.tap((pool) =>
+      Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: config.databaseConnectTimeout,
+          onTimeout: () =>
+            new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+        })
+      )
+    )
+  )
+  return PgClient.layerFromPool({
+    acquire,
     applicationName: "kotadb-control-plane",
     transformQueryNames: String.camelToSnake,
     transformResultNames: String.snakeToCamel,

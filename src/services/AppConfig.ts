@@ -122,6 +122,8 @@ const load = (options: { readonly server: boolean }) =>
       databaseUrl,
       databaseMaxConnections: yield* integer("DATABASE_MAX_CONNECTIONS", 10, 1, 500),
       databaseConnectTimeout: yield* duration("DATABASE_CONNECT_TIMEOUT", Duration.seconds(5)),
+      // Off behind a transaction-mode pooler that cannot carry named prepared statements.
+      databasePreparedStatements: yield* optional(Config.boolean("DATABASE_PREPARED_STATEMENTS"), true),
       dataDir: yield* optional(Config.string("KOTADB_DATA_DIR"), ".data"),
       embeddedPgPort: yield* optional(Config.port("EMBEDDED_PG_PORT"), 54329),
       healthCacheTtl: yield* duration("HEALTH_CACHE_TTL", Duration.seconds(5)),
