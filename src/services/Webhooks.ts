@@ -17,6 +17,7 @@ const MAX_CACHED = 10_000
 const MAX_HINT_PATHS = 1_000
 const REDACTED_HEADERS = new Set(["x-hub-signature", "x-hub-signature-256", "authorization", "cookie", "x-api-key"])
 const ZERO_SHA = /^0{40}$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 interface Target {
   readonly repository: WebhookTarget
@@ -134,11 +135,8 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
       Effect.forkScoped
     )
 
-    const target = (id: RepositoryId) =>
+    const load = (id: RepositoryId) =>
       Effect.gen(function*() {
-        const now = Date.now()
-        const cached = cache.get(id)
-        if (cached !== undefined && cached.expiresAt > now) return Option.some(cached)
         const found = yield* repositories.webhookTarget(id)
         if (Option.isNone(found)) {
           cache.delete(id)
@@ -147,74 +145,94 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
         const sealed = found.value.sealed
         const secret = sealed === null ? Option.none() : Option.some(yield* Effect.orDie(box.open(sealed)))
         if (cache.size >= MAX_CACHED) cache.clear()
-        const entry: Target = { repository: found.value, secret, expiresAt: now + CACHE_TTL_MS }
+        const entry: Target = { repository: found.value, secret, expiresAt: Date.now() + CACHE_TTL_MS }
         cache.set(id, entry)
         return Option.some(entry)
       })
 
-    const receive = (delivery: Delivery) =>
-      Effect.gen(function*() {
-        // Built only when needed: constructing an error captures a stack trace.
-        const notFound = () => new RepositoryNotFound({ message: `no repository ${delivery.repositoryId}` })
-        if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(delivery.repositoryId)) {
-          return yield* notFound()
-        }
-        const found = yield* target(delivery.repositoryId as RepositoryId)
-        if (Option.isNone(found)) return yield* notFound()
-        const { repository, secret } = found.value
-        const signature = delivery.headers["x-hub-signature-256"]
-        if (Option.isNone(secret) || !verifySignature(secret.value, delivery.body, signature)) {
-          // Usually a secret rotated here but not on GitHub's side: worth an operator's look.
-          yield* Effect.logWarning("webhook signature refused").pipe(
-            Effect.annotateLogs({ repository_id: repository.id, signature_present: signature !== undefined })
-          )
-          return yield* new InvalidSignature({
-            message: signature === undefined ? "missing X-Hub-Signature-256" : "X-Hub-Signature-256 does not match"
-          })
-        }
+    const target = (id: RepositoryId) => {
+      const cached = cache.get(id)
+      return cached !== undefined && cached.expiresAt > Date.now() ? Effect.succeed(Option.some(cached)) : load(id)
+    }
 
-        const deliveryId = delivery.headers["x-github-delivery"]
-        const event = delivery.headers["x-github-event"]
-        if (deliveryId === undefined || deliveryId === "" || deliveryId.length > 200) {
-          return yield* new InvalidDelivery({ message: "missing or invalid X-GitHub-Delivery" })
-        }
-        if (event === undefined || !/^[a-z_]{1,100}$/.test(event)) {
-          return yield* new InvalidDelivery({ message: "missing or invalid X-GitHub-Event" })
-        }
-        const payload = yield* Effect.try({
-          try: () => parseBody(delivery.body, delivery.headers["content-type"]),
-          catch: () => new InvalidDelivery({ message: "the body is not a JSON payload" })
-        })
-        const routing = route(event, payload.value, repository)
-        const headers: Record<string, string> = {}
-        for (const [name, value] of Object.entries(delivery.headers)) {
-          if (value !== undefined) headers[name] = REDACTED_HEADERS.has(name) ? "[redacted]" : value
-        }
-        const incoming: IncomingDelivery = {
-          repositoryId: repository.id,
-          deliveryId,
-          eventType: event,
-          payloadJson: payload.json,
-          headers,
-          job: routing.kind === "job"
-            ? { type: "webhook_update", payload: { ...routing.payload, delivery_id: deliveryId } }
-            : null,
-          statusWithoutJob: routing.kind === "pong" ? "processed" : "ignored"
-        }
-        const received = yield* deliveries.receive(incoming)
+    /**
+     * Everything up to the database call is plain code returning the effect to run: this is the
+     * hottest route, and each Effect step here cost as much as the signature check.
+     */
+    const accept = (
+      delivery: Delivery,
+      { repository, secret }: Target
+    ): Effect.Effect<Accepted, InvalidSignature | InvalidDelivery> => {
+      const signature = delivery.headers["x-hub-signature-256"]
+      if (Option.isNone(secret) || !verifySignature(secret.value, delivery.body, signature)) {
+        // Usually a secret rotated here but not on GitHub's side: worth an operator's look.
+        return Effect.logWarning("webhook signature refused").pipe(
+          Effect.annotateLogs({ repository_id: repository.id, signature_present: signature !== undefined }),
+          Effect.zipRight(Effect.fail(
+            new InvalidSignature({
+              message: signature === undefined ? "missing X-Hub-Signature-256" : "X-Hub-Signature-256 does not match"
+            })
+          ))
+        )
+      }
+
+      const deliveryId = delivery.headers["x-github-delivery"]
+      const event = delivery.headers["x-github-event"]
+      if (deliveryId === undefined || deliveryId === "" || deliveryId.length > 200) {
+        return Effect.fail(new InvalidDelivery({ message: "missing or invalid X-GitHub-Delivery" }))
+      }
+      if (event === undefined || !/^[a-z_]{1,100}$/.test(event)) {
+        return Effect.fail(new InvalidDelivery({ message: "missing or invalid X-GitHub-Event" }))
+      }
+      let payload: ReturnType<typeof parseBody>
+      try {
+        payload = parseBody(delivery.body, delivery.headers["content-type"])
+      } catch {
+        return Effect.fail(new InvalidDelivery({ message: "the body is not a JSON payload" }))
+      }
+      const routing = route(event, payload.value, repository)
+      const headers: Record<string, string> = {}
+      for (const [name, value] of Object.entries(delivery.headers)) {
+        if (value !== undefined) headers[name] = REDACTED_HEADERS.has(name) ? "[redacted]" : value
+      }
+      const incoming: IncomingDelivery = {
+        repositoryId: repository.id,
+        deliveryId,
+        eventType: event,
+        payloadJson: payload.json,
+        headers,
+        job: routing.kind === "job"
+          ? { type: "webhook_update", payload: { ...routing.payload, delivery_id: deliveryId } }
+          : null,
+        statusWithoutJob: routing.kind === "pong" ? "processed" : "ignored"
+      }
+      return Effect.map(deliveries.receive(incoming), (received): Accepted => {
         const jobId = received.jobId === null ? {} : { job_id: received.jobId as JobId }
-        if (received.duplicate) return { httpStatus: 200, body: { status: "duplicate", ...jobId } } as Accepted
-        if (routing.kind === "pong") return { httpStatus: 200, body: { status: "pong" } } as Accepted
-        if (routing.kind === "ignored") return { httpStatus: 200, body: { status: `ignored:${event}` } } as Accepted
-        return { httpStatus: 202, body: { status: "queued", ...jobId } } as Accepted
-      }).pipe(
-        Effect.tapBoth({
-          onFailure: (error) => Effect.sync(() => deliveriesCounter(error._tag).unsafeUpdate(1, [])),
-          onSuccess: (accepted) =>
-            Effect.sync(() => deliveriesCounter(accepted.body.status.split(":")[0]!).unsafeUpdate(1, []))
-        }),
-        Effect.withSpan("Webhooks.receive", { captureStackTrace: false })
-      )
+        if (received.duplicate) return { httpStatus: 200, body: { status: "duplicate", ...jobId } }
+        if (routing.kind === "pong") return { httpStatus: 200, body: { status: "pong" } }
+        if (routing.kind === "ignored") return { httpStatus: 200, body: { status: `ignored:${event}` } }
+        return { httpStatus: 202, body: { status: "queued", ...jobId } }
+      })
+    }
+
+    const receive = (
+      delivery: Delivery
+    ): Effect.Effect<Accepted, RepositoryNotFound | InvalidSignature | InvalidDelivery> =>
+      (UUID.test(delivery.repositoryId)
+        ? target(delivery.repositoryId as RepositoryId)
+        : Effect.succeed(Option.none<Target>())).pipe(
+          Effect.flatMap((found): Effect.Effect<Accepted, RepositoryNotFound | InvalidSignature | InvalidDelivery> =>
+            Option.isSome(found)
+              ? accept(delivery, found.value)
+              : Effect.fail(new RepositoryNotFound({ message: `no repository ${delivery.repositoryId}` }))
+          ),
+          Effect.tapBoth({
+            onFailure: (error) => Effect.sync(() => deliveriesCounter(error._tag).unsafeUpdate(1, [])),
+            onSuccess: (accepted) =>
+              Effect.sync(() => deliveriesCounter(accepted.body.status.split(":")[0]!).unsafeUpdate(1, []))
+          }),
+          Effect.withSpan("Webhooks.receive", { captureStackTrace: false })
+        )
 
     return { receive } as const
   })
