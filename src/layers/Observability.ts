@@ -78,11 +78,11 @@ export const LoggingLive = Layer.unwrapEffect(Effect.gen(function*() {
 /**
  * Traces exported over OTLP/HTTP (JSON) when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`)
  * is set, with the standard `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_HEADERS`
- * and `OTEL_SDK_DISABLED`. Unset: spans stay in process and cost next to nothing.
+ * and `OTEL_SDK_DISABLED`. Unset: spans stay in process, and the worker makes no span per job.
  */
 export const TracingLive = Layer.unwrapEffect(Effect.gen(function*() {
   const config = yield* AppConfig
-  if (config.otelDisabled || Option.isNone(config.otelEndpoint)) return Layer.empty
+  if (!config.tracesExported || Option.isNone(config.otelEndpoint)) return Layer.empty
   yield* Effect.logInfo("exporting traces").pipe(Effect.annotateLogs({ endpoint: config.otelEndpoint.value }))
   return OtlpTracer.layer({
     url: config.otelEndpoint.value,

@@ -198,7 +198,8 @@ const load = (options: { readonly server: boolean }) =>
       if (!lenient) return yield* error
       yield* Effect.logWarning(error.message)
     }
-    return config
+    // Spans nobody collects are skipped where they cost most (one per job): see Worker.
+    return { ...config, tracesExported: !config.otelDisabled && Option.isSome(config.otelEndpoint) } as const
   })
 
 /**

@@ -228,3 +228,42 @@ layer(notifyOnly, { timeout: "60 seconds", excludeTestServices: true })("worker 
       yield* Deferred.await(ran).pipe(Effect.timeout("10 seconds"))
     }))
 })
+
+// The job span is only made when traces leave the process: with nothing to export, a span per job
+// cost more CPU than a no-op job (bench/README.md, queue). The exporter itself is not needed to see it.
+const spanOfHandler = Effect.gen(function*() {
+  const store = yield* JobStore
+  const seen = yield* Deferred.make<string>()
+  yield* startWorker(() =>
+    Effect.flatMap(
+      Effect.option(Effect.currentSpan),
+      (span) => Deferred.succeed(seen, span._tag === "Some" ? span.value.name : "none")
+    )
+  )
+  yield* store.enqueue({ repositoryId: yield* newRepository, jobType: "validate" })
+  return yield* Deferred.await(seen).pipe(Effect.timeout("20 seconds"))
+})
+
+const fastPolling = { WORKER_CONCURRENCY: "1", WORKER_POLL_INTERVAL: "100 millis" }
+
+layer(testServices(fastPolling).pipe(Layer.provide(TestDatabaseLive)), {
+  timeout: "60 seconds",
+  excludeTestServices: true
+})("job spans, traces not exported", (it) => {
+  it.scoped("a job runs in no span of its own", () =>
+    Effect.gen(function*() {
+      expect(yield* spanOfHandler).not.toBe("job.process")
+    }))
+})
+
+layer(
+  testServices({ ...fastPolling, OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" }).pipe(
+    Layer.provide(TestDatabaseLive)
+  ),
+  { timeout: "60 seconds", excludeTestServices: true }
+)("job spans, traces exported", (it) => {
+  it.scoped("each job runs in its job.process span", () =>
+    Effect.gen(function*() {
+      expect(yield* spanOfHandler).toBe("job.process")
+    }))
+})
