@@ -176,16 +176,20 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         WITH released AS (
           UPDATE indexing_jobs
           SET status = 'queued', attempt = greatest(attempt - 1, 0), run_at = now(), locked_by = NULL, locked_at = NULL
-          WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId} AND status = 'in_progress'
+          WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId}
           RETURNING job_type
         )
         SELECT pg_notify(${JOBS_CHANNEL}, job_type) FROM released`.pipe(Effect.map((rows) => rows.length))
 
-    /** Refreshes the lease of the jobs this worker holds; returns those it still holds. */
+    /**
+     * Refreshes the lease of the jobs this worker holds; returns those it still holds. Like `release`,
+     * fenced by locked_by alone (the lease CHECK sets it exactly while in_progress): a status predicate
+     * would let the planner scan the in_progress partial index instead of the ids (0012).
+     */
     const heartbeat = (workerId: string, ids: ReadonlyArray<JobId>): Effect.Effect<ReadonlyArray<JobId>, SqlError> =>
       ids.length === 0 ? Effect.succeed([]) : sql<{ id: JobId }>`
         UPDATE indexing_jobs SET locked_at = now()
-        WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId} AND status = 'in_progress'
+        WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId}
         RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
     /**
