@@ -1,29 +1,39 @@
 import pg from "pg"
 
-/** Distinct statement texts given a name, per process; past this, statements go unnamed. */
-const MAX_NAMED = 1_000
+/** Distinct statement texts remembered per process; past this, new texts go unnamed. */
+const MAX_TEXTS = 1_000
 
 /**
- * A `pg` client that sends every parameterised statement as a named prepared statement, so Postgres
- * parses and plans it once per connection instead of on every execution (`@effect/sql-pg` sends them
- * all unnamed). The text is the key: the same text always gets the same name, on every connection.
- * Statements without parameters keep the simple protocol, which migrations' multi-statement files need.
+ * A call of one of our SQL functions and nothing else: `SELECT … FROM fn(…)`. Its plan is a function
+ * scan whatever the arguments (the statements inside are cached by PL/pgSQL already), so preparing
+ * it only saves the parse, analysis and planning of every call. Any other statement stays unnamed:
+ * once prepared, Postgres may settle on a generic plan that ignores the parameters, and a search for a
+ * common word then scans every file where its own plan reads 20 rows by index (measured: 1.4 ms
+ * against 197 ms).
+ */
+const FUNCTION_CALL = /^\s*SELECT\s[\s\S]*?\sFROM\s+[a-z_][a-z0-9_.]*\s*\([^;]*\)\s*$/i
+const NOT_A_CALL = /\b(JOIN|WHERE|UNION|GROUP\s+BY|ORDER\s+BY|LIMIT)\b/i
+
+/**
+ * A `pg` client that sends calls of SQL functions as named prepared statements, so Postgres parses
+ * and plans each once per connection instead of on every call (`@effect/sql-pg` sends every statement
+ * unnamed). The text is the key: the same text always gets the same name, on every connection.
  *
  * A prepared statement's result type is fixed: after a migration changes it (another machine of a
  * rolling deploy), Postgres refuses the statement with "cached plan must not change result type"
  * before running anything. That text then goes unnamed for the life of the process and is run again.
  */
 export const makePreparingClient = () => {
-  const names = new Map<string, string>()
-  const unnamed = new Set<string>()
+  // Each text's decision, made once: its name, or null for a text that stays unnamed.
+  const names = new Map<string, string | null>()
+  let count = 0
   const nameOf = (text: string) => {
-    if (unnamed.has(text)) return undefined
-    let name = names.get(text)
-    if (name === undefined && names.size < MAX_NAMED) {
-      name = `kotadb_${names.size + 1}`
-      names.set(text, name)
-    }
-    return name
+    const known = names.get(text)
+    if (known !== undefined) return known ?? undefined
+    if (names.size >= MAX_TEXTS) return undefined
+    const name = FUNCTION_CALL.test(text) && !NOT_A_CALL.test(text) ? `kotadb_${++count}` : null
+    names.set(text, name)
+    return name ?? undefined
   }
 
   type Callback = (error: (Error & { code?: unknown }) | null, result: unknown) => void
@@ -42,7 +52,7 @@ export const makePreparingClient = () => {
       if (error?.code !== "0A000" || !/cached plan must not change result type/.test(error.message)) {
         return done(error, result)
       }
-      unnamed.add(config as string)
+      names.set(config as string, null)
       query.call(this, `DEALLOCATE ${name}`, () => query.call(this, config, values, callback))
     })
   } as typeof pg.Client.prototype.query
