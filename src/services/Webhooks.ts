@@ -156,8 +156,8 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
     }
 
     /**
-     * Everything up to the database call is plain code returning the effect to run: this is the
-     * hottest route, and each Effect step here cost as much as the signature check.
+     * Everything up to the database call is plain code returning the effect to run: on the busiest
+     * route, the dozen Effect steps it replaced cost about 20 µs per delivery (bench/README.md, webhooks).
      */
     const accept = (
       delivery: Delivery,
