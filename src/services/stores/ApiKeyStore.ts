@@ -179,7 +179,10 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
       findByHash: (hash: string) => findByHash(hash).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findByHash")),
       consumeBatch: (requests: ReadonlyArray<ConsumeRequest>) =>
         consumeBatch(requests).pipe(
-          Effect.withSpan("ApiKeyStore.consumeBatch", { attributes: { "kotadb.batch_size": requests.length } })
+          Effect.withSpan("ApiKeyStore.consumeBatch", {
+            attributes: { "kotadb.batch_size": requests.length },
+            captureStackTrace: false
+          })
         ),
       oldestHit: (keyId: ApiKeyId, nowMs: number) =>
         oldestHit({ keyId, nowMs }).pipe(
