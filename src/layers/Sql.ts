@@ -1,12 +1,35 @@
 import { PgClient } from "@effect/sql-pg"
 import { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Layer, Redacted, Schedule, String } from "effect"
+import type pg from "pg"
 import { AppConfig } from "../services/AppConfig.js"
+import { DirectQuery } from "../services/stores/DirectQuery.js"
 import { DatabaseUrl } from "./EmbeddedPostgres.js"
 import { MigrationsLive } from "./Migrations.js"
 import { makePool } from "./PreparedPool.js"
 
-export const PgLive = Layer.unwrapEffect(Effect.gen(function*() {
+const makeDirectQuery = (pool: pg.Pool, traced: boolean): DirectQuery["Type"] => ({
+  run: <Row>(text: string, values: ReadonlyArray<unknown>) => {
+    const run = Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
+      pool.query(text, values as Array<unknown>, (cause, result) => {
+        resume(
+          cause
+            ? Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+            : Effect.succeed(result.rows as ReadonlyArray<Row>)
+        )
+      })
+    })
+    return traced
+      ? Effect.withSpan(run, "sql.execute", {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: { "db.system.name": "postgresql", "db.query.text": text }
+      })
+      : run
+  }
+})
+
+export const PgLive = Layer.unwrapScoped(Effect.gen(function*() {
   const url = yield* DatabaseUrl
   const config = yield* AppConfig
   // Built here rather than by PgClient.layer so that its clients can prepare their statements.
@@ -37,14 +60,18 @@ export const PgLive = Layer.unwrapEffect(Effect.gen(function*() {
       )
     )
   )
-  return PgClient.layerFromPool({
-    acquire,
-    applicationName: "kotadb-control-plane",
-    transformQueryNames: String.camelToSnake,
-    transformResultNames: String.snakeToCamel,
-    // jsonb columns hold foreign documents (GitHub payloads, settings): their keys are left alone.
-    transformJson: false
-  })
+  const pool = yield* acquire
+  return Layer.merge(
+    PgClient.layerFromPool({
+      acquire: Effect.succeed(pool),
+      applicationName: "kotadb-control-plane",
+      transformQueryNames: String.camelToSnake,
+      transformResultNames: String.snakeToCamel,
+      // jsonb columns hold foreign documents (GitHub payloads, settings): their keys are left alone.
+      transformJson: false
+    }),
+    Layer.succeed(DirectQuery, makeDirectQuery(pool, config.tracesExported))
+  )
 }))
 
 // Postgres may be restarting, failing over or not yet up when a machine boots, and a connection can

@@ -1,8 +1,7 @@
-import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
 import type { JobId, JobType } from "../../domain/Job.js"
 import { currentTraceparent } from "../TraceContext.js"
+import { DirectQuery } from "./DirectQuery.js"
 import { JOBS_CHANNEL } from "./JobStore.js"
 
 export interface IncomingDelivery {
@@ -23,25 +22,38 @@ export interface Received {
   readonly duplicate: boolean
 }
 
+const RECEIVE = `SELECT status, job_id, duplicate FROM webhook_receive(
+  $1, 'github', $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8::jsonb, $9, $10)`
+
 /** Owns `webhook_deliveries`. */
 export class WebhookStore extends Effect.Service<WebhookStore>()("services/stores/WebhookStore", {
   effect: Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const pg = yield* PgClient.PgClient
+    const direct = yield* DirectQuery
 
     /**
      * Records a verified delivery, deduplicated by delivery id, and enqueues its job, in one round
-     * trip (migration 0007; the job insert there is JobStore.enqueue's, NOTIFY included).
+     * trip (migration 0007; the job insert there is JobStore.enqueue's, NOTIFY included). The busiest
+     * statement of the service, so it goes through DirectQuery.
      */
     const receive = (d: IncomingDelivery) =>
-      Effect.flatMap(currentTraceparent, (traceparent) =>
-        sql<Received>`
-          SELECT status, job_id, duplicate FROM webhook_receive(
-            ${d.repositoryId}, 'github', ${d.deliveryId}, ${d.eventType}, ${d.payloadJson}::jsonb, ${
-          pg.json(d.headers)
-        },
-            ${d.statusWithoutJob}, ${d.job?.type ?? null}, ${pg.json(d.job?.payload ?? {})}, ${JOBS_CHANNEL},
-            ${traceparent})`.pipe(Effect.map((rows) => rows[0]!)))
+      Effect.flatMap(
+        currentTraceparent,
+        (traceparent) =>
+          direct.run<{ status: string; job_id: JobId | null; duplicate: boolean }>(RECEIVE, [
+            d.repositoryId,
+            d.deliveryId,
+            d.eventType,
+            d.payloadJson,
+            JSON.stringify(d.headers),
+            d.statusWithoutJob,
+            d.job?.type ?? null,
+            JSON.stringify(d.job?.payload ?? {}),
+            JOBS_CHANNEL,
+            traceparent
+          ]).pipe(
+            Effect.map(([row]): Received => ({ status: row!.status, jobId: row!.job_id, duplicate: row!.duplicate }))
+          )
+      )
 
     return {
       receive: (delivery: IncomingDelivery) =>
