@@ -5,12 +5,14 @@ import type { RepositoryId } from "../domain/Repository.js"
 import { RepositoryNotFound } from "../domain/Repository.js"
 import type { WebhookOutcome } from "../domain/Webhook.js"
 import { InvalidDelivery, InvalidSignature } from "../domain/Webhook.js"
+import { AppConfig } from "./AppConfig.js"
 import { Metrics, tagger } from "./Metrics.js"
 import { SecretBox } from "./SecretBox.js"
 import type { WebhookTarget } from "./stores/RepositoryStore.js"
 import { RepositoryStore } from "./stores/RepositoryStore.js"
 import type { IncomingDelivery } from "./stores/WebhookStore.js"
 import { WebhookStore } from "./stores/WebhookStore.js"
+import { spanWhen } from "./TraceContext.js"
 
 const CACHE_TTL_MS = 30_000
 const MAX_CACHED = 10_000
@@ -122,6 +124,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
     const box = yield* SecretBox
     const cache = new Map<string, Target>()
     const deliveriesCounter = tagger(Metrics.webhookDeliveries, "outcome")
+    const span = spanWhen((yield* AppConfig).tracesExported, "Webhooks.receive")
 
     yield* repositories.changes.pipe(
       Stream.runForEach((id) => Effect.sync(() => cache.delete(id))),
@@ -231,7 +234,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
             onSuccess: (accepted) =>
               Effect.sync(() => deliveriesCounter(accepted.body.status.split(":")[0]!).unsafeUpdate(1, []))
           }),
-          Effect.withSpan("Webhooks.receive", { captureStackTrace: false })
+          span
         )
 
     return { receive } as const

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import type { JobId, JobType } from "../../domain/Job.js"
-import { currentTraceparent } from "../TraceContext.js"
+import { AppConfig } from "../AppConfig.js"
+import { currentTraceparent, spanWhen } from "../TraceContext.js"
 import { DirectQuery } from "./DirectQuery.js"
 import { JOBS_CHANNEL } from "./JobStore.js"
 
@@ -29,6 +30,7 @@ const RECEIVE = `SELECT status, job_id, duplicate FROM webhook_receive(
 export class WebhookStore extends Effect.Service<WebhookStore>()("services/stores/WebhookStore", {
   effect: Effect.gen(function*() {
     const direct = yield* DirectQuery
+    const span = spanWhen((yield* AppConfig).tracesExported, "WebhookStore.receive")
 
     /**
      * Records a verified delivery, deduplicated by delivery id, and enqueues its job, in one round
@@ -56,11 +58,7 @@ export class WebhookStore extends Effect.Service<WebhookStore>()("services/store
       )
 
     return {
-      receive: (delivery: IncomingDelivery) =>
-        receive(delivery).pipe(
-          Effect.orDie,
-          Effect.withSpan("WebhookStore.receive", { captureStackTrace: false })
-        )
+      receive: (delivery: IncomingDelivery) => receive(delivery).pipe(Effect.orDie, span)
     } as const
   })
 }) {}
