@@ -63,14 +63,11 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
     }
     const internal = (status: number) => json(new InternalServerError({ message: "internal server error" }), status)
 
-    return (app) =>
+    const shape = (exit: Exit.Exit<HttpServerResponse.HttpServerResponse, unknown>) =>
       Effect.gen(function*() {
-        const exit = yield* Effect.exit(app)
         if (Exit.isSuccess(exit)) {
-          const response = exit.value
-          if (response.status < 500 || response.body._tag !== "Empty") return response
           yield* Effect.logError("request failed with an empty 5xx response")
-          return internal(response.status)
+          return internal(exit.value.status)
         }
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure) && Predicate.isTagged(failure.value, "RouteNotFound")) {
@@ -100,6 +97,14 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
         yield* Effect.logError("unhandled error in request", exit.cause)
         return internal(500)
       })
+
+    // Every request passes here: the common case is one step, not a generator.
+    return (app) =>
+      Effect.flatMap(
+        Effect.exit(app),
+        (exit) =>
+          Exit.isSuccess(exit) && (exit.value.status < 500 || exit.value.body._tag !== "Empty") ? exit : shape(exit)
+      )
   }),
   { global: true }
 )

@@ -20,17 +20,20 @@ export const RequestMetricsLive = HttpLayerRouter.middleware(
     const requests = tagger(Metrics.httpRequests, "route", "method", "status")
     const durations = tagger(Metrics.httpDuration, "route")
 
+    // Every request passes here: plain steps rather than a generator.
     return (app) =>
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const started = performance.now()
         const route = routes.find(request.method as "GET", request.url.split("?")[0]!)?.handler ?? "unmatched"
-        if (route !== "unmatched") yield* Effect.annotateCurrentSpan("http.route", route)
-        const exit = yield* Effect.exit(app)
-        const status = Exit.isSuccess(exit) ? exit.value.status : 500
-        requests(route, request.method, String(status)).unsafeUpdate(1, [])
-        durations(route).unsafeUpdate((performance.now() - started) / 1000, [])
-        return yield* exit
+        const counted = Effect.flatMap(Effect.exit(app), (exit) => {
+          const status = Exit.isSuccess(exit) ? exit.value.status : 500
+          requests(route, request.method, String(status)).unsafeUpdate(1, [])
+          durations(route).unsafeUpdate((performance.now() - started) / 1000, [])
+          return exit
+        })
+        return route === "unmatched"
+          ? counted
+          : Effect.zipRight(Effect.annotateCurrentSpan("http.route", route), counted)
       })
   }),
   { global: true }
