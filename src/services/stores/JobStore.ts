@@ -3,7 +3,9 @@ import { PgClient } from "@effect/sql-pg"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Option, Schema, Stream } from "effect"
 import type { ClaimedJob, JobId, JobType } from "../../domain/Job.js"
-import { currentTraceparent } from "../TraceContext.js"
+import { AppConfig } from "../AppConfig.js"
+import { currentTraceparent, spanWhen } from "../TraceContext.js"
+import { DirectQuery } from "./DirectQuery.js"
 import { listen } from "./Listen.js"
 
 /** NOTIFY channel: a job became runnable (its payload is the job type). */
@@ -50,11 +52,25 @@ export interface JobRow {
   readonly gitUrl: string
 }
 
+const FINISH_AND_CLAIM = "SELECT * FROM indexing_jobs_finish_and_claim($1, $2::uuid[], $3::jsonb[], $4)"
+
+interface ClaimedRow {
+  readonly id: JobId
+  readonly repository_id: string
+  readonly job_type: JobType
+  readonly attempt: number
+  readonly max_attempts: number
+  readonly payload: unknown
+  readonly traceparent: string | null
+}
+
 /** Owns `indexing_jobs` and `indexing_job_events`. Every transition out of in_progress is fenced by `locked_by`. */
 export class JobStore extends Effect.Service<JobStore>()("services/stores/JobStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const pg = yield* PgClient.PgClient
+    const direct = yield* DirectQuery
+    const traced = (yield* AppConfig).tracesExported
 
     // Each count reads one partial index (queued, in_progress, failed), never the whole history.
     const queueCounts = SqlSchema.single({
@@ -142,17 +158,30 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
      * Completes this worker's finished jobs (fenced by `locked_by`: a job whose lease was lost is left
      * alone) and claims up to `limit` more, in one round trip (migration 0006). The rows are not run
      * through Schema: the function's columns are typed by Postgres and `job_type` by its CHECK, and
-     * decoding every claimed row cost more client CPU than the claim itself.
+     * decoding every claimed row cost more client CPU than the claim itself. The worker's busiest
+     * statement, so it goes through DirectQuery, with its span only when traces are exported.
      */
     const finishAndClaim = (
       workerId: string,
       done: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>,
       limit: number
     ) =>
-      sql<ClaimedJob>`
-        SELECT * FROM indexing_jobs_finish_and_claim(${workerId}, ${done.map((r) => r.id)}::uuid[], ${
-        done.map((r) => JSON.stringify(r.result ?? null))
-      }::jsonb[], ${limit})`
+      direct.run<ClaimedRow>(FINISH_AND_CLAIM, [
+        workerId,
+        done.map((r) => r.id),
+        done.map((r) => JSON.stringify(r.result ?? null)),
+        limit
+      ]).pipe(Effect.map((rows) =>
+        rows.map((row): ClaimedJob => ({
+          id: row.id,
+          repositoryId: row.repository_id,
+          jobType: row.job_type,
+          attempt: row.attempt,
+          maxAttempts: row.max_attempts,
+          payload: row.payload,
+          traceparent: row.traceparent
+        }))
+      ))
 
     /**
      * A failed attempt: back to the queue at `retryAt` while attempts remain and the error is
@@ -279,8 +308,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         )
         SELECT id, pg_notify(${JOBS_CHANNEL}, job_type) FROM retried`.pipe(Effect.map((rows) => rows.length > 0))
 
-    // No stack trace per span: finishAndClaim runs once per job in single mode, and capturing one took
-    // 2.7 % of the worker's CPU there (bench/README.md, queue).
+    // No stack trace per span: capturing one took 2.7 % of the worker's CPU in single mode, when
+    // finishAndClaim still used this helper (bench/README.md, queue).
     const orDie = <A, E, R>(name: string) => (effect: Effect.Effect<A, E, R>) =>
       effect.pipe(Effect.orDie, Effect.withSpan(`JobStore.${name}`, { captureStackTrace: false }))
 
@@ -293,7 +322,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         done: ReadonlyArray<{ readonly id: JobId; readonly result: unknown }>,
         limit: number
       ): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
-        finishAndClaim(workerId, done, limit).pipe(orDie("finishAndClaim")),
+        finishAndClaim(workerId, done, limit).pipe(Effect.orDie, spanWhen(traced, "JobStore.finishAndClaim")),
       fail: (workerId: string, id: JobId, error: string, retryAt: Date | null) =>
         fail(workerId, id, error, retryAt).pipe(orDie("fail")),
       release: (workerId: string, ids: ReadonlyArray<JobId>) => release(workerId, ids).pipe(orDie("release")),
