@@ -126,18 +126,8 @@ export const runWorker = Effect.gen(function*() {
     Effect.gen(function*() {
       const message = errorMessage(cause)
       const permanent = Option.exists(Cause.failureOption(cause), (e) => e instanceof PermanentJobError)
-      const delay = retryDelay(job.attempt, config.jobRetryBase, config.jobRetryCap)
-      const retryAt = permanent ? null : new Date(Date.now() + Duration.toMillis(delay))
-      const outcome = yield* store.fail(workerId, job.id, message, retryAt)
-      if (outcome === undefined) return
-      yield* store.appendEvents([{
-        jobId: job.id,
-        type: outcome === "queued" ? "retry_scheduled" : "failed",
-        message,
-        context: outcome === "queued"
-          ? { attempt: job.attempt, retry_in_ms: Duration.toMillis(delay) }
-          : { attempt: job.attempt, permanent }
-      }])
+      const inMs = Duration.toMillis(retryDelay(job.attempt, config.jobRetryBase, config.jobRetryCap))
+      yield* store.fail(workerId, job.id, message, permanent ? null : { at: new Date(Date.now() + inMs), inMs })
     })
 
   // Claimed jobs are registered before anything can interrupt: none is held without being known.

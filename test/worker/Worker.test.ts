@@ -113,6 +113,36 @@ layer(polling, { timeout: "120 seconds", excludeTestServices: true })("worker", 
       expect((yield* events(ghost!.id)).map((e) => e.eventType)).toEqual(["lease_expired", "completed"])
     }))
 
+  it.scoped("a failed attempt and its event are written by one statement", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* JobStore
+      const repository = yield* newRepository
+      const claim = (id?: JobId) =>
+        id === undefined
+          ? sql<{ id: JobId }>`
+              INSERT INTO indexing_jobs (repository_id, job_type, status, attempt, locked_by, locked_at, started_at)
+              VALUES (${repository}, 'validate', 'in_progress', 1, 'w-fail', now(), now()) RETURNING id`
+          : sql<{ id: JobId }>`
+              UPDATE indexing_jobs SET status = 'in_progress', attempt = attempt + 1, locked_by = 'w-fail',
+                locked_at = now(), finished_at = NULL WHERE id = ${id} RETURNING id`
+      const [job] = yield* claim()
+      const retryAt = new Date(Date.now() + 60_000)
+      expect(yield* store.fail("w-fail", job!.id, "boom", { at: retryAt, inMs: 60_000 })).toBe("queued")
+      expect(yield* events(job!.id)).toEqual([
+        { eventType: "retry_scheduled", context: { attempt: 1, retry_in_ms: 60_000 } }
+      ])
+      yield* claim(job!.id)
+      expect(yield* store.fail("w-fail", job!.id, "gone", null)).toBe("failed")
+      expect((yield* events(job!.id)).at(-1)).toEqual({ eventType: "failed", context: { attempt: 2, permanent: true } })
+      expect(yield* jobRow(job!.id)).toMatchObject({
+        status: "failed",
+        attempt: 2,
+        errorMessage: "gone",
+        lockedBy: null
+      })
+    }))
+
   it.scoped("retryable failures back off on the configured schedule and end failed after max_attempts", () =>
     Effect.gen(function*() {
       const store = yield* JobStore

@@ -184,20 +184,38 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       ))
 
     /**
-     * A failed attempt: back to the queue at `retryAt` while attempts remain and the error is
-     * retryable, otherwise failed for good (kept as a dead letter, retryable through the API).
+     * A failed attempt: back to the queue after `retry.inMs` (due at `retry.at`) while attempts remain,
+     * otherwise failed for good (kept as a dead letter, retryable through the API); `retry` null is a
+     * non-retryable error. The transition and its event (`retry_scheduled` or `failed`) are one
+     * statement: no reader or crash ever sees one without the other.
      */
-    const fail = (workerId: string, id: JobId, error: string, retryAt: Date | null) =>
+    const fail = (
+      workerId: string,
+      id: JobId,
+      error: string,
+      retry: { readonly at: Date; readonly inMs: number } | null
+    ) =>
       sql<{ status: "queued" | "failed" }>`
-        UPDATE indexing_jobs
-        SET status = CASE WHEN ${retryAt !== null} AND attempt < max_attempts THEN 'queued' ELSE 'failed' END,
-            run_at = CASE WHEN ${retryAt !== null} AND attempt < max_attempts THEN ${
-        retryAt ?? sql`now()`
+        WITH failed AS (
+          UPDATE indexing_jobs
+          SET status = CASE WHEN ${retry !== null} AND attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+              run_at = CASE WHEN ${retry !== null} AND attempt < max_attempts THEN ${
+        retry?.at ?? sql`now()`
       } ELSE run_at END,
-            finished_at = CASE WHEN ${retryAt !== null} AND attempt < max_attempts THEN NULL ELSE now() END,
-            error_message = ${error.slice(0, 4000)}, locked_by = NULL, locked_at = NULL
-        WHERE id = ${id} AND locked_by = ${workerId} AND status = 'in_progress'
-        RETURNING status`.pipe(Effect.map((rows) => rows[0]?.status))
+              finished_at = CASE WHEN ${retry !== null} AND attempt < max_attempts THEN NULL ELSE now() END,
+              error_message = ${error.slice(0, 4000)}, locked_by = NULL, locked_at = NULL
+          WHERE id = ${id} AND locked_by = ${workerId} AND status = 'in_progress'
+          RETURNING id, status, attempt
+        ), logged AS (
+          INSERT INTO indexing_job_events (job_id, event_type, message, context)
+          SELECT id, CASE WHEN status = 'queued' THEN 'retry_scheduled' ELSE 'failed' END, ${error},
+                 CASE WHEN status = 'queued'
+                   THEN jsonb_build_object('attempt', attempt, 'retry_in_ms', ${retry?.inMs ?? 0}::integer)
+                   ELSE jsonb_build_object('attempt', attempt, 'permanent', ${retry === null}::boolean)
+                 END
+          FROM failed
+        )
+        SELECT status FROM failed`.pipe(Effect.map((rows) => rows[0]?.status))
 
     /** Hands unfinished jobs back at shutdown; the interrupted attempt does not count. */
     const release = (workerId: string, ids: ReadonlyArray<JobId>) =>
@@ -323,8 +341,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         limit: number
       ): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
         finishAndClaim(workerId, done, limit).pipe(Effect.orDie, spanWhen(traced, "JobStore.finishAndClaim")),
-      fail: (workerId: string, id: JobId, error: string, retryAt: Date | null) =>
-        fail(workerId, id, error, retryAt).pipe(orDie("fail")),
+      fail: (workerId: string, id: JobId, error: string, retry: { readonly at: Date; readonly inMs: number } | null) =>
+        fail(workerId, id, error, retry).pipe(orDie("fail")),
       release: (workerId: string, ids: ReadonlyArray<JobId>) => release(workerId, ids).pipe(orDie("release")),
       heartbeat: (workerId: string, ids: ReadonlyArray<JobId>) => heartbeat(workerId, ids).pipe(orDie("heartbeat")),
       rescue: (lease: Duration.Duration) => rescue(lease).pipe(orDie("rescue")),
