@@ -64,7 +64,6 @@ export class Jobs extends Effect.Service<Jobs>()("services/Jobs", {
             message: `job ${id} is ${row.status}; only queued or running jobs can be cancelled`
           })
         }
-        yield* store.appendEvents([{ jobId: id, type: "cancelled", message: `cancelled while ${cancelled.previous}` }])
         return view(yield* find(id, userId))
       }).pipe(Effect.withSpan("Jobs.cancel"))
 
@@ -80,7 +79,6 @@ export class Jobs extends Effect.Service<Jobs>()("services/Jobs", {
         if (!retried) {
           return yield* new JobConflict({ message: `job ${id} is ${row.status}; only failed jobs can be retried` })
         }
-        yield* store.appendEvents([{ jobId: id, type: "retried", message: "queued again through the API" }])
         return view(yield* find(id, userId))
       }).pipe(Effect.withSpan("Jobs.retry"))
 

@@ -74,6 +74,11 @@ layer(testApp(), { timeout: "60 seconds", excludeTestServices: true })("jobs API
       const again = yield* post(`/api/v1/jobs/${t.queued}/cancel`, t.alice)
       expect(again.status).toBe(409)
       expect(yield* again.json).toMatchObject({ _tag: "JobConflict" })
+      // Logged by the cancelling statement itself, once.
+      const job = (yield* (yield* get(`/api/v1/jobs/${t.queued}`, withKey(t.alice))).json) as { events: unknown }
+      expect(job.events).toEqual([
+        expect.objectContaining({ event_type: "cancelled", message: "cancelled while queued" })
+      ])
     }))
 
   it.effect("retry a failed job with fresh attempts; a completed one cannot be retried", () =>
@@ -89,6 +94,11 @@ layer(testApp(), { timeout: "60 seconds", excludeTestServices: true })("jobs API
         finished_at: null
       })
       expect((yield* post(`/api/v1/jobs/${t.completed}/retry`, t.alice)).status).toBe(409)
+      const job = (yield* (yield* get(`/api/v1/jobs/${t.failed}`, withKey(t.alice))).json) as { events: unknown }
+      expect(job.events).toEqual([
+        expect.objectContaining({ event_type: "failed", message: "boom" }),
+        expect.objectContaining({ event_type: "retried", message: "queued again through the API" })
+      ])
     }))
 
   it.effect("the original GET /api/v1/index/status keeps its shape", () =>

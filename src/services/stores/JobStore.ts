@@ -269,6 +269,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         events.map((e) => JSON.stringify(e.context ?? {}))
       }::jsonb[])`.pipe(Effect.asVoid)
 
+    /** A queued or running job cancelled, with its `cancelled` event, in one statement. */
     const cancel = (id: JobId) =>
       sql<{ id: JobId; previous: string }>`
         WITH target AS (SELECT id, status AS previous FROM indexing_jobs WHERE id = ${id} FOR UPDATE),
@@ -276,6 +277,9 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
           UPDATE indexing_jobs j SET status = 'cancelled', finished_at = now(), locked_by = NULL, locked_at = NULL
           FROM target WHERE j.id = target.id AND j.status IN ('queued', 'in_progress')
           RETURNING j.id, target.previous
+        ), logged AS (
+          INSERT INTO indexing_job_events (job_id, event_type, message)
+          SELECT id, 'cancelled', 'cancelled while ' || previous FROM updated
         )
         SELECT id, previous, pg_notify(${CANCEL_CHANNEL}, id::text) FROM updated`.pipe(
         Effect.map((rows) => rows[0])
@@ -315,7 +319,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         Effect.map((rows) => Option.fromNullable(rows[0]?.queuedAt))
       )
 
-    /** A failed job (dead letter) back to the queue with fresh attempts. */
+    /** A failed job (dead letter) back to the queue with fresh attempts, and its `retried` event. */
     const retry = (id: JobId) =>
       sql<{ id: JobId }>`
         WITH retried AS (
@@ -323,6 +327,9 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
           SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, error_message = NULL
           WHERE id = ${id} AND status = 'failed'
           RETURNING id, job_type
+        ), logged AS (
+          INSERT INTO indexing_job_events (job_id, event_type, message)
+          SELECT id, 'retried', 'queued again through the API' FROM retried
         )
         SELECT id, pg_notify(${JOBS_CHANNEL}, job_type) FROM retried`.pipe(Effect.map((rows) => rows.length > 0))
 
