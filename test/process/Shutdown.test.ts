@@ -44,7 +44,10 @@ const inFlightRequestCompletes = (server: ServerProcess, port: number) =>
       status: r.status,
       body: await r.json()
     }))
-    yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`.pipe(
+    // pg_locks is the whole server's: on a shared Postgres, other suites' lock waits must not count.
+    yield* sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM pg_locks
+      WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`.pipe(
       Effect.map((rows) => rows[0]!.n),
       Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (n) => n > 0 })
     )
