@@ -15,8 +15,8 @@ export const currentTraceparent: Effect.Effect<string | null> = Effect.map(
 /**
  * `Effect.withSpan` when traces are exported, else nothing. A span costs its request a copy of the
  * fiber's whole context (about 40 services in the server) even when no exporter will ever see it:
- * on the webhook route two such spans took 15 % of the server's CPU per delivery (bench/README.md,
- * webhooks). The platform's `http.server` span stays, so logs keep their trace ids.
+ * on the webhook route two such spans took about 18 % of the server's CPU per delivery
+ * (bench/README.md, webhooks). The platform's `http.server` span stays, so logs keep their trace ids.
  */
 export const spanWhen = (traced: boolean, name: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   traced ? Effect.withSpan(self, name, { captureStackTrace: false }) : self
