@@ -141,7 +141,7 @@ it.scopedLive(
         const events = yield* sql<{ eventType: string }>`
         SELECT e.event_type FROM indexing_job_events e JOIN indexing_jobs j ON j.id = e.job_id
         WHERE j.repository_id = ${repo.repository_id} AND j.job_type = 'provision_webhook' ORDER BY e.id`
-        expect(events.map((e) => e.eventType)).toEqual(["retry_scheduled", "retry_scheduled", "completed"])
+        expect(events.map((e) => e.eventType)).toEqual(["retry_scheduled", "retry_scheduled"])
       }).pipe(Effect.provide(appWith(fake)))
     }),
   { timeout: 60_000 }

@@ -64,7 +64,10 @@ interface ClaimedRow {
   readonly traceparent: string | null
 }
 
-/** Owns `indexing_jobs` and `indexing_job_events`. Every transition out of in_progress is fenced by `locked_by`. */
+/**
+ * Owns `indexing_jobs` and `indexing_job_events`. Every transition out of in_progress is fenced by
+ * `locked_by`. Every UPDATE of a job sets `updated_at` itself: no trigger does (0014).
+ */
 export class JobStore extends Effect.Service<JobStore>()("services/stores/JobStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -203,7 +206,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         retry?.at ?? sql`now()`
       } ELSE run_at END,
               finished_at = CASE WHEN ${retry !== null} AND attempt < max_attempts THEN NULL ELSE now() END,
-              error_message = ${error.slice(0, 4000)}, locked_by = NULL, locked_at = NULL
+              error_message = ${error.slice(0, 4000)}, locked_by = NULL, locked_at = NULL, updated_at = now()
           WHERE id = ${id} AND locked_by = ${workerId} AND status = 'in_progress'
           RETURNING id, status, attempt
         ), logged AS (
@@ -222,7 +225,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       ids.length === 0 ? Effect.succeed(0) : sql`
         WITH released AS (
           UPDATE indexing_jobs
-          SET status = 'queued', attempt = greatest(attempt - 1, 0), run_at = now(), locked_by = NULL, locked_at = NULL
+          SET status = 'queued', attempt = greatest(attempt - 1, 0), run_at = now(), locked_by = NULL, locked_at = NULL,
+              updated_at = now()
           WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId}
           RETURNING job_type
         )
@@ -235,7 +239,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
      */
     const heartbeat = (workerId: string, ids: ReadonlyArray<JobId>): Effect.Effect<ReadonlyArray<JobId>, SqlError> =>
       ids.length === 0 ? Effect.succeed([]) : sql<{ id: JobId }>`
-        UPDATE indexing_jobs SET locked_at = now()
+        UPDATE indexing_jobs SET locked_at = now(), updated_at = now()
         WHERE id = ANY(${ids}::uuid[]) AND locked_by = ${workerId}
         RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
@@ -249,7 +253,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
           UPDATE indexing_jobs
           SET status = CASE WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
               finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE now() END,
-              run_at = now(), locked_by = NULL, locked_at = NULL,
+              run_at = now(), locked_by = NULL, locked_at = NULL, updated_at = now(),
               error_message = 'lease expired: the worker stopped heartbeating (crashed or lost its connection)'
           WHERE status = 'in_progress' AND locked_at < now() - make_interval(secs => ${Duration.toSeconds(lease)})
           RETURNING id, status, job_type
@@ -274,7 +278,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       sql<{ id: JobId; previous: string }>`
         WITH target AS (SELECT id, status AS previous FROM indexing_jobs WHERE id = ${id} FOR UPDATE),
         updated AS (
-          UPDATE indexing_jobs j SET status = 'cancelled', finished_at = now(), locked_by = NULL, locked_at = NULL
+          UPDATE indexing_jobs j
+          SET status = 'cancelled', finished_at = now(), locked_by = NULL, locked_at = NULL, updated_at = now()
           FROM target WHERE j.id = target.id AND j.status IN ('queued', 'in_progress')
           RETURNING j.id, target.previous
         ), logged AS (
@@ -324,7 +329,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       sql<{ id: JobId }>`
         WITH retried AS (
           UPDATE indexing_jobs
-          SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, error_message = NULL
+          SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, error_message = NULL, updated_at = now()
           WHERE id = ${id} AND status = 'failed'
           RETURNING id, job_type
         ), logged AS (
