@@ -77,7 +77,13 @@ export const runWorker = Effect.gen(function*() {
   const held = new Map<JobId, Fiber.RuntimeFiber<unknown, unknown> | null>()
   // One token per notification, taken by one idle loop: waking every loop for one job only makes them
   // race to claim it. Busy loops keep claiming until the queue is empty, so dropped tokens lose nothing.
+  // A claim that comes back full means there may be more: it passes a token on to the next idle loop
+  // (`recruit`), so one NOTIFY for a burst of jobs wakes the loops one by one, not one loop alone until
+  // the others' poll interval runs out.
   const wakeups = yield* Queue.sliding<void>(config.workerConcurrency)
+  let idleLoops = 0
+  const recruit = (claimed: ReadonlyArray<ClaimedJob>) =>
+    claimed.length === config.workerBatchSize && idleLoops > 0 ? Queue.offer(wakeups, undefined) : Effect.void
   let draining = false
   const setInFlight = status.update((s) => ({ ...s, inFlight: held.size }))
 
@@ -232,8 +238,13 @@ export const runWorker = Effect.gen(function*() {
     while (true) {
       yield* status.update((s) => ({ ...s, lastTickAt: new Date(), inFlight: held.size }))
       if (jobs.length === 0) {
-        yield* Queue.take(wakeups).pipe(Effect.timeoutOption(config.workerPollInterval))
+        idleLoops++
+        yield* Queue.take(wakeups).pipe(
+          Effect.timeoutOption(config.workerPollInterval),
+          Effect.ensuring(Effect.sync(() => idleLoops--))
+        )
         jobs = yield* finishAndClaim([], config.workerBatchSize)
+        yield* recruit(jobs)
         continue
       }
       // The batch runs in the job scope: interrupting the loop (shutdown) lets it finish and record
@@ -246,6 +257,7 @@ export const runWorker = Effect.gen(function*() {
         if (batch.claimed === undefined && draining) return yield* Effect.interrupt
       }
       jobs = batch.claimed
+      yield* recruit(jobs)
     }
   })
 

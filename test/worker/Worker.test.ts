@@ -3,7 +3,8 @@ import { expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Layer, Queue, Schedule } from "effect"
 import type { ClaimedJob, JobId } from "../../src/domain/Job.js"
 import { PermanentJobError, RetryableJobError } from "../../src/domain/Job.js"
-import { JobStore } from "../../src/services/stores/JobStore.js"
+import { AppConfig } from "../../src/services/AppConfig.js"
+import { JOBS_CHANNEL, JobStore } from "../../src/services/stores/JobStore.js"
 import type { JobHandler } from "../../src/worker/JobHandlers.js"
 import { JobHandlers } from "../../src/worker/JobHandlers.js"
 import { runWorker } from "../../src/worker/Worker.js"
@@ -257,6 +258,34 @@ layer(notifyOnly, { timeout: "60 seconds", excludeTestServices: true })("worker 
       yield* Effect.sleep("500 millis") // the loops have polled once and now wait; LISTEN is up
       yield* store.enqueue({ repositoryId: yield* newRepository, jobType: "validate" })
       yield* Deferred.await(ran).pipe(Effect.timeout("10 seconds"))
+    }))
+
+  it.scoped("one NOTIFY for a burst of jobs wakes every idle loop, not one", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const { workerConcurrency } = yield* AppConfig
+      const repository = yield* newRepository
+      let running = 0
+      const allRunning = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      yield* startWorker(() =>
+        Effect.suspend(() => {
+          if (++running === workerConcurrency) Deferred.unsafeDone(allRunning, Effect.void)
+          return Deferred.await(release)
+        })
+      )
+      yield* Effect.sleep("500 millis") // every loop has polled once (nothing) and now waits an hour
+      yield* sql`
+        WITH inserted AS (
+          INSERT INTO indexing_jobs (repository_id, job_type)
+          SELECT ${repository}, 'validate' FROM generate_series(1, ${2 * workerConcurrency})
+          RETURNING id
+        )
+        SELECT count(*), pg_notify(${JOBS_CHANNEL}, 'validate') FROM inserted`
+      // A loop whose claim came back full wakes the next one; without that, one loop runs alone.
+      yield* Deferred.await(allRunning).pipe(Effect.timeout("10 seconds"))
+      expect(running).toBe(workerConcurrency)
+      yield* Deferred.succeed(release, undefined)
     }))
 })
 
