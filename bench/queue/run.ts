@@ -408,6 +408,8 @@ interface Throughput {
   readonly seconds: number
   readonly workerCpuMsPerJob: number
   readonly pgCpuMsPerJob: number
+  /** Bytes of WAL the whole server wrote per job (one system runs at a time). */
+  readonly walBytesPerJob: number
   readonly machineBusyPercent: number
   readonly load: number
 }
@@ -434,6 +436,8 @@ const measureThroughput = async (
     const workerCpu = cpuSeconds(worker.server.pid)
     const pgCpu = await backendCpu(system)
     const machine = machineCpu()
+    const walAt = () => system.client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")
+    const wal = (await walAt()).rows[0]!.lsn
     await system.insertBulk(jobs, {})
     const t0 = performance.now()
     await worker.waitFor(`mark ${warmup + jobs}`, 120_000)
@@ -441,11 +445,17 @@ const measureThroughput = async (
     const seconds = (performance.now() - t0) / 1000
     const machineAfter = machineCpu()
     const pgCpuAfter = await backendCpu(system)
+    const walAfter = (await walAt()).rows[0]!.lsn
+    const { rows: [walBytes] } = await system.client.query<{ n: string }>(
+      "SELECT pg_wal_lsn_diff($1, $2)::bigint::text AS n",
+      [walAfter, wal]
+    )
     const result: Throughput = {
       jobsPerSecond: jobs / seconds,
       seconds,
       workerCpuMsPerJob: (1000 * (cpuSeconds(worker.server.pid) - workerCpu)) / jobs,
       pgCpuMsPerJob: (1000 * cpuSince(pgCpu, pgCpuAfter)) / jobs,
+      walBytesPerJob: Number(walBytes!.n) / jobs,
       machineBusyPercent: (100 * (machineAfter.busy - machine.busy)) / (machineAfter.total - machine.total),
       load: loadAverage()
     }
@@ -615,9 +625,9 @@ const main = async () => {
         log(
           `round ${round} ${phase.key.padEnd(12)} ${system.name.padEnd(16)} ${fmt(r.jobsPerSecond).padStart(6)} jobs/s `
             + `in ${fmt(r.seconds, 2)} s; CPU per job: worker ${fmt(r.workerCpuMsPerJob, 3)} ms, `
-            + `PG backends ${fmt(r.pgCpuMsPerJob, 3)} ms; machine busy ${fmt(r.machineBusyPercent)} %, load ${
-              fmt(r.load, 2)
-            }`
+            + `PG backends ${fmt(r.pgCpuMsPerJob, 3)} ms; WAL ${fmt(r.walBytesPerJob)} B/job; machine busy ${
+              fmt(r.machineBusyPercent)
+            } %, load ${fmt(r.load, 2)}`
         )
       }
     }
