@@ -42,9 +42,8 @@ layer(
       expect(yield* touches(done, store.fail("w1", done, "boom", { at: new Date(), inMs: 0 }))).toBe("queued")
       expect(yield* touches(done, claim)).toEqual([done])
       expect(yield* touches(done, store.finishAndClaim("w1", [{ id: done, result: { ok: true } }], 0))).toEqual([])
-      const logged = yield* sql<
-        { eventType: string }
-      >`SELECT event_type FROM indexing_job_events WHERE job_id = ${done}`
+      const logged = yield* sql<{ eventType: string }>`
+        SELECT event_type FROM indexing_job_events WHERE job_id = ${done}`
       expect(logged.map((e) => e.eventType)).toEqual(["retry_scheduled"])
 
       const released = yield* newJob
