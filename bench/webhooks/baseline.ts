@@ -192,7 +192,7 @@ const receive = async (request: IncomingMessage, repositoryId: string) => {
   if (deliveryId === undefined || deliveryId === "" || deliveryId.length > 200) {
     throw invalid("missing or invalid X-GitHub-Delivery")
   }
-  if (event === undefined || !/^[a-z_]{1,100}$/.test(event)) throw invalid("missing or invalid X-GitHub-Event")
+  if (event === undefined || !/^[a-z][a-z0-9_]{0,99}$/.test(event)) throw invalid("missing or invalid X-GitHub-Event")
   let text = body.toString("utf8")
   const contentType = request.headers["content-type"]
   if (contentType?.startsWith("application/x-www-form-urlencoded")) {

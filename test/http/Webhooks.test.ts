@@ -3,7 +3,9 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { request as httpRequest } from "node:http"
+import { connect } from "node:net"
 import { verifySignature } from "../../src/services/Webhooks.js"
 import { createKey, withKey } from "../utils/keys.js"
 import { testApp } from "../utils/TestApp.js"
@@ -12,6 +14,12 @@ const sign = (secret: string, body: Uint8Array | string) =>
   `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
 
 const sha = (n: number) => n.toString(16).padStart(40, "0")
+
+/** Every event name GitHub documents, one a line (test/fixtures/github-webhook-events.txt). */
+const gitHubEvents = readFileSync(new URL("../fixtures/github-webhook-events.txt", import.meta.url), "utf8")
+  .split("\n")
+  .map((line) => line.trim())
+  .filter((line) => line !== "" && !line.startsWith("#"))
 
 const pushPayload = (ref = "refs/heads/main", extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -268,6 +276,54 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       expect(yield* updateJobs(repo.id)).toHaveLength(0)
       const statuses = (yield* deliveryRows(repo.id)).map((row) => row.status).sort()
       expect(statuses).toEqual([...Array(8).fill("ignored"), "processed"])
+    }))
+
+  it.effect("every event GitHub documents is acknowledged and recorded ignored, digits included", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      expect(gitHubEvents).toContain("projects_v2_item")
+      expect(gitHubEvents.length).toBeGreaterThan(70)
+      for (const event of gitHubEvents) {
+        const response = yield* deliver(repo.id, { event, body: "{}", secret: repo.secret })
+        expect({ event, status: response.status }).toEqual({ event, status: 200 })
+        expect(yield* response.json).toEqual(event === "ping" ? { status: "pong" } : { status: `ignored:${event}` })
+      }
+      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ eventType: string; status: string }>`
+          SELECT event_type, status FROM webhook_deliveries WHERE repository_id = ${repo.id}`)
+      expect(rows).toHaveLength(gitHubEvents.length)
+      for (const row of rows) expect(row.status).toBe(row.eventType === "ping" ? "processed" : "ignored")
+      expect(yield* updateJobs(repo.id)).toHaveLength(0)
+    }))
+
+  it.effect("an X-GitHub-Event that is no plausible event name is a 400 and writes nothing", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      for (
+        const event of ["", "Push", "PUSH", "push-event", "push.event", "1push", "_push", "push\u00e9", "a".repeat(101)]
+      ) {
+        const response = yield* deliver(repo.id, { event, body: "{}", secret: repo.secret })
+        expect({ event, status: response.status }).toEqual({ event, status: 400 })
+        expect(yield* response.json).toEqual({ _tag: "InvalidDelivery", message: "missing or invalid X-GitHub-Event" })
+      }
+      // A control byte in the header: refused by the HTTP parser before any handler runs.
+      const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+      const body = "{}"
+      const reply = yield* Effect.async<string, Error>((resume) => {
+        const socket = connect(address.port, "127.0.0.1", () => {
+          socket.end(
+            `POST /webhooks/github/${repo.id} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+              `X-GitHub-Event: pu\x01sh\r\nX-GitHub-Delivery: ${crypto.randomUUID()}\r\n` +
+              `X-Hub-Signature-256: ${sign(repo.secret, body)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+          )
+        })
+        let text = ""
+        socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")))
+        socket.on("close", () => resume(Effect.succeed(text)))
+        socket.on("error", (error) => resume(Effect.fail(error)))
+      })
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+      expect(yield* deliveryRows(repo.id)).toHaveLength(0)
     }))
 
   it.effect("a body over 25 MB is a 413; an unknown repository a 404", () =>
