@@ -78,6 +78,13 @@ const deliveryRows = (repositoryId: string) =>
       SELECT delivery_id, status, job_id, headers FROM webhook_deliveries WHERE repository_id = ${repositoryId}`
   )
 
+const storedPayload = (deliveryId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ payload: unknown; payloadRaw: Uint8Array; status: string }>`
+      SELECT payload, payload_raw, status FROM webhook_deliveries WHERE delivery_id = ${deliveryId}`.pipe(
+      Effect.map((rows) => rows[0]!)
+    ))
+
 const updateJobs = (repositoryId: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<{ id: string; payload: Record<string, unknown> }>`
@@ -324,6 +331,57 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       })
       expect(reply).toMatch(/^HTTP\/1\.1 400 /)
       expect(yield* deliveryRows(repo.id)).toHaveLength(0)
+    }))
+
+  it.effect("a push whose JSON holds a lone surrogate or U+0000 is queued and its exact bytes are stored", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const payloads = [
+        pushPayload("refs/heads/main", { head_commit: { message: "half an emoji \ud83d then text" } }),
+        pushPayload("refs/heads/main", { head_commit: { message: "nul \u0000 byte", "key\u0000": "\udc00" } })
+      ]
+      for (const text of payloads) {
+        // Pretty-printed, so the bytes differ from any re-serialisation of the payload.
+        const bytes = new TextEncoder().encode(JSON.stringify(JSON.parse(text), null, 2))
+        const delivery = crypto.randomUUID()
+        const response = yield* deliver(repo.id, { event: "push", body: bytes, delivery, secret: repo.secret })
+        expect(response.status).toBe(202)
+        const body = (yield* response.json) as { status: string; job_id: string }
+        expect(body.status).toBe("queued")
+        const stored = yield* storedPayload(delivery)
+        expect(Buffer.from(stored.payloadRaw).equals(Buffer.from(bytes))).toBe(true)
+        expect(stored.status).toBe("queued")
+        // The jsonb copy, for querying, holds U+FFFD where jsonb cannot hold the character.
+        expect(JSON.stringify(stored.payload)).toContain("\ufffd")
+        expect(stored.payload).toMatchObject({ ref: "refs/heads/main", after: sha(2) })
+        const copy = yield* deliver(repo.id, { event: "push", body: bytes, delivery, secret: repo.secret })
+        expect(yield* copy.json).toEqual({ status: "duplicate", job_id: body.job_id })
+      }
+      const jobs = yield* updateJobs(repo.id)
+      expect(jobs).toHaveLength(2)
+      for (const job of jobs) expect(job.payload).toMatchObject({ branch: "main", after: sha(2) })
+    }))
+
+  it.effect("a payload Postgres refuses as jsonb for other reasons is kept as bytes only", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const cases = [
+        // Nested deeper than Postgres's stack allows.
+        `{"deep":${"[".repeat(100_000)}${"]".repeat(100_000)}}`,
+        // A number beyond numeric's range.
+        pushPayload("refs/heads/main").replace(/}$/, `,"size":1e1000000}`)
+      ]
+      for (const text of cases) {
+        const bytes = new TextEncoder().encode(text)
+        const delivery = crypto.randomUUID()
+        const response = yield* deliver(repo.id, { event: "push", body: bytes, delivery, secret: repo.secret })
+        expect(response.status).toBeLessThan(300)
+        const stored = yield* storedPayload(delivery)
+        expect(stored.payload).toBeNull()
+        expect(Buffer.from(stored.payloadRaw).equals(Buffer.from(bytes))).toBe(true)
+      }
+      // The second one was still routed: a push to main.
+      expect(yield* updateJobs(repo.id)).toHaveLength(1)
     }))
 
   it.effect("a body over 25 MB is a 413; an unknown repository a 404", () =>
