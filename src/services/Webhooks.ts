@@ -16,6 +16,8 @@ import { spanWhen } from "./TraceContext.js"
 
 const CACHE_TTL_MS = 30_000
 const MAX_CACHED = 10_000
+/** Deliveries remembered as seen by this process (a few MB at most): see `seen` below. */
+const MAX_SEEN = 50_000
 const MAX_HINT_PATHS = 1_000
 const REDACTED_HEADERS = new Set(["x-hub-signature", "x-hub-signature-256", "authorization", "cookie", "x-api-key"])
 const ZERO_SHA = /^0{40}$/
@@ -146,7 +148,8 @@ const route = (event: string, payload: unknown, repository: WebhookTarget): Rout
 /**
  * GitHub deliveries: the signature is checked against the repository's secret (cached per process,
  * evicted on rotation or deletion by NOTIFY) before anything is written; then one round trip records
- * the delivery, deduplicated by its id, and enqueues its job.
+ * the delivery, deduplicated by its id, and enqueues its job. A copy of a delivery this process has
+ * seen is answered by a cheaper lookup (see `seen`).
  */
 export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
   scoped: Effect.gen(function*() {
@@ -189,11 +192,32 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
       return cached !== undefined && cached.expiresAt > Date.now() ? Effect.succeed(Option.some(cached)) : load(id)
     }
 
+    /**
+     * Delivery ids this process has recorded or answered. A copy of one is first looked up (a small
+     * statement, without the payload, Postgres's JSON parsing or ours) and answered as a duplicate when
+     * its delivery is there and has not failed. The database stays the only judge, so this is correct
+     * whatever other processes did meanwhile: a delivery that failed since, or that is gone, takes the
+     * full path, where `webhook_receive` decides atomically (a failed one runs again, once). Copies a
+     * process has not seen take the full path directly, so a new delivery still costs one round trip.
+     */
+    const seen = new Set<string>()
+    const remember = (key: string) => {
+      if (seen.has(key)) return
+      if (seen.size >= MAX_SEEN) seen.delete(seen.values().next().value!)
+      seen.add(key)
+    }
+
+    const duplicate = (jobId: JobId | null): Accepted => ({
+      httpStatus: 200,
+      body: jobId === null ? { status: "duplicate" } : { status: "duplicate", job_id: jobId }
+    })
+
     const record = (
       delivery: Delivery,
       repository: WebhookTarget,
       deliveryId: string,
-      event: string
+      event: string,
+      key: string
     ): Effect.Effect<Accepted, InvalidDelivery> => {
       let payload: ReturnType<typeof parseBody>
       try {
@@ -226,8 +250,9 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
         statusWithoutJob: routing.kind === "pong" ? "processed" : "ignored"
       }
       return Effect.map(deliveries.receive(incoming), (received): Accepted => {
+        remember(key)
+        if (received.duplicate) return duplicate(received.jobId)
         const jobId = received.jobId === null ? {} : { job_id: received.jobId as JobId }
-        if (received.duplicate) return { httpStatus: 200, body: { status: "duplicate", ...jobId } }
         if (routing.kind === "pong") return { httpStatus: 200, body: { status: "pong" } }
         if (routing.kind === "ignored") return { httpStatus: 200, body: { status: `ignored:${event}` } }
         return { httpStatus: 202, body: { status: "queued", ...jobId } }
@@ -263,7 +288,16 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
       if (event === undefined || !EVENT_NAME.test(event)) {
         return Effect.fail(new InvalidDelivery({ message: "missing or invalid X-GitHub-Event" }))
       }
-      return record(delivery, repository, deliveryId, event)
+      const key = `${repository.id} ${deliveryId}`
+      return seen.has(key)
+        ? Effect.flatMap(
+          deliveries.state(repository.id, deliveryId),
+          (state): Effect.Effect<Accepted, InvalidDelivery> =>
+            state === undefined || state.status === "failed"
+              ? record(delivery, repository, deliveryId, event, key)
+              : Effect.succeed(duplicate(state.jobId))
+        )
+        : record(delivery, repository, deliveryId, event, key)
     }
 
     const receive = (

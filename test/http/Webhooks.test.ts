@@ -384,6 +384,23 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       expect(yield* updateJobs(repo.id)).toHaveLength(1)
     }))
 
+  it.effect("a copy is answered from the database, not from memory: a delivery gone since is recorded again", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const repo = yield* repository
+      const delivery = crypto.randomUUID()
+      const push = () => deliver(repo.id, { event: "push", body: pushPayload(), delivery, secret: repo.secret })
+      const first = (yield* (yield* push()).json) as { job_id: string }
+      expect(yield* (yield* push()).json).toEqual({ status: "duplicate", job_id: first.job_id })
+      // Removed behind this process's back (retention, or another process's cleanup).
+      yield* sql`DELETE FROM webhook_deliveries WHERE delivery_id = ${delivery}`
+      const again = yield* push()
+      expect(again.status).toBe(202)
+      const second = (yield* again.json) as { status: string; job_id: string }
+      expect(second.job_id).not.toBe(first.job_id)
+      expect(yield* (yield* push()).json).toEqual({ status: "duplicate", job_id: second.job_id })
+    }))
+
   it.effect("a body over 25 MB is a 413; an unknown repository a 404", () =>
     Effect.gen(function*() {
       const repo = yield* repository

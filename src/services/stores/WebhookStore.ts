@@ -25,8 +25,15 @@ export interface Received {
   readonly duplicate: boolean
 }
 
+export interface DeliveryState {
+  readonly status: string
+  readonly jobId: JobId | null
+}
+
 const RECEIVE = `SELECT status, job_id, duplicate FROM webhook_receive(
   $1, 'github', $2, $3, $4::jsonb, $5::bytea, $6::jsonb, $7, $8, $9::jsonb, $10, $11)`
+
+const STATE = `SELECT status, job_id FROM webhook_delivery_state($1, 'github', $2)`
 
 /**
  * SQLSTATE classes of a value Postgres refuses as input: 22 (data exception: a number out of numeric's
@@ -43,7 +50,9 @@ const refusedValue = (error: { readonly cause?: unknown }) => {
 export class WebhookStore extends Effect.Service<WebhookStore>()("services/stores/WebhookStore", {
   effect: Effect.gen(function*() {
     const direct = yield* DirectQuery
-    const receiveSpan = spanWhen((yield* AppConfig).tracesExported, "WebhookStore.receive")
+    const traced = (yield* AppConfig).tracesExported
+    const receiveSpan = spanWhen(traced, "WebhookStore.receive")
+    const stateSpan = spanWhen(traced, "WebhookStore.state")
 
     const call = (d: IncomingDelivery, payloadJson: string | null, traceparent: string | null) =>
       direct.run<{ status: string; job_id: JobId | null; duplicate: boolean }>(RECEIVE, [
@@ -74,8 +83,17 @@ export class WebhookStore extends Effect.Service<WebhookStore>()("services/store
           Effect.map(([row]): Received => ({ status: row!.status, jobId: row!.job_id, duplicate: row!.duplicate }))
         ))
 
+    /** A delivery's status and job, when this repository holds it: the cheap answer to a copy. */
+    const state = (repositoryId: string, deliveryId: string) =>
+      direct.run<{ status: string; job_id: JobId | null }>(STATE, [repositoryId, deliveryId]).pipe(
+        Effect.map(([row]): DeliveryState | undefined =>
+          row === undefined ? undefined : { status: row.status, jobId: row.job_id }
+        )
+      )
+
     return {
-      receive: (delivery: IncomingDelivery) => receive(delivery).pipe(Effect.orDie, receiveSpan)
+      receive: (delivery: IncomingDelivery) => receive(delivery).pipe(Effect.orDie, receiveSpan),
+      state: (repositoryId: string, deliveryId: string) => state(repositoryId, deliveryId).pipe(Effect.orDie, stateSpan)
     } as const
   })
 }) {}
