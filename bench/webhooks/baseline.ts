@@ -2,7 +2,7 @@
 // `POST /webhooks/github/:repository_id` does the work of our server: it reads the raw body (at most
 // 25 MB), checks X-Hub-Signature-256 in constant time with the repository's secret (held in memory,
 // loaded at startup), parses the JSON, routes the event like src/services/Webhooks.ts, and then makes
-// ONE round trip: one statement whose data-modifying CTEs do what `webhook_receive` (migration 0007)
+// ONE round trip: one statement whose data-modifying CTEs do what `webhook_receive`
 // does: insert the delivery (ON CONFLICT (provider, delivery_id) DO NOTHING), insert its
 // `webhook_update` job when the delivery is new, record the delivery as queued with that job, NOTIFY
 // `kotadb_jobs`, and for a duplicate return the job of the first copy.
@@ -28,14 +28,15 @@ const ZERO_SHA = /^0{40}$/
 const REDACTED_HEADERS = new Set(["x-hub-signature", "x-hub-signature-256", "authorization", "cookie", "x-api-key"])
 
 // $1 repository id, $2 delivery id, $3 event, $4 payload (the body's text), $5 headers, $6 the status to
-// record (queued, or ignored/processed when no job runs), $7 the job's payload or NULL for no job.
+// record (queued, or ignored/processed when no job runs), $7 the job's payload or NULL for no job, $8 the
+// body's bytes (kept as received, like ours: `payload_raw`).
 // The delivery row is written once, already queued with its job's id: the job's id is drawn first, and
 // the foreign key is checked at the end of the statement, when the job row exists.
 const RECEIVE_SQL = `
 WITH delivery AS (
   INSERT INTO public.webhook_deliveries AS d
-    (repository_id, provider, delivery_id, event_type, status, payload, headers, job_id, processed_at)
-  VALUES ($1::uuid, 'github', $2, $3, $6, $4::jsonb, $5::jsonb,
+    (repository_id, provider, delivery_id, event_type, status, payload, payload_raw, headers, job_id, processed_at)
+  VALUES ($1::uuid, 'github', $2, $3, $6, $4::jsonb, $8::bytea, $5::jsonb,
           CASE WHEN $7::jsonb IS NULL THEN NULL ELSE gen_random_uuid() END,
           CASE WHEN $7::jsonb IS NULL THEN now() END)
   ON CONFLICT (provider, delivery_id) DO NOTHING
@@ -192,7 +193,7 @@ const receive = async (request: IncomingMessage, repositoryId: string) => {
   if (deliveryId === undefined || deliveryId === "" || deliveryId.length > 200) {
     throw invalid("missing or invalid X-GitHub-Delivery")
   }
-  if (event === undefined || !/^[a-z_]{1,100}$/.test(event)) throw invalid("missing or invalid X-GitHub-Event")
+  if (event === undefined || !/^[a-z][a-z0-9_]{0,99}$/.test(event)) throw invalid("missing or invalid X-GitHub-Event")
   let text = body.toString("utf8")
   const contentType = request.headers["content-type"]
   if (contentType?.startsWith("application/x-www-form-urlencoded")) {
@@ -220,7 +221,8 @@ const receive = async (request: IncomingMessage, repositoryId: string) => {
       text,
       JSON.stringify(headers),
       job === null ? (routing === "pong" ? "processed" : "ignored") : "queued",
-      job
+      job,
+      body
     ]
   })
   let row = rows[0]

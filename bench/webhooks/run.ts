@@ -282,16 +282,23 @@ interface DeliveryRow {
   readonly job_type: string | null
   readonly job_delivery: string | null
   readonly linked: boolean | null
+  readonly raw_matches: boolean
 }
 
-/** Every accepted delivery is stored, queued, with exactly one webhook_update job of its own. */
-const checkDeliveries = async (url: string) => {
+/**
+ * Every accepted delivery is stored, queued, with exactly one webhook_update job of its own, and with
+ * the exact bytes its repository's body was sent with.
+ */
+const checkDeliveries = async (url: string, repositories: ReadonlyArray<Repository>) => {
   const problems: Array<string> = []
   const rows = await queryOnce<DeliveryRow>(
     url,
     `SELECT d.id::text, d.delivery_id, d.status, d.job_id::text, j.job_type, j.payload->>'delivery_id' AS job_delivery,
-            (j.payload->>'webhook_delivery_id')::bigint = d.id AS linked
-     FROM webhook_deliveries d LEFT JOIN indexing_jobs j ON j.id = d.job_id`
+            (j.payload->>'webhook_delivery_id')::bigint = d.id AS linked,
+            coalesce(d.payload_raw = b.body, false) AS raw_matches
+     FROM webhook_deliveries d LEFT JOIN indexing_jobs j ON j.id = d.job_id
+     LEFT JOIN unnest($1::uuid[], $2::bytea[]) AS b (repository_id, body) ON b.repository_id = d.repository_id`,
+    [repositories.map((r) => r.id), repositories.map((r) => r.signed.body)]
   )
   const [jobs] = await queryOnce<{ n: string; distinct_deliveries: string }>(
     url,
@@ -307,7 +314,7 @@ const checkDeliveries = async (url: string) => {
     owned += mine.length
     const bad = mine.filter((row) =>
       row.status !== "queued" || row.job_id === null || row.job_type !== "webhook_update" ||
-      row.job_delivery !== row.delivery_id || row.linked !== true
+      row.job_delivery !== row.delivery_id || row.linked !== true || !row.raw_matches
     )
     const missing = tally.accepted.filter((a) => byDelivery.get(a.deliveryId)?.job_id !== a.jobId)
     if (bad.length > 0) {
@@ -392,6 +399,8 @@ const main = async () => {
       DATABASE_MAX_CONNECTIONS: String(POOL_SIZE),
       PORT: String(oursPort),
       HOST,
+      // A free port rather than the default 9091, which another server on the machine may hold.
+      METRICS_PORT: String(await freePort()),
       KOTADB_WEBHOOK_BASE_URL: `http://${HOST}`,
       SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
       INTERNAL_API_KEY,
@@ -494,7 +503,7 @@ const main = async () => {
   const peak = new Map(servers.map((s) => [s.name, peakRssMiB(s.pid)]))
   // Stopped first, so that every request still in flight has finished its statement.
   await Promise.all(servers.map((s) => s.stop()))
-  const checked = await checkDeliveries(db.url)
+  const checked = await checkDeliveries(db.url, repositories)
 
   const best = (name: string, phase: Phase) =>
     runs.filter((r) => r.server === name && r.phase === phase).reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a))

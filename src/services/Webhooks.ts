@@ -16,10 +16,19 @@ import { spanWhen } from "./TraceContext.js"
 
 const CACHE_TTL_MS = 30_000
 const MAX_CACHED = 10_000
+/** Deliveries remembered as seen by this process (a few MB at most): see `seen` below. */
+const MAX_SEEN = 50_000
 const MAX_HINT_PATHS = 1_000
 const REDACTED_HEADERS = new Set(["x-hub-signature", "x-hub-signature-256", "authorization", "cookie", "x-api-key"])
 const ZERO_SHA = /^0{40}$/
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/**
+ * A plausible X-GitHub-Event: GitHub's event names are lower-case words joined by underscores, some with
+ * digits (`projects_v2_item`). Names GitHub adds later pass too, and are recorded as ignored.
+ */
+export const EVENT_NAME = /^[a-z][a-z0-9_]{0,99}$/
+/** A `\u0000` or surrogate escape in JSON text: jsonb refuses U+0000 and lone surrogates. */
+const UNSAFE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/
 
 interface Target {
   readonly repository: WebhookTarget
@@ -45,19 +54,43 @@ export const verifySignature = (secret: Redacted.Redacted<string>, body: Uint8Ar
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-/** The payload, parsed, and its JSON text (stored as is, rather than serialised a second time). */
+/** A surrogate that is not half of a pair. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+/** A string jsonb can hold: U+0000 and lone surrogates become U+FFFD. */
+const storable = (text: string) => text.replace(LONE_SURROGATE, "\ufffd").replaceAll("\u0000", "\ufffd")
+
+const storableValue = (value: unknown): unknown => {
+  if (typeof value === "string") return storable(value)
+  if (Array.isArray(value)) return value.map(storableValue)
+  if (typeof value !== "object" || value === null) return value
+  const copy: Record<string, unknown> = {}
+  for (const [key, inner] of Object.entries(value)) copy[storable(key)] = storableValue(inner)
+  return copy
+}
+
+/**
+ * The payload, parsed, and the JSON text for the `payload` jsonb column: as received, unless it holds
+ * an escape jsonb refuses (U+0000, a lone surrogate: GitHub sends both in commit messages). Then the
+ * text is serialised again with those characters replaced by U+FFFD, or is null when that fails (nested
+ * too deep to walk). The exact bytes are stored beside it either way (`payload_raw`).
+ */
 const parseBody = (body: Uint8Array, contentType: string | undefined) => {
-  let json = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")
+  let json: string | null = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")
   // A hook configured with content type "form" sends the JSON in a `payload` form field.
   if (contentType?.startsWith("application/x-www-form-urlencoded")) {
     json = new URLSearchParams(json).get("payload") ?? ""
   }
   const value = JSON.parse(json) as unknown
-  // jsonb cannot hold U+0000: such a payload is stored with U+FFFD in its place instead of failing.
-  if (json.includes("\\u0000")) {
-    json = JSON.stringify(value, (_, v) => (typeof v === "string" ? v.replaceAll("\u0000", "\ufffd") : v))
+  const unsafe = UNSAFE_ESCAPE.test(json)
+  if (unsafe) {
+    try {
+      json = JSON.stringify(storableValue(value))
+    } catch {
+      json = null
+    }
   }
-  return { json, value }
+  return { json, value, unsafe }
 }
 
 const pathsOf = (commits: unknown, key: "added" | "modified" | "removed") => {
@@ -115,7 +148,8 @@ const route = (event: string, payload: unknown, repository: WebhookTarget): Rout
 /**
  * GitHub deliveries: the signature is checked against the repository's secret (cached per process,
  * evicted on rotation or deletion by NOTIFY) before anything is written; then one round trip records
- * the delivery, deduplicated by its id, and enqueues its job.
+ * the delivery, deduplicated by its id, and enqueues its job. A copy of a delivery this process has
+ * seen is answered by a cheaper lookup (see `seen`).
  */
 export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
   scoped: Effect.gen(function*() {
@@ -159,6 +193,73 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
     }
 
     /**
+     * Delivery ids this process has recorded or answered. A copy of one is first looked up (a small
+     * statement, without the payload, Postgres's JSON parsing or ours) and answered as a duplicate when
+     * its delivery is there and has not failed. The database stays the only judge, so this is correct
+     * whatever other processes did meanwhile: a delivery that failed since, or that is gone, takes the
+     * full path, where `webhook_receive` decides atomically (a failed one runs again, once). Copies a
+     * process has not seen take the full path directly, so a new delivery still costs one round trip.
+     */
+    const seen = new Set<string>()
+    const remember = (key: string) => {
+      if (seen.has(key)) return
+      if (seen.size >= MAX_SEEN) seen.delete(seen.values().next().value!)
+      seen.add(key)
+    }
+
+    const duplicate = (jobId: JobId | null): Accepted => ({
+      httpStatus: 200,
+      body: jobId === null ? { status: "duplicate" } : { status: "duplicate", job_id: jobId }
+    })
+
+    const record = (
+      delivery: Delivery,
+      repository: WebhookTarget,
+      deliveryId: string,
+      event: string,
+      key: string
+    ): Effect.Effect<Accepted, InvalidDelivery> => {
+      let payload: ReturnType<typeof parseBody>
+      try {
+        payload = parseBody(delivery.body, delivery.headers["content-type"])
+      } catch {
+        return Effect.fail(new InvalidDelivery({ message: "the body is not a JSON payload" }))
+      }
+      const routing = route(event, payload.value, repository)
+      const headers: Record<string, string> = {}
+      for (const [name, value] of Object.entries(delivery.headers)) {
+        if (value !== undefined) headers[name] = REDACTED_HEADERS.has(name) ? "[redacted]" : value
+      }
+      const incoming: IncomingDelivery = {
+        repositoryId: repository.id,
+        deliveryId,
+        eventType: event,
+        payloadJson: payload.json,
+        payloadRaw: delivery.body,
+        headers,
+        job: routing.kind === "job"
+          ? {
+            type: "webhook_update",
+            // Its strings end up in jsonb too (a path is a hint only: the indexer asks git for the real ones).
+            payload: {
+              ...(payload.unsafe ? storableValue(routing.payload) as object : routing.payload),
+              delivery_id: deliveryId
+            }
+          }
+          : null,
+        statusWithoutJob: routing.kind === "pong" ? "processed" : "ignored"
+      }
+      return Effect.map(deliveries.receive(incoming), (received): Accepted => {
+        remember(key)
+        if (received.duplicate) return duplicate(received.jobId)
+        const jobId = received.jobId === null ? {} : { job_id: received.jobId as JobId }
+        if (routing.kind === "pong") return { httpStatus: 200, body: { status: "pong" } }
+        if (routing.kind === "ignored") return { httpStatus: 200, body: { status: `ignored:${event}` } }
+        return { httpStatus: 202, body: { status: "queued", ...jobId } }
+      })
+    }
+
+    /**
      * Everything up to the database call is plain code returning the effect to run: on the busiest
      * route, the dozen Effect steps it replaced cost about 20 µs per delivery (bench/README.md, webhooks).
      */
@@ -184,38 +285,19 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
       if (deliveryId === undefined || deliveryId === "" || deliveryId.length > 200) {
         return Effect.fail(new InvalidDelivery({ message: "missing or invalid X-GitHub-Delivery" }))
       }
-      if (event === undefined || !/^[a-z_]{1,100}$/.test(event)) {
+      if (event === undefined || !EVENT_NAME.test(event)) {
         return Effect.fail(new InvalidDelivery({ message: "missing or invalid X-GitHub-Event" }))
       }
-      let payload: ReturnType<typeof parseBody>
-      try {
-        payload = parseBody(delivery.body, delivery.headers["content-type"])
-      } catch {
-        return Effect.fail(new InvalidDelivery({ message: "the body is not a JSON payload" }))
-      }
-      const routing = route(event, payload.value, repository)
-      const headers: Record<string, string> = {}
-      for (const [name, value] of Object.entries(delivery.headers)) {
-        if (value !== undefined) headers[name] = REDACTED_HEADERS.has(name) ? "[redacted]" : value
-      }
-      const incoming: IncomingDelivery = {
-        repositoryId: repository.id,
-        deliveryId,
-        eventType: event,
-        payloadJson: payload.json,
-        headers,
-        job: routing.kind === "job"
-          ? { type: "webhook_update", payload: { ...routing.payload, delivery_id: deliveryId } }
-          : null,
-        statusWithoutJob: routing.kind === "pong" ? "processed" : "ignored"
-      }
-      return Effect.map(deliveries.receive(incoming), (received): Accepted => {
-        const jobId = received.jobId === null ? {} : { job_id: received.jobId as JobId }
-        if (received.duplicate) return { httpStatus: 200, body: { status: "duplicate", ...jobId } }
-        if (routing.kind === "pong") return { httpStatus: 200, body: { status: "pong" } }
-        if (routing.kind === "ignored") return { httpStatus: 200, body: { status: `ignored:${event}` } }
-        return { httpStatus: 202, body: { status: "queued", ...jobId } }
-      })
+      const key = `${repository.id} ${deliveryId}`
+      return seen.has(key)
+        ? Effect.flatMap(
+          deliveries.state(repository.id, deliveryId),
+          (state): Effect.Effect<Accepted, InvalidDelivery> =>
+            state === undefined || state.status === "failed"
+              ? record(delivery, repository, deliveryId, event, key)
+              : Effect.succeed(duplicate(state.jobId))
+        )
+        : record(delivery, repository, deliveryId, event, key)
     }
 
     const receive = (

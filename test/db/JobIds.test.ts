@@ -42,7 +42,7 @@ layer(SqlLive.pipe(Layer.provide(TestDatabaseLive), Layer.provideMerge(testConfi
       const repository = yield* insertRepository(yield* insertUser())
       const before = Date.now()
       const [received] = yield* sql<{ jobId: string }>`
-        SELECT job_id FROM webhook_receive(${repository}, 'github', ${crypto.randomUUID()}, 'push', '{}'::jsonb,
+        SELECT job_id FROM webhook_receive(${repository}, 'github', ${crypto.randomUUID()}, 'push', '{}'::jsonb, '{}'::bytea,
           '{}'::jsonb, 'ignored', 'webhook_update', '{}'::jsonb, 'kotadb_jobs', NULL)`
       expectV7(received!.jobId, before, Date.now())
     }).pipe(Effect.orDie))

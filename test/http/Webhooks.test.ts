@@ -3,7 +3,9 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Redacted, Schedule } from "effect"
 import { createHmac } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { request as httpRequest } from "node:http"
+import { connect } from "node:net"
 import { verifySignature } from "../../src/services/Webhooks.js"
 import { createKey, withKey } from "../utils/keys.js"
 import { testApp } from "../utils/TestApp.js"
@@ -12,6 +14,12 @@ const sign = (secret: string, body: Uint8Array | string) =>
   `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
 
 const sha = (n: number) => n.toString(16).padStart(40, "0")
+
+/** Every event name GitHub documents, one a line (test/fixtures/github-webhook-events.txt). */
+const gitHubEvents = readFileSync(new URL("../fixtures/github-webhook-events.txt", import.meta.url), "utf8")
+  .split("\n")
+  .map((line) => line.trim())
+  .filter((line) => line !== "" && !line.startsWith("#"))
 
 const pushPayload = (ref = "refs/heads/main", extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -69,6 +77,13 @@ const deliveryRows = (repositoryId: string) =>
       sql<{ deliveryId: string; status: string; jobId: string | null; headers: Record<string, string> }>`
       SELECT delivery_id, status, job_id, headers FROM webhook_deliveries WHERE repository_id = ${repositoryId}`
   )
+
+const storedPayload = (deliveryId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ payload: unknown; payloadRaw: Uint8Array; status: string }>`
+      SELECT payload, payload_raw, status FROM webhook_deliveries WHERE delivery_id = ${deliveryId}`.pipe(
+      Effect.map((rows) => rows[0]!)
+    ))
 
 const updateJobs = (repositoryId: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -268,6 +283,122 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       expect(yield* updateJobs(repo.id)).toHaveLength(0)
       const statuses = (yield* deliveryRows(repo.id)).map((row) => row.status).sort()
       expect(statuses).toEqual([...Array(8).fill("ignored"), "processed"])
+    }))
+
+  it.effect("every event GitHub documents is acknowledged and recorded ignored, digits included", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      expect(gitHubEvents).toContain("projects_v2_item")
+      expect(gitHubEvents.length).toBeGreaterThan(70)
+      for (const event of gitHubEvents) {
+        const response = yield* deliver(repo.id, { event, body: "{}", secret: repo.secret })
+        expect({ event, status: response.status }).toEqual({ event, status: 200 })
+        expect(yield* response.json).toEqual(event === "ping" ? { status: "pong" } : { status: `ignored:${event}` })
+      }
+      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ eventType: string; status: string }>`
+          SELECT event_type, status FROM webhook_deliveries WHERE repository_id = ${repo.id}`)
+      expect(rows).toHaveLength(gitHubEvents.length)
+      for (const row of rows) expect(row.status).toBe(row.eventType === "ping" ? "processed" : "ignored")
+      expect(yield* updateJobs(repo.id)).toHaveLength(0)
+    }))
+
+  it.effect("an X-GitHub-Event that is no plausible event name is a 400 and writes nothing", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      for (
+        const event of ["", "Push", "PUSH", "push-event", "push.event", "1push", "_push", "push\u00e9", "a".repeat(101)]
+      ) {
+        const response = yield* deliver(repo.id, { event, body: "{}", secret: repo.secret })
+        expect({ event, status: response.status }).toEqual({ event, status: 400 })
+        expect(yield* response.json).toEqual({ _tag: "InvalidDelivery", message: "missing or invalid X-GitHub-Event" })
+      }
+      // A control byte in the header: refused by the HTTP parser before any handler runs.
+      const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+      const body = "{}"
+      const reply = yield* Effect.async<string, Error>((resume) => {
+        const socket = connect(address.port, "127.0.0.1", () => {
+          socket.end(
+            `POST /webhooks/github/${repo.id} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+              `X-GitHub-Event: pu\x01sh\r\nX-GitHub-Delivery: ${crypto.randomUUID()}\r\n` +
+              `X-Hub-Signature-256: ${sign(repo.secret, body)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+          )
+        })
+        let text = ""
+        socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")))
+        socket.on("close", () => resume(Effect.succeed(text)))
+        socket.on("error", (error) => resume(Effect.fail(error)))
+      })
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+      expect(yield* deliveryRows(repo.id)).toHaveLength(0)
+    }))
+
+  it.effect("a push whose JSON holds a lone surrogate or U+0000 is queued and its exact bytes are stored", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const payloads = [
+        pushPayload("refs/heads/main", { head_commit: { message: "half an emoji \ud83d then text" } }),
+        pushPayload("refs/heads/main", { head_commit: { message: "nul \u0000 byte", "key\u0000": "\udc00" } })
+      ]
+      for (const text of payloads) {
+        // Pretty-printed, so the bytes differ from any re-serialisation of the payload.
+        const bytes = new TextEncoder().encode(JSON.stringify(JSON.parse(text), null, 2))
+        const delivery = crypto.randomUUID()
+        const response = yield* deliver(repo.id, { event: "push", body: bytes, delivery, secret: repo.secret })
+        expect(response.status).toBe(202)
+        const body = (yield* response.json) as { status: string; job_id: string }
+        expect(body.status).toBe("queued")
+        const stored = yield* storedPayload(delivery)
+        expect(Buffer.from(stored.payloadRaw).equals(Buffer.from(bytes))).toBe(true)
+        expect(stored.status).toBe("queued")
+        // The jsonb copy, for querying, holds U+FFFD where jsonb cannot hold the character.
+        expect(JSON.stringify(stored.payload)).toContain("\ufffd")
+        expect(stored.payload).toMatchObject({ ref: "refs/heads/main", after: sha(2) })
+        const copy = yield* deliver(repo.id, { event: "push", body: bytes, delivery, secret: repo.secret })
+        expect(yield* copy.json).toEqual({ status: "duplicate", job_id: body.job_id })
+      }
+      const jobs = yield* updateJobs(repo.id)
+      expect(jobs).toHaveLength(2)
+      for (const job of jobs) expect(job.payload).toMatchObject({ branch: "main", after: sha(2) })
+    }))
+
+  it.effect("a payload Postgres refuses as jsonb for other reasons is kept as bytes only", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const cases = [
+        // Nested deeper than Postgres's stack allows.
+        `{"deep":${"[".repeat(100_000)}${"]".repeat(100_000)}}`,
+        // A number beyond numeric's range.
+        pushPayload("refs/heads/main").replace(/}$/, `,"size":1e1000000}`)
+      ]
+      for (const text of cases) {
+        const bytes = new TextEncoder().encode(text)
+        const delivery = crypto.randomUUID()
+        const response = yield* deliver(repo.id, { event: "push", body: bytes, delivery, secret: repo.secret })
+        expect(response.status).toBeLessThan(300)
+        const stored = yield* storedPayload(delivery)
+        expect(stored.payload).toBeNull()
+        expect(Buffer.from(stored.payloadRaw).equals(Buffer.from(bytes))).toBe(true)
+      }
+      // The second one was still routed: a push to main.
+      expect(yield* updateJobs(repo.id)).toHaveLength(1)
+    }))
+
+  it.effect("a copy is answered from the database, not from memory: a delivery gone since is recorded again", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const repo = yield* repository
+      const delivery = crypto.randomUUID()
+      const push = () => deliver(repo.id, { event: "push", body: pushPayload(), delivery, secret: repo.secret })
+      const first = (yield* (yield* push()).json) as { job_id: string }
+      expect(yield* (yield* push()).json).toEqual({ status: "duplicate", job_id: first.job_id })
+      // Removed behind this process's back (retention, or another process's cleanup).
+      yield* sql`DELETE FROM webhook_deliveries WHERE delivery_id = ${delivery}`
+      const again = yield* push()
+      expect(again.status).toBe(202)
+      const second = (yield* again.json) as { status: string; job_id: string }
+      expect(second.job_id).not.toBe(first.job_id)
+      expect(yield* (yield* push()).json).toEqual({ status: "duplicate", job_id: second.job_id })
     }))
 
   it.effect("a body over 25 MB is a 413; an unknown repository a 404", () =>
