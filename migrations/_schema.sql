@@ -222,6 +222,7 @@ CREATE TABLE public.webhook_deliveries (
   received_at timestamp with time zone DEFAULT now() NOT NULL,
   processed_at timestamp with time zone,
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
+  payload_raw bytea,
   CONSTRAINT webhook_deliveries_attempts_check CHECK ((attempts >= 1)),
   CONSTRAINT webhook_deliveries_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.indexing_jobs(id) ON DELETE SET NULL,
   CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id),
@@ -548,7 +549,20 @@ BEGIN
 END
 $function$;
 
-CREATE OR REPLACE FUNCTION public.webhook_receive(p_repository_id uuid, p_provider text, p_delivery_id text, p_event_type text, p_payload jsonb, p_headers jsonb, p_status text, p_job_type text, p_job_payload jsonb, p_channel text, p_traceparent text, OUT status text, OUT job_id uuid, OUT duplicate boolean)
+CREATE OR REPLACE FUNCTION public.webhook_delivery_state(p_repository_id uuid, p_provider text, p_delivery_id text, OUT status text, OUT job_id uuid)
+ RETURNS SETOF record
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+BEGIN
+  RETURN QUERY
+    SELECT d.status, d.job_id FROM public.webhook_deliveries d
+    WHERE d.provider = p_provider AND d.delivery_id = p_delivery_id AND d.repository_id = p_repository_id;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION public.webhook_receive(p_repository_id uuid, p_provider text, p_delivery_id text, p_event_type text, p_payload jsonb, p_payload_raw bytea, p_headers jsonb, p_status text, p_job_type text, p_job_payload jsonb, p_channel text, p_traceparent text, OUT status text, OUT job_id uuid, OUT duplicate boolean)
  RETURNS record
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -558,8 +572,8 @@ DECLARE
 BEGIN
   WITH inserted AS (
     INSERT INTO public.webhook_deliveries AS d
-      (repository_id, provider, delivery_id, event_type, status, payload, headers, job_id, processed_at)
-    VALUES (p_repository_id, p_provider, p_delivery_id, p_event_type, v_status, p_payload, p_headers,
+      (repository_id, provider, delivery_id, event_type, status, payload, payload_raw, headers, job_id, processed_at)
+    VALUES (p_repository_id, p_provider, p_delivery_id, p_event_type, v_status, p_payload, p_payload_raw, p_headers,
             CASE WHEN p_job_type IS NOT NULL THEN public.uuid_v7() END,
             CASE WHEN p_job_type IS NULL THEN now() END)
     ON CONFLICT (provider, delivery_id) DO NOTHING
@@ -569,7 +583,8 @@ BEGIN
     -- new job. Copies racing to do so queue on the row lock; the later ones find it no longer failed.
     UPDATE public.webhook_deliveries d
     SET attempts = d.attempts + 1, status = v_status, error_message = NULL,
-        processed_at = CASE WHEN p_job_type IS NULL THEN now() END, payload = p_payload, headers = p_headers,
+        processed_at = CASE WHEN p_job_type IS NULL THEN now() END, payload = p_payload,
+        payload_raw = p_payload_raw, headers = p_headers,
         job_id = CASE WHEN p_job_type IS NOT NULL THEN public.uuid_v7() END
     WHERE NOT EXISTS (SELECT FROM inserted)
       AND d.provider = p_provider AND d.delivery_id = p_delivery_id AND d.repository_id = p_repository_id

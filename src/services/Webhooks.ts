@@ -261,7 +261,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
 
     /**
      * Everything up to the database call is plain code returning the effect to run: on the busiest
-     * route, the dozen Effect steps it replaced cost about 20 µs per delivery (bench/README.md, webhooks).
+     * route, the dozen Effect steps it replaced were measurably slower (bench/README.md, webhooks).
      */
     const accept = (
       delivery: Delivery,
