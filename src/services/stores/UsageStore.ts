@@ -64,6 +64,26 @@ export class UsageStore extends Effect.Service<UsageStore>()("services/stores/Us
           Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.outcome, row.n]))),
           Effect.orDie,
           Effect.withSpan("UsageStore.outcomesInMonth")
+        ),
+      /**
+       * One retention batch: the next `limit` audit rows by id after `after`, of which those written
+       * before `cutoff` are deleted. Ids follow time (bar the rows of one flush), so the caller stops at
+       * the first batch with nothing expired. The counters stay.
+       */
+      deleteExpired: (cutoff: Date, after: string, limit: number) =>
+        sql<{ last: string | null; scanned: number; expired: number; deleted: number }>`
+          WITH scanned AS (
+            SELECT id, created_at < ${cutoff} AS expired FROM api_key_usage
+            WHERE id > ${after}::bigint ORDER BY id LIMIT ${limit}
+          ), gone AS (
+            DELETE FROM api_key_usage u USING scanned s WHERE u.id = s.id AND s.expired RETURNING 1
+          )
+          SELECT (SELECT max(id)::text FROM scanned) AS last, (SELECT count(*)::int FROM scanned) AS scanned,
+                 (SELECT count(*)::int FROM scanned WHERE expired) AS expired,
+                 (SELECT count(*)::int FROM gone) AS deleted`.pipe(
+          Effect.map((rows) => rows[0]!),
+          Effect.orDie,
+          Effect.withSpan("UsageStore.deleteExpired")
         )
     } as const
   })
