@@ -173,6 +173,8 @@ const main = async () => {
       SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
       INTERNAL_API_KEY,
       LOG_LEVEL: "warning",
+      // Off: another bench on this machine may hold the default metrics port.
+      METRICS_PORT: "0",
       // Swept at boot (nothing yet) and not again during the run: the sweep phase starts a process of its own.
       RETENTION_INTERVAL: "1 hour"
     }
