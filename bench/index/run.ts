@@ -34,6 +34,8 @@ import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import { cpuSeconds, loadAverage, machineCpu, peakRssMiB, resetPeakRss } from "../lib/processes.js"
 import { figure, peakRss, writeReport } from "../lib/report.js"
+import { runMain } from "../lib/runMain.js"
+import { fmt } from "../lib/table.js"
 import type { Row } from "./baseline.js"
 import { copyRows, insertRows, isIndexable, readRows, UNNEST_BATCH, upsertRows } from "./baseline.js"
 
@@ -55,7 +57,8 @@ const BASELINE_NAME = BASELINE === "copy"
   ? "one COPY indexed_files FROM STDIN, text format, through pg's own protocol handling (pg-copy-streams not installed)"
   : `INSERT … SELECT FROM unnest(…) batches of ${UNNEST_BATCH} in one transaction (pg-copy-streams not installed)`
 
-const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
+const lifecycle = makeLifecycle(TIME_LIMIT_MS)
+const { cleanup, log, onCleanup, table, warn } = lifecycle
 
 // ---------------------------------------------------------------------------------------------------
 // The corpus: every regular file under CORPUS, committed to a served repository, then 1 % changed.
@@ -195,17 +198,6 @@ const childCpuMs = async () => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   // cutime and cstime are fields 16 and 17 of the whole line.
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS
-}
-
-const fmt = (value: number, digits = 0) =>
-  Number.isFinite(value)
-    ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : "-"
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
-  for (const row of rows) {
-    log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
-  }
 }
 
 const problems: Array<string> = []
@@ -586,15 +578,4 @@ const main = async () => {
   return problems.length === 0 ? 0 : 1
 }
 
-main().then(
-  (code) => {
-    stopWatchdog()
-    process.exit(code)
-  },
-  async (error: unknown) => {
-    stopWatchdog()
-    warn(`bench:index failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-    await cleanup()
-    process.exit(1)
-  }
-)
+runMain("index", lifecycle, main)

@@ -1,3 +1,5 @@
+import { tableLines } from "./table.js"
+
 /**
  * Cleanup for a bench run: steps registered with `onCleanup` run once, newest first, on success, on
  * failure, on Ctrl-C/SIGTERM and when the run's time limit is reached.
@@ -30,10 +32,15 @@ export const makeLifecycle = (timeLimitMs: number) => {
   process.on("SIGTERM", () => abort("terminated: cleaning up", 143))
   const watchdog = setTimeout(() => abort(`time limit of ${timeLimitMs / 1000} s reached: cleaning up`, 1), timeLimitMs)
 
+  const log = (line: string) => aborting || process.stdout.write(`${line}\n`)
   return {
     warn,
     /** Prints a line unless the run is being aborted. */
-    log: (line: string) => aborting || process.stdout.write(`${line}\n`),
+    log,
+    /** Prints rows as aligned columns (`tableLines`). */
+    table: (rows: ReadonlyArray<ReadonlyArray<string>>, textColumns = 1) => {
+      for (const line of tableLines(rows, textColumns)) log(line)
+    },
     onCleanup: (step: () => Promise<void>) => void steps.push(step),
     cleanup,
     stopWatchdog: () => clearTimeout(watchdog)

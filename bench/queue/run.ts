@@ -16,7 +16,6 @@ import { ConfigProvider, Effect, Layer, Logger, LogLevel, ManagedRuntime, Redact
 import { Logger as GraphileLogger, makeWorkerUtils, runMigrations } from "graphile-worker"
 import type { WorkerUtils } from "graphile-worker"
 import { cpus } from "node:os"
-import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { DatabaseUrl } from "../../src/layers/EmbeddedPostgres.js"
@@ -26,10 +25,13 @@ import { JobStore } from "../../src/services/stores/JobStore.js"
 import type { ScratchDatabase } from "../lib/database.js"
 import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
+import { profileArgs } from "../lib/node.js"
 import type { Server } from "../lib/processes.js"
 import { cpuSeconds, loadAverage, machineCpu, sleep, startServer, tryPeakRssMiB } from "../lib/processes.js"
 import type { Figure } from "../lib/report.js"
 import { atLeast, atMost, figure, peakRss, writeReport } from "../lib/report.js"
+import { runMain } from "../lib/runMain.js"
+import { fmt } from "../lib/table.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 280_000
@@ -60,7 +62,8 @@ const IDLE_POLL_MS = 60_000 // while measuring latency: only NOTIFY can wake a w
 // SPEC section 8: throughput at least graphile-worker's on the same database.
 const SPEC = { single: 3_000, batched: 15_000, ratio: 1, p99Ms: 25 } as const
 
-const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
+const lifecycle = makeLifecycle(TIME_LIMIT_MS)
+const { cleanup, log, onCleanup, table, warn } = lifecycle
 
 // ---------------------------------------------------------------------------------------------------
 // Teardown: runs once, on success, failure, Ctrl-C, SIGTERM or the time limit.
@@ -261,12 +264,6 @@ interface WorkerProcess {
   readonly stop: () => Promise<number>
 }
 
-/** With BENCH_CPU_PROF=<dir>, each worker process writes <dir>/<name>/*.cpuprofile (one per thread) at exit. */
-const profileArgs = (name: string) => {
-  const dir = process.env.BENCH_CPU_PROF
-  return dir === undefined || dir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(dir, name)}`]
-}
-
 /** The largest VmHWM (MiB) of each system's worker processes, read just before each one is stopped. */
 const peaks = new Map<SystemName, number>()
 
@@ -281,7 +278,7 @@ const startWorker = async (
   // Both systems: the same script, the same Node and the same loader (tsx), one process each.
   const server = startServer(
     system.name,
-    [...profileArgs(name), "--import", "tsx", "bench/queue/worker.ts", arg],
+    [...profileArgs(name, true), "--import", "tsx", "bench/queue/worker.ts", arg],
     {
       cwd: ROOT,
       port: 0,
@@ -538,17 +535,6 @@ const measureLatency = async (system: System): Promise<Latency> => {
 
 // ---------------------------------------------------------------------------------------------------
 
-const fmt = (value: number, digits = 0) =>
-  Number.isFinite(value)
-    ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : "-"
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
-  for (const row of rows) {
-    log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
-  }
-}
-
 const SINGLE_SIZE = { jobs: JOBS, warmup: WARMUP_JOBS }
 const ALL_PHASES = [
   { key: "single C=4", settings: { concurrency: 4, batch: 1, pollMs: POLL_MS }, size: SINGLE_SIZE },
@@ -718,16 +704,9 @@ const main = async () => {
   return problems.length === 0 ? 0 : 1
 }
 
-main().then(
-  (code) => {
-    stopWatchdog()
-    process.exit(code)
-  },
-  async (error: unknown) => {
-    stopWatchdog()
-    warn(`bench:queue failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-    for (const worker of workers) warn(`--- last output of the ${worker.name} worker ---\n${worker.output()}`)
-    await cleanup()
-    process.exit(1)
-  }
+runMain(
+  "queue",
+  lifecycle,
+  main,
+  () => [...workers].map((worker) => ({ name: `the ${worker.name} worker`, output: worker.output }))
 )

@@ -20,7 +20,7 @@ const TABLES = [
   "indexed_files"
 ]
 
-const files = readdirSync(migrationsDirectory).filter((f) => f.endsWith(".sql")).sort()
+const files = readdirSync(migrationsDirectory).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort()
 
 describe("migrations", () => {
   it.live("apply to an empty database, and a second run is a no-op", () =>
