@@ -181,7 +181,7 @@ const main = async () => {
   })
   servers.push(ours)
   onCleanup(() => ours.stop())
-  await waitReady(ours, "/health/live", 30_000)
+  await waitReady(ours, "/health/live", 90_000)
   await sleep(1_000) // ours' boot sweep of the empty tables is over
   // The expired backlog first, so that its ids come before every row the run writes (as in production,
   // where ids follow time): the sweep phase below removes it.
@@ -212,7 +212,7 @@ const main = async () => {
   })
   servers.push(baseline)
   onCleanup(() => baseline.stop())
-  await waitReady(baseline, "/health/live", 15_000)
+  await waitReady(baseline, "/health/live", 60_000)
   const shape = await compareResponses(servers, keys[0]!)
   const pgVersion =
     (await queryOnce<{ v: string }>(db.url, "SELECT 'PostgreSQL ' || current_setting('server_version') AS v"))[0]!.v
@@ -365,7 +365,7 @@ const main = async () => {
   })
   onCleanup(() => sweeper.stop())
   const sweptLine = () => sweeper.output().split("\n").find((l) => l.includes("\"retention sweep\""))
-  await waitReady(sweeper, "/health/live", 30_000)
+  await waitReady(sweeper, "/health/live", 90_000)
   const duringSweep = await load(ours, PHASE_SECONDS)
   const sweepOverlapped = sweptLine() === undefined
   const sweepDeadline = Date.now() + 180_000
