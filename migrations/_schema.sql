@@ -23,6 +23,8 @@ CREATE TABLE public.api_key_rate_limits (
   key_id uuid NOT NULL,
   hits bigint[] DEFAULT '{}'::bigint[] NOT NULL,
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
+  head bigint DEFAULT 0 NOT NULL,
+  counts integer[] DEFAULT '{}'::integer[] NOT NULL,
   CONSTRAINT api_key_rate_limits_key_id_fkey FOREIGN KEY (key_id) REFERENCES public.api_keys(id) ON DELETE CASCADE,
   CONSTRAINT api_key_rate_limits_pkey PRIMARY KEY (key_id)
 ) WITH (fillfactor=50);
@@ -45,6 +47,18 @@ CREATE TABLE public.api_key_usage (
   CONSTRAINT api_key_usage_pkey PRIMARY KEY (id)
 );
 ALTER TABLE public.api_key_usage ENABLE ROW LEVEL SECURITY;
+
+CREATE TABLE public.api_key_usage_monthly (
+  key_id uuid NOT NULL,
+  month date NOT NULL,
+  outcome text NOT NULL,
+  requests bigint NOT NULL,
+  CONSTRAINT api_key_usage_monthly_key_id_fkey FOREIGN KEY (key_id) REFERENCES public.api_keys(id) ON DELETE CASCADE,
+  CONSTRAINT api_key_usage_monthly_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'unauthorized'::text, 'forbidden'::text, 'rate_limited'::text, 'quota_exceeded'::text]))),
+  CONSTRAINT api_key_usage_monthly_pkey PRIMARY KEY (key_id, month, outcome),
+  CONSTRAINT api_key_usage_monthly_requests_check CHECK ((requests >= 0))
+);
+ALTER TABLE public.api_key_usage_monthly ENABLE ROW LEVEL SECURITY;
 
 CREATE TABLE public.api_keys (
   id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -244,6 +258,8 @@ CREATE INDEX api_key_usage_created_at_brin ON public.api_key_usage USING brin (c
 
 CREATE INDEX api_key_usage_key_id_created_at_idx ON public.api_key_usage USING btree (key_id, created_at DESC);
 
+CREATE UNIQUE INDEX api_key_usage_monthly_pkey ON public.api_key_usage_monthly USING btree (key_id, month, outcome);
+
 CREATE UNIQUE INDEX api_key_usage_pkey ON public.api_key_usage USING btree (id);
 
 CREATE UNIQUE INDEX api_keys_key_hash_key ON public.api_keys USING btree (key_hash);
@@ -371,6 +387,154 @@ AS $function$
     )::uuid
   $function$;
 
+CREATE OR REPLACE FUNCTION public.api_key_admit_batch(p_key_ids uuid[], p_limits integer[], p_now_ms bigint[], p_months date[])
+ RETURNS TABLE(ord integer, quota_ok boolean, used integer, reset_ms bigint, monthly_usage double precision, monthly_quota double precision)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+DECLARE
+  c_slots CONSTANT integer := 61;
+  r record;
+  v_key uuid;
+  v_exists boolean;
+  v_head bigint;
+  v_counts integer[];
+  v_total integer;
+  v_changed boolean;
+  v_period date;
+  v_usage double precision;
+  v_quota double precision;
+  v_admitted integer;
+  v_second bigint;
+  v_oldest bigint;
+  v_left integer;
+BEGIN
+  -- Keys are locked in id order, so two batches (from any processes) that share keys cannot
+  -- deadlock; one key's requests keep their arrival order.
+  FOR r IN
+    SELECT t.k, t.l, t.n, t.m, t.o
+    FROM unnest(p_key_ids, p_limits, p_now_ms, p_months) WITH ORDINALITY AS t(k, l, n, m, o)
+    ORDER BY t.k, t.o
+  LOOP
+    IF v_key IS DISTINCT FROM r.k THEN
+      IF v_key IS NOT NULL AND v_exists AND v_changed THEN
+        PERFORM public.api_key_admit_save(v_key, v_head, v_counts, v_period, v_usage, v_admitted);
+      END IF;
+      v_key := r.k;
+      -- The ring's row lock makes every request of this key, from any process, take turns; the usage
+      -- counters of api_keys are read after it is held, so they are read as the last holder left them.
+      SELECT l.head, l.counts INTO v_head, v_counts
+      FROM public.api_key_rate_limits l WHERE l.key_id = v_key FOR UPDATE;
+      IF NOT FOUND THEN
+        INSERT INTO public.api_key_rate_limits (key_id)
+        SELECT k.id FROM public.api_keys k WHERE k.id = v_key
+        ON CONFLICT (key_id) DO NOTHING;
+        SELECT l.head, l.counts INTO v_head, v_counts
+        FROM public.api_key_rate_limits l WHERE l.key_id = v_key FOR UPDATE;
+      END IF;
+      SELECT k.usage_period_start, k.monthly_usage, k.monthly_quota INTO v_period, v_usage, v_quota
+      FROM public.api_keys k WHERE k.id = v_key;
+      v_exists := FOUND AND v_head IS NOT NULL;
+      IF cardinality(v_counts) IS DISTINCT FROM c_slots THEN
+        v_counts := array_fill(0, ARRAY[c_slots]);
+        v_head := 0;
+      END IF;
+      v_total := 0;
+      FOR i IN 1 .. c_slots LOOP
+        v_total := v_total + v_counts[i];
+      END LOOP;
+      v_changed := false;
+      v_admitted := 0;
+    END IF;
+
+    ord := r.o;
+    quota_ok := NULL;
+    used := NULL;
+    reset_ms := NULL;
+    monthly_usage := NULL;
+    monthly_quota := NULL;
+    IF NOT v_exists THEN
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+
+    IF v_period < r.m THEN
+      v_period := r.m;
+      v_usage := 0;
+    END IF;
+    quota_ok := v_usage < v_quota;
+    IF NOT quota_ok THEN
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+
+    -- Advance the head to this request's second, emptying the slots of the seconds that leave the ring.
+    v_second := r.n / 1000;
+    IF v_second > v_head THEN
+      -- (a WHILE loop: an integer FOR loop's variable would overflow on epoch seconds after 2038)
+      v_oldest := greatest(v_head + 1, v_second - c_slots + 1);
+      WHILE v_oldest <= v_second LOOP
+        v_total := v_total - v_counts[v_oldest % c_slots + 1];
+        v_counts[v_oldest % c_slots + 1] := 0;
+        v_oldest := v_oldest + 1;
+      END LOOP;
+      v_head := v_second;
+      v_changed := true;
+    END IF;
+
+    IF v_total < r.l THEN
+      v_counts[v_head % c_slots + 1] := v_counts[v_head % c_slots + 1] + 1;
+      v_total := v_total + 1;
+      v_usage := v_usage + 1;
+      v_admitted := v_admitted + 1;
+      v_changed := true;
+      used := v_total;
+      -- The oldest second still counted; it leaves the ring at the start of second oldest + 61.
+      v_oldest := v_head - c_slots + 1;
+      WHILE v_counts[v_oldest % c_slots + 1] = 0 LOOP
+        v_oldest := v_oldest + 1;
+      END LOOP;
+      reset_ms := (v_oldest + c_slots) * 1000;
+      monthly_usage := v_usage;
+      monthly_quota := v_quota;
+    ELSE
+      -- The first second whose leaving brings the count below the limit.
+      v_left := v_total;
+      v_oldest := v_head - c_slots + 1;
+      LOOP
+        v_left := v_left - v_counts[v_oldest % c_slots + 1];
+        EXIT WHEN v_left < r.l OR v_oldest >= v_head;
+        v_oldest := v_oldest + 1;
+      END LOOP;
+      reset_ms := (v_oldest + c_slots) * 1000;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  IF v_key IS NOT NULL AND v_exists AND v_changed THEN
+    PERFORM public.api_key_admit_save(v_key, v_head, v_counts, v_period, v_usage, v_admitted);
+  END IF;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION public.api_key_admit_save(p_key_id uuid, p_head bigint, p_counts integer[], p_period date, p_usage double precision, p_admitted integer)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+BEGIN
+  UPDATE public.api_key_rate_limits SET head = p_head, counts = p_counts, updated_at = now()
+  WHERE key_id = p_key_id;
+  IF p_admitted > 0 THEN
+    UPDATE public.api_keys SET
+      monthly_usage = p_usage,
+      usage_period_start = p_period,
+      total_usage = total_usage + p_admitted,
+      last_used_at = now()
+    WHERE id = p_key_id;
+  END IF;
+END
+$function$;
+
 CREATE OR REPLACE FUNCTION public.api_key_consume(p_key_id uuid, p_limit integer, p_now_ms bigint, p_month date, OUT quota_ok boolean, OUT used integer, OUT oldest bigint, OUT monthly_usage double precision, OUT monthly_quota double precision)
  RETURNS record
  LANGUAGE plpgsql
@@ -426,6 +590,44 @@ BEGIN
     RETURN NEXT;
   END LOOP;
 END
+$function$;
+
+CREATE OR REPLACE FUNCTION public.api_key_window_used(p_key_id uuid, p_now_ms bigint)
+ RETURNS integer
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  SELECT coalesce(sum(c.n), 0)::integer
+  FROM public.api_key_rate_limits l,
+       unnest(l.counts) WITH ORDINALITY AS c(n, slot)
+  WHERE l.key_id = p_key_id
+    -- slot i holds the second s with s % 61 = i - 1, for s in head - 60 .. head; a second that has left
+    -- the ring ending at p_now_ms is not counted.
+    AND l.head - ((l.head - (c.slot - 1)) % 61 + 61) % 61 > p_now_ms / 1000 - 61
+$function$;
+
+CREATE OR REPLACE FUNCTION public.indexing_job_retained(p_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  SELECT j.status IN ('queued', 'in_progress')
+    OR NOT EXISTS (
+      SELECT 1 FROM public.indexing_jobs n
+      WHERE n.repository_id = j.repository_id AND (n.created_at, n.id) > (j.created_at, j.id)
+    )
+    OR (
+      j.status IN ('completed', 'failed') AND j.job_type <> 'provision_webhook'
+      AND NOT EXISTS (
+        SELECT 1 FROM public.indexing_jobs f
+        WHERE f.repository_id = j.repository_id AND f.status IN ('completed', 'failed')
+          AND f.job_type <> 'provision_webhook' AND (f.finished_at, f.id) > (j.finished_at, j.id)
+      )
+    )
+  FROM public.indexing_jobs j
+  WHERE j.id = p_id
 $function$;
 
 CREATE OR REPLACE FUNCTION public.indexing_jobs_finish_and_claim(p_worker text, p_done uuid[], p_results jsonb[], p_limit integer)
@@ -635,6 +837,12 @@ CREATE POLICY service_role_all ON public.api_key_rate_limits AS PERMISSIVE FOR A
 CREATE POLICY owner_select ON public.api_key_usage AS PERMISSIVE FOR SELECT TO authenticated USING ((( SELECT auth.uid() AS uid) = user_id));
 
 CREATE POLICY service_role_all ON public.api_key_usage AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
+
+CREATE POLICY owner_select ON public.api_key_usage_monthly AS PERMISSIVE FOR SELECT TO authenticated USING ((EXISTS ( SELECT 1
+   FROM public.api_keys k
+  WHERE ((k.id = api_key_usage_monthly.key_id) AND (k.user_id = ( SELECT auth.uid() AS uid))))));
+
+CREATE POLICY service_role_all ON public.api_key_usage_monthly AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
 
 CREATE POLICY owner_select ON public.api_keys AS PERMISSIVE FOR SELECT TO authenticated USING ((( SELECT auth.uid() AS uid) = user_id));
 

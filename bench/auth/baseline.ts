@@ -1,7 +1,8 @@
 // The baseline of the auth benchmark: bare `node:http` + `pg`, no framework and no cache. Each request to
 // `GET /api/v1/me` does the same work as our server, in ONE round trip: key lookup by SHA-256 hash, the
-// sliding-window rate limit (the same `api_key_rate_limits.hits bigint[]` log), the quota and usage
-// counters on `api_keys`, and the audit row in `api_key_usage`, as one statement of data-modifying CTEs.
+// rate limit (the same ring of per-second counters in `api_key_rate_limits.counts`), the quota and usage
+// counters on `api_keys`, and the audit row in `api_key_usage` with its monthly counter, as one statement
+// of data-modifying CTEs.
 //
 // Self-contained on purpose (imports only `node:*` and `pg`): run.ts transpiles this one file and runs it
 // with plain `node`, so no TypeScript loader sits in the baseline's process.
@@ -14,7 +15,6 @@ import { isIP } from "node:net"
 import { crc32 } from "node:zlib"
 import pg from "pg"
 
-const WINDOW_MS = 60_000
 const ROUTE = "/api/v1/me"
 
 // The key format of src/domain/ApiKeyFormat.ts: kdb_live_ + 22 base62 characters + a base62 CRC32.
@@ -39,7 +39,7 @@ const hashOf = (candidate: string): string | null => {
 }
 
 // $1 key hash, $2 now (epoch ms), $3 first day of the UTC month, $4 route, $5 method, $6 latency so far,
-// $7 client ip, $8 user agent. Same statements as ApiKeyStore.consume and UsageStore.insertBatch, plus
+// $7 client ip, $8 user agent. Same work as ApiKeyStore.consumeBatch and UsageStore.insertBatch, plus
 // the lookup by hash in front and the audit insert behind.
 const AUTH_SQL = `
 WITH k AS (
@@ -48,16 +48,25 @@ WITH k AS (
   FROM api_keys
   WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
 ), hit AS (
-  INSERT INTO api_key_rate_limits AS r (key_id, hits)
-  SELECT k.id, ARRAY[$2::bigint] FROM k WHERE k.quota_ok
+  -- The ring of 61 per-second counters (migration 0017): the slots of seconds that left the ring are
+  -- emptied, the request is counted in the current second, unless the ring already holds the limit.
+  INSERT INTO api_key_rate_limits AS r (key_id, head, counts)
+  SELECT k.id, $2::bigint / 1000, ARRAY(SELECT (i = ($2::bigint / 1000) % 61 + 1)::int FROM generate_series(1, 61) i)
+  FROM k WHERE k.quota_ok
   ON CONFLICT (key_id) DO UPDATE
-    SET hits = array_append(
-          ARRAY(SELECT h FROM unnest(r.hits) AS h WHERE h > $2::bigint - ${WINDOW_MS}),
-          $2::bigint
-        ),
+    SET head = greatest(r.head, $2::bigint / 1000),
+        counts = ARRAY(
+          SELECT CASE WHEN r.head - ((r.head - (i - 1)) % 61) > greatest(r.head, $2::bigint / 1000) - 61
+                      THEN coalesce(r.counts[i], 0) ELSE 0 END
+                 + (i = greatest(r.head, $2::bigint / 1000) % 61 + 1)::int
+          FROM generate_series(1, 61) i ORDER BY i),
         updated_at = now()
-    WHERE (SELECT count(*) FROM unnest(r.hits) AS h WHERE h > $2::bigint - ${WINDOW_MS}) < (SELECT rate_limit FROM k)
-  RETURNING cardinality(r.hits) AS used, (SELECT min(h) FROM unnest(r.hits) AS h) AS oldest
+    WHERE (SELECT coalesce(sum(r.counts[i]), 0) FROM generate_series(1, 61) i
+           WHERE r.head - ((r.head - (i - 1)) % 61) > greatest(r.head, $2::bigint / 1000) - 61)
+          < (SELECT rate_limit FROM k)
+  RETURNING (SELECT sum(c) FROM unnest(r.counts) c)::int AS used,
+            (SELECT min(r.head - ((r.head - (i - 1)) % 61)) FROM generate_series(1, 61) i WHERE r.counts[i] > 0)
+              AS oldest_second
 ), usage AS (
   UPDATE api_keys SET
     monthly_usage = CASE WHEN usage_period_start < $3::date THEN 1 ELSE monthly_usage + 1 END,
@@ -81,10 +90,14 @@ WITH k AS (
          $4, $5, CASE o WHEN 'ok' THEN 200 WHEN 'unauthorized' THEN 401 ELSE 429 END,
          $6::float8, $7::inet, $8, o
   FROM outcome
+), counted AS (
+  INSERT INTO api_key_usage_monthly AS c (key_id, month, outcome, requests)
+  SELECT (SELECT id FROM k), $3::date, o, 1 FROM outcome WHERE o = 'ok'
+  ON CONFLICT (key_id, month, outcome) DO UPDATE SET requests = c.requests + 1
 )
 SELECT (SELECT o FROM outcome) AS outcome, (SELECT id FROM k) AS key_id, (SELECT user_id FROM k) AS user_id,
        (SELECT rate_limit FROM k) AS rate_limit, (SELECT used FROM hit) AS used,
-       (SELECT oldest::text FROM hit) AS oldest,
+       (SELECT oldest_second::text FROM hit) AS oldest_second,
        (SELECT monthly_usage FROM usage) AS monthly_usage, (SELECT monthly_quota FROM usage) AS monthly_quota`
 
 // A malformed key never reaches the lookup, but is audited all the same.
@@ -98,7 +111,7 @@ interface AuthRow {
   readonly user_id: string | null
   readonly rate_limit: number | null
   readonly used: number | null
-  readonly oldest: string | null
+  readonly oldest_second: string | null
   readonly monthly_usage: number | null
   readonly monthly_quota: number | null
 }
@@ -191,8 +204,8 @@ const me = async (request: IncomingMessage, response: ServerResponse, started: n
     }
     case "ok": {
       const limit = row.rate_limit!
-      const oldest = row.oldest === null ? null : Number(row.oldest)
-      const reset = oldest === null ? 60 : Math.max(0, Math.ceil((oldest + WINDOW_MS - nowMs) / 1000))
+      const oldest = row.oldest_second === null ? null : Number(row.oldest_second)
+      const reset = oldest === null ? 60 : Math.max(0, Math.ceil(((oldest + 61) * 1000 - nowMs) / 1000))
       return send(response, 200, { key_id: row.key_id, user_id: row.user_id }, {
         "ratelimit-policy": `"default";q=${limit};w=60`,
         "ratelimit": `"default";r=${Math.max(0, limit - row.used!)};t=${reset}`,

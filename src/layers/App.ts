@@ -3,6 +3,7 @@ import { AppConfig } from "../services/AppConfig.js"
 import type { JobHandlers } from "../worker/JobHandlers.js"
 import { DatabaseUrlLive } from "./EmbeddedPostgres.js"
 import { HttpLive } from "./Http.js"
+import { MaintenanceLive } from "./Maintenance.js"
 import { MetricsServerLive } from "./MetricsServer.js"
 import { LoggingLive, TracingLive } from "./Observability.js"
 import { ServicesLive } from "./Services.js"
@@ -15,7 +16,7 @@ import { JobHandlersLive, WorkerLive } from "./Worker.js"
  * then the services flush (audit rows), then the pool closes, and the embedded Postgres stops last.
  */
 export const makeAppLive = <E, R>(handlers: Layer.Layer<JobHandlers, E, R>) =>
-  Layer.mergeAll(HttpLive, WorkerLive, MetricsServerLive).pipe(
+  Layer.mergeAll(HttpLive, WorkerLive, MetricsServerLive, MaintenanceLive).pipe(
     Layer.provide(handlers),
     Layer.provide(ServicesLive),
     Layer.provide(SqlLive),

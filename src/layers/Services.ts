@@ -9,6 +9,7 @@ import { Health } from "../services/Health.js"
 import { Indexer } from "../services/Indexer.js"
 import { Jobs } from "../services/Jobs.js"
 import { Repositories } from "../services/Repositories.js"
+import { Retention } from "../services/Retention.js"
 import { SecretBox } from "../services/SecretBox.js"
 import { ApiKeyStore } from "../services/stores/ApiKeyStore.js"
 import { IndexedFileStore } from "../services/stores/IndexedFileStore.js"
@@ -43,7 +44,8 @@ export const ServicesLive = Layer.mergeAll(
   Webhooks.Default,
   GitHubHooks.Default.pipe(Layer.provide(FetchHttpClient.layer)),
   Indexer.Default,
-  CodeSearch.Default
+  CodeSearch.Default,
+  Retention.Default
 )
   .pipe(
     Layer.provideMerge(StoresLive),

@@ -153,31 +153,23 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
           Effect.orDie
         )
         const quotaRetry = Math.ceil((month.nextStartMs - nowMs) / 1000)
+        const secondsUntil = (ms: number | null) => ms === null ? WINDOW_SECONDS : Math.ceil((ms - nowMs) / 1000)
+        if (consumed.quotaOk === null) return yield* new Unauthorized({ message: "invalid API key" })
         if (consumed.quotaOk === false) {
           return yield* new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
         }
         if (consumed.used === null) {
-          const oldest = yield* store.oldestHit(key.id, nowMs)
-          const retry = Option.match(oldest, {
-            onNone: () => 1,
-            onSome: (t) => Math.max(1, Math.ceil((t + WINDOW_SECONDS * 1000 - nowMs) / 1000))
-          })
           return yield* new RateLimited({
             message: `rate limit of ${key.rateLimit} requests per minute exceeded`,
-            retry_after_seconds: retry
+            retry_after_seconds: Math.max(1, secondsUntil(consumed.resetMs))
           })
-        }
-        if (consumed.monthlyUsage === null || consumed.monthlyQuota === null) {
-          return yield* new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
         }
         const admission: Admission = {
           key,
           limit: key.rateLimit,
           remaining: Math.max(0, key.rateLimit - consumed.used),
-          resetSeconds: consumed.oldest === null
-            ? WINDOW_SECONDS
-            : Math.max(0, Math.ceil((consumed.oldest + WINDOW_SECONDS * 1000 - nowMs) / 1000)),
-          monthlyRemaining: Math.max(0, consumed.monthlyQuota - consumed.monthlyUsage)
+          resetSeconds: Math.max(0, secondsUntil(consumed.resetMs)),
+          monthlyRemaining: Math.max(0, (consumed.monthlyQuota ?? 0) - (consumed.monthlyUsage ?? 0))
         }
         return admission
       })

@@ -96,15 +96,15 @@ export class ApiKeyAdmin extends Effect.Service<ApiKeyAdmin>()("services/ApiKeyA
         const row = yield* keys.findSummary(id)
         if (Option.isNone(row)) return yield* notFound(id)
         const now = yield* Clock.currentTimeMillis
-        const monthStart = DateTime.toDate(DateTime.startOf(DateTime.unsafeMake(now), "month"))
+        const month = DateTime.formatIsoDateUtc(DateTime.startOf(DateTime.unsafeMake(now), "month"))
         const used = yield* keys.windowUsed(id, now)
         const summary = toSummary(row.value)
-        const currentPeriod = row.value.usagePeriodStart >= DateTime.formatIsoDateUtc(DateTime.unsafeMake(monthStart))
+        const currentPeriod = row.value.usagePeriodStart >= month
         return {
           key: summary,
           rate_limit_remaining: Math.max(0, summary.rate_limit - used),
           monthly_remaining: Math.max(0, summary.monthly_quota - (currentPeriod ? summary.monthly_usage : 0)),
-          outcomes_this_month: yield* usage.outcomesSince(id, monthStart)
+          outcomes_this_month: yield* usage.outcomesInMonth(id, month)
         }
       }).pipe(Effect.withSpan("ApiKeyAdmin.report"))
 

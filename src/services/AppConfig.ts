@@ -150,6 +150,11 @@ const load = (options: { readonly server: boolean }) =>
       workerDrainTimeout: yield* duration("WORKER_DRAIN_TIMEOUT", Duration.seconds(25)),
       jobRetryBase: yield* duration("JOB_RETRY_BASE_DELAY", Duration.seconds(2)),
       jobRetryCap: yield* duration("JOB_RETRY_MAX_DELAY", Duration.minutes(10)),
+      usageRetentionDays: yield* integer("USAGE_RETENTION_DAYS", 90, 1, 36_500),
+      deliveryRetentionDays: yield* integer("DELIVERY_RETENTION_DAYS", 30, 1, 36_500),
+      jobRetentionDays: yield* integer("JOB_RETENTION_DAYS", 30, 1, 36_500),
+      retentionInterval: yield* duration("RETENTION_INTERVAL", Duration.hours(1)),
+      retentionBatchSize: yield* integer("RETENTION_BATCH_SIZE", 2_000, 1, 100_000),
       gitAllowedHosts: yield* optional(
         Config.string("GIT_ALLOWED_HOSTS").pipe(
           Config.map((list) => list.split(",").map((host) => host.trim().toLowerCase()).filter((host) => host !== ""))

@@ -10,6 +10,7 @@ const TABLES = [
   "api_keys",
   "api_key_rate_limits",
   "api_key_usage",
+  "api_key_usage_monthly",
   "repositories",
   "repository_secrets",
   "indexing_jobs",

@@ -9,6 +9,7 @@ import { TestDatabaseLive } from "../utils/TestDatabase.js"
 const TENANT_TABLES = [
   "api_keys",
   "api_key_usage",
+  "api_key_usage_monthly",
   "repositories",
   "indexing_jobs",
   "indexing_job_events",
@@ -43,6 +44,8 @@ const seedTenant = (name: string) =>
     yield* sql`
       INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome)
       VALUES (${key!.id}, ${user}, '/api/v1/repositories', 'GET', 200, 'ok')`
+    yield* sql`
+      INSERT INTO api_key_usage_monthly (key_id, month, outcome, requests) VALUES (${key!.id}, '2027-01-01', 'ok', 1)`
     yield* sql`
       INSERT INTO repository_secrets (repository_id, ciphertext, nonce, auth_tag, key_id, secret_hash)
       VALUES (${repo}, '\\x00', decode(repeat('00', 12), 'hex'), decode(repeat('00', 16), 'hex'), 'k1', 'h')`

@@ -87,7 +87,7 @@ describe("database scripts", () => {
     for (const file of readdirSync(join(projectRoot, "migrations"))) {
       spawnSync("cp", [join(projectRoot, "migrations", file), dir])
     }
-    const count = readdirSync(dir).length
+    const count = readdirSync(dir).filter((file) => /^\d{4}_.+\.sql$/.test(file)).length
     const result = npmRun("db:new", ["add_widgets"], { MIGRATIONS_DIR: dir })
     expect(result.status).toBe(0)
     const created = `${String(count + 1).padStart(4, "0")}_add_widgets.sql`

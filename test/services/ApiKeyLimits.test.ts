@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Either, FastCheck, Layer } from "effect"
 import { ApiKey } from "../../src/services/ApiKey.js"
@@ -7,6 +8,8 @@ import { testServices } from "../utils/TestApp.js"
 import { TestDatabaseLive } from "../utils/TestDatabase.js"
 
 const WINDOW_MS = 60_000
+/** The rate limit counts whole seconds: the current one and the 60 before it (migration 0017). */
+const countedSince = (ms: number) => (Math.floor(ms / 1000) - 60) * 1000
 
 const services = testServices().pipe(Layer.provide(TestDatabaseLive))
 
@@ -43,20 +46,67 @@ layer(services, { timeout: "120 seconds", excludeTestServices: true })("rate lim
         for (const gap of gaps) {
           now += gap
           const result = yield* authenticateAt(key.api_key, now)
-          const inWindow = admitted.filter((t) => t > now - WINDOW_MS).length
+          // What the limiter counts: every request since the start of the second 60 s before this one's.
+          const counted = admitted.filter((t) => t >= countedSince(now)).length
           if (Either.isRight(result)) {
             admitted.push(now)
-            expect(result.right.remaining).toBe(limit - inWindow - 1)
+            expect(result.right.remaining).toBe(limit - counted - 1)
           } else {
             expect(result.left._tag).toBe("RateLimited")
-            // Exact: a refusal only when the window really holds `limit` admitted requests.
-            expect(inWindow).toBe(limit)
+            // A refusal only when the counted span (at most 61 s) really holds `limit` admitted requests.
+            expect(counted).toBe(limit)
           }
         }
         for (const start of admitted) {
           expect(admitted.filter((t) => t >= start && t < start + WINDOW_MS).length).toBeLessThanOrEqual(limit)
         }
       }
+    }))
+
+  it.effect("one key driven far past its limit for longer than a window: exact, and its state does not grow", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const limit = 200
+      const key = yield* newKey(limit)
+      const stateSize = Effect.map(
+        sql<{ bytes: number }>`
+          SELECT pg_column_size(l.*)::int AS bytes FROM api_key_rate_limits l WHERE key_id = ${key.key_id}`,
+        (rows) => rows[0]!.bytes
+      )
+      const admitted: Array<number> = []
+      const sizes: Array<number> = []
+      let refused = 0
+      const start = Date.UTC(2026, 6, 1, 9, 0, 0, 500)
+      // 150 s at 20 requests a second (5 at a time, so that they share batches), 6 times the limit.
+      for (let step = 0; step < 600; step++) {
+        const now = start + step * 250
+        const results = yield* Effect.all(Array.from({ length: 5 }, () => authenticateAt(key.api_key, now)), {
+          concurrency: "unbounded"
+        })
+        for (const result of results) {
+          if (Either.isRight(result)) admitted.push(now)
+          else {
+            expect(result.left._tag).toBe("RateLimited")
+            refused++
+          }
+        }
+        // Any refusal at this instant: the counted span holds the limit, this instant's admissions included.
+        if (results.some(Either.isLeft)) {
+          expect(admitted.filter((t) => t >= countedSince(now)).length).toBe(limit)
+        }
+        if (step % 100 === 99) sizes.push(yield* stateSize)
+      }
+      for (const t of admitted) {
+        expect(admitted.filter((u) => u >= t && u < t + WINDOW_MS).length).toBeLessThanOrEqual(limit)
+      }
+      expect(admitted.length + refused).toBe(3000)
+      // The first window admits the limit, and each later 61 s at most as much again.
+      expect(admitted.length).toBeGreaterThanOrEqual(2 * limit)
+      expect(refused).toBeGreaterThan(2000)
+      // The key's state is the same size after 25 s as after 150 s, and smaller than a log of the
+      // timestamps the window admits (200 × 8 bytes) would be, whatever the limit.
+      expect(new Set(sizes).size).toBe(1)
+      expect(sizes[0]!).toBeLessThan(400)
     }))
 
   it.effect("the monthly quota resets at the calendar month boundary (UTC)", () =>

@@ -46,6 +46,20 @@ describe("AppConfig", () => {
       expect(error.message).not.toContain("secret@") // the URL's password never reaches a message
     }))
 
+  it.effect("retention: 90, 30 and 30 days by default; zero or words are refused with the variable's name", () =>
+    Effect.gen(function*() {
+      const config = yield* load({})
+      expect([config.usageRetentionDays, config.deliveryRetentionDays, config.jobRetentionDays]).toEqual([90, 30, 30])
+      const error = yield* Effect.flip(
+        load({ USAGE_RETENTION_DAYS: "0", DELIVERY_RETENTION_DAYS: "thirty", JOB_RETENTION_DAYS: "-1" })
+      )
+      expect(error.problems.map((p) => p.split(":")[0]).sort()).toEqual([
+        "DELIVERY_RETENTION_DAYS",
+        "JOB_RETENTION_DAYS",
+        "USAGE_RETENTION_DAYS"
+      ])
+    }))
+
   it.effect("rejects a malformed DATABASE_URL and a short encryption key", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(load({

@@ -1,6 +1,6 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Option, Schema, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { ApiKeyId, UserId } from "../../domain/ApiKey.js"
 import { listen } from "./Listen.js"
 
@@ -37,15 +37,21 @@ export type SummaryRow = typeof SummaryRow.Type
 interface ConsumedRow {
   readonly quotaOk: boolean | null
   readonly used: number | null
-  readonly oldest: string | null
+  readonly resetMs: string | null
   readonly monthlyUsage: number | null
   readonly monthlyQuota: number | null
 }
 
+/**
+ * One request's key check. `quotaOk` null: the key no longer exists; false: the monthly quota is used
+ * up. `used` null: refused by the rate limit, and `resetMs` is when it next admits one; otherwise the
+ * requests now counted in the window, and `resetMs` is when that count next falls. Nothing is counted
+ * for a refused request.
+ */
 export interface Consumed {
   readonly quotaOk: boolean | null
   readonly used: number | null
-  readonly oldest: number | null
+  readonly resetMs: number | null
   readonly monthlyUsage: number | null
   readonly monthlyQuota: number | null
 }
@@ -61,7 +67,7 @@ export interface ConsumeRequest {
 const toConsumed = (row: ConsumedRow | undefined): Consumed => ({
   quotaOk: row?.quotaOk ?? null,
   used: row?.used ?? null,
-  oldest: row?.oldest == null ? null : Number(row.oldest),
+  resetMs: row?.resetMs == null ? null : Number(row.resetMs),
   monthlyUsage: row?.monthlyUsage ?? null,
   monthlyQuota: row?.monthlyQuota ?? null
 })
@@ -76,8 +82,6 @@ const NewKey = Schema.Struct({
   allowedIps: Schema.NullOr(Schema.Array(Schema.String)),
   expiresAt: Schema.NullOr(Schema.DateFromSelf)
 })
-
-const WINDOW_MS = 60_000
 
 /** Owns `api_keys` and `api_key_rate_limits`. */
 export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/ApiKeyStore", {
@@ -102,14 +106,14 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
 
     /**
      * The whole per-request key check, atomic under concurrency, for many requests in one statement
-     * (migrations 0004 and 0005): the quota (reset when a new UTC month has begun), the sliding-window
-     * log, whose row lock serialises concurrent requests of one key across every process, then the
-     * usage counters. Results come back in request order. No schema decoding: this is the hot path,
-     * and the function's result columns fix the row's types.
+     * (migration 0017): the quota (reset when a new UTC month has begun), then the rate limit's ring of
+     * per-second counters, whose row lock serialises the requests of one key across every process, and
+     * the usage counters, each written once per key and batch. Results come back in request order. No
+     * schema decoding: this is the hot path, and the function's result columns fix the row's types.
      */
     const consumeBatch = (requests: ReadonlyArray<ConsumeRequest>) =>
       sql<ConsumedRow & { readonly ord: number }>`
-        SELECT * FROM api_key_consume_batch(
+        SELECT * FROM api_key_admit_batch(
           ${requests.map((r) => r.keyId)}::uuid[], ${requests.map((r) => r.limit)}::int[],
           ${requests.map((r) => r.nowMs)}::bigint[], ${requests.map((r) => r.month)}::date[])`.pipe(
         Effect.map((rows) => {
@@ -119,14 +123,10 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
         })
       )
 
-    const oldestHit = SqlSchema.findOne({
+    const windowUsed = SqlSchema.single({
       Request: Schema.Struct({ keyId: ApiKeyId, nowMs: Schema.Number }),
-      Result: Schema.Struct({ oldest: Schema.NullOr(Schema.NumberFromString), used: Schema.Int }),
-      execute: ({ keyId, nowMs }) =>
-        sql`
-          SELECT min(h)::text AS oldest, count(h)::int AS used
-          FROM api_key_rate_limits, unnest(hits) AS h
-          WHERE key_id = ${keyId} AND h > ${nowMs}::bigint - ${WINDOW_MS}`
+      Result: Schema.Struct({ used: Schema.Int }),
+      execute: ({ keyId, nowMs }) => sql`SELECT api_key_window_used(${keyId}, ${nowMs}::bigint) AS used`
     })
 
     const insert = SqlSchema.single({
@@ -184,16 +184,12 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
             captureStackTrace: false
           })
         ),
-      oldestHit: (keyId: ApiKeyId, nowMs: number) =>
-        oldestHit({ keyId, nowMs }).pipe(
-          Effect.map(Option.flatMap((row) => Option.fromNullable(row.oldest))),
-          Effect.orDie,
-          Effect.withSpan("ApiKeyStore.oldestHit")
-        ),
+      /** The requests counted in the key's rate-limit window at `nowMs`, counting nothing. */
       windowUsed: (keyId: ApiKeyId, nowMs: number) =>
-        oldestHit({ keyId, nowMs }).pipe(
-          Effect.map(Option.match({ onNone: () => 0, onSome: (row) => row.used })),
-          Effect.orDie
+        windowUsed({ keyId, nowMs }).pipe(
+          Effect.map((row) => row.used),
+          Effect.orDie,
+          Effect.withSpan("ApiKeyStore.windowUsed")
         ),
       insert: (key: typeof NewKey.Type) => insert(key).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.insert")),
       listByUser: (userId: UserId) => listByUser(userId).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.listByUser")),

@@ -372,7 +372,30 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       /** false when the job is not failed; fails with the SqlError of a conflicting queued duplicate. */
       retry: (id: JobId) => retry(id).pipe(Effect.withSpan("JobStore.retry")),
       wakeups: listen(pg, JOBS_CHANNEL),
-      cancellations: listen(pg, CANCEL_CHANNEL).pipe(Stream.map((id) => id as JobId))
+      cancellations: listen(pg, CANCEL_CHANNEL).pipe(Stream.map((id) => id as JobId)),
+      /**
+       * One retention batch: the next `limit` jobs by id after `after`, of which those finished before
+       * `cutoff` are deleted with their events (by cascade), unless they stay (`indexing_job_retained`,
+       * migration 0019). A job retried meanwhile is queued again and the delete skips it. Ids of jobs
+       * created before migration 0013 do not follow time, so the caller walks the whole table.
+       */
+      deleteExpired: (cutoff: Date, after: string, limit: number) =>
+        sql<{ last: string | null; scanned: number; expired: number; deleted: number }>`
+          WITH scanned AS (
+            SELECT id, status IN ('completed', 'failed', 'cancelled') AND finished_at < ${cutoff} AS expired
+            FROM indexing_jobs WHERE id > ${after}::uuid ORDER BY id LIMIT ${limit}
+          ), gone AS (
+            DELETE FROM indexing_jobs j USING scanned s
+            WHERE j.id = s.id AND s.expired AND j.status IN ('completed', 'failed', 'cancelled')
+              AND NOT indexing_job_retained(s.id)
+            RETURNING 1
+          )
+          SELECT (SELECT max(id::text) FROM scanned) AS last, (SELECT count(*)::int FROM scanned) AS scanned,
+                 (SELECT count(*)::int FROM scanned WHERE expired) AS expired,
+                 (SELECT count(*)::int FROM gone) AS deleted`.pipe(
+          Effect.map((rows) => rows[0]!),
+          orDie("deleteExpired")
+        )
     } as const
   })
 }) {}

@@ -93,7 +93,29 @@ export class WebhookStore extends Effect.Service<WebhookStore>()("services/store
 
     return {
       receive: (delivery: IncomingDelivery) => receive(delivery).pipe(Effect.orDie, receiveSpan),
-      state: (repositoryId: string, deliveryId: string) => state(repositoryId, deliveryId).pipe(Effect.orDie, stateSpan)
+      state: (repositoryId: string, deliveryId: string) =>
+        state(repositoryId, deliveryId).pipe(Effect.orDie, stateSpan),
+      /**
+       * One retention batch: the next `limit` deliveries by id after `after`, of which those received
+       * before `cutoff` are deleted, unless their job is one that stays (`indexing_job_retained`). Ids
+       * follow time, so the caller stops at the first batch with nothing expired.
+       */
+      deleteExpired: (cutoff: Date, after: string, limit: number) =>
+        direct.run<{ last: string | null; scanned: number; expired: number; deleted: number }>(
+          `WITH scanned AS (
+            SELECT id, job_id, received_at < $1 AS expired FROM webhook_deliveries
+            WHERE id > $2::bigint ORDER BY id LIMIT $3
+          ), gone AS (
+            DELETE FROM webhook_deliveries d USING scanned s
+            WHERE d.id = s.id AND s.expired
+              AND (s.job_id IS NULL OR NOT coalesce(indexing_job_retained(s.job_id), false))
+            RETURNING 1
+          )
+          SELECT (SELECT max(id)::text FROM scanned) AS last, (SELECT count(*)::int FROM scanned) AS scanned,
+                 (SELECT count(*)::int FROM scanned WHERE expired) AS expired,
+                 (SELECT count(*)::int FROM gone) AS deleted`,
+          [cutoff, after, limit]
+        ).pipe(Effect.map((rows) => rows[0]!), Effect.orDie, Effect.withSpan("WebhookStore.deleteExpired"))
     } as const
   })
 }) {}

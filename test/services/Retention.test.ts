@@ -1,0 +1,139 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Retention } from "../../src/services/Retention.js"
+import { atTime } from "../utils/FixedClock.js"
+import { insertRepository, insertUser } from "../utils/fixtures.js"
+import { testServices } from "../utils/TestApp.js"
+import { TestDatabaseLive } from "../utils/TestDatabase.js"
+
+// Two rows per batch, so that every walk crosses several batches.
+const services = testServices({ RETENTION_BATCH_SIZE: "2" }).pipe(Layer.provide(TestDatabaseLive))
+
+const NOW = Date.UTC(2027, 2, 15, 12, 0, 0)
+const daysAgo = (days: number) => new Date(NOW - days * 86_400_000)
+
+layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention", (it) => {
+  it.effect("removes what is past its retention, keeps the rest, and keeps every repository's status", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const retention = yield* Retention
+      const user = yield* insertUser()
+      const [key] = yield* sql<{ id: string }>`
+        INSERT INTO api_keys (user_id, key_hash, key_prefix) VALUES (${user}, encode(sha256(random()::text::bytea), 'hex'), 'kdb_live_x')
+        RETURNING id`
+      // Audit rows in the order a server writes them (ids follow time): 2 past 90 days, 3 within.
+      for (const days of [120, 91, 89, 10, 0]) {
+        yield* sql`
+          INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
+          VALUES (${key!.id}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(days)})`
+      }
+      yield* sql`INSERT INTO api_key_usage_monthly (key_id, month, outcome, requests) VALUES (${
+        key!.id
+      }, '2027-03-01', 'ok', 5)`
+
+      const job = (
+        repository: string,
+        name: string,
+        type: string,
+        status: string,
+        created: number,
+        finished?: number
+      ) =>
+        sql<{ id: string }>`
+          INSERT INTO indexing_jobs (repository_id, job_type, status, created_at, queued_at, finished_at, locked_by, locked_at, payload)
+          VALUES (${repository}, ${type}, ${status}, ${daysAgo(created)}, ${daysAgo(created)},
+                  ${finished === undefined ? null : daysAgo(finished)},
+                  ${status === "in_progress" ? "w" : null}, ${status === "in_progress" ? daysAgo(0) : null},
+                  ${JSON.stringify({ name })}::jsonb)
+          RETURNING id`.pipe(Effect.map((rows) => [name, rows[0]!.id] as const))
+      const a = yield* insertRepository(user, "a")
+      const b = yield* insertRepository(user, "b")
+      const ids = Object.fromEntries(
+        yield* Effect.all([
+          job(a, "a-queued-old", "full_index", "queued", 50), // unfinished: stays
+          job(a, "a-completed", "full_index", "completed", 41, 40), // superseded: goes
+          job(a, "a-failed", "webhook_update", "failed", 36, 35), // a's status comes from it: stays
+          job(a, "a-cancelled", "incremental_update", "cancelled", 34, 33), // goes
+          job(a, "a-provision", "provision_webhook", "completed", 32, 31), // a's latest job: stays
+          job(b, "b-running", "full_index", "in_progress", 60), // unfinished: stays
+          job(b, "b-old", "full_index", "completed", 46, 45), // goes
+          job(b, "b-recent", "full_index", "completed", 29, 29) // within 30 days: stays
+        ])
+      )
+      for (const name of ["a-completed", "a-failed"]) {
+        yield* sql`INSERT INTO indexing_job_events (job_id, event_type, created_at) VALUES (${ids[name]!}, 'x', ${
+          daysAgo(40)
+        })`
+      }
+      const delivery = (name: string, days: number, jobId: string | null) =>
+        sql`
+          INSERT INTO webhook_deliveries (repository_id, delivery_id, event_type, job_id, received_at, payload)
+          VALUES (${a}, ${name}, 'push', ${jobId}, ${daysAgo(days)}, '{}'::jsonb)`
+      yield* delivery("d-latest-job", 40, ids["a-provision"]!) // its job stays: stays
+      yield* delivery("d-finished-job", 31, ids["a-completed"]!) // goes
+      yield* delivery("d-unfinished-job", 31, ids["a-queued-old"]!) // stays
+      yield* delivery("d-no-job", 31, null) // goes
+      yield* delivery("d-recent", 29, ids["a-completed"]!) // within 30 days: stays
+
+      const statuses = sql<{ a: string; b: string }>`SELECT repository_status(${a}) AS a, repository_status(${b}) AS b`
+      const before = yield* statuses
+
+      const swept = yield* retention.sweep.pipe(atTime(NOW))
+      expect(Option.map(swept, ({ deliveries, jobs, usage }) => ({ usage, deliveries, jobs }))).toEqual(
+        Option.some({ usage: 2, deliveries: 2, jobs: 3 })
+      )
+
+      const usage = yield* sql<{ days: number }>`
+        SELECT round(extract(epoch FROM (${new Date(NOW)}::timestamptz - created_at)) / 86400)::int AS days
+        FROM api_key_usage ORDER BY id`
+      expect(usage.map((row) => row.days)).toEqual([89, 10, 0])
+      const jobs = yield* sql<{ name: string }>`SELECT payload->>'name' AS name FROM indexing_jobs ORDER BY 1`
+      expect(jobs.map((row) => row.name)).toEqual(
+        ["a-failed", "a-provision", "a-queued-old", "b-recent", "b-running"]
+      )
+      const events = yield* sql<{ jobId: string }>`SELECT job_id FROM indexing_job_events`
+      expect(events.map((row) => row.jobId)).toEqual([ids["a-failed"]])
+      const deliveries = yield* sql<{ name: string }>`SELECT delivery_id AS name FROM webhook_deliveries ORDER BY 1`
+      expect(deliveries.map((row) => row.name)).toEqual(["d-latest-job", "d-recent", "d-unfinished-job"])
+      expect(yield* statuses).toEqual(before)
+      const [counter] = yield* sql<{ n: number }>`SELECT requests::int AS n FROM api_key_usage_monthly`
+      expect(counter!.n).toBe(5)
+
+      // Nothing more to do: the next sweep removes nothing.
+      const again = yield* retention.sweep.pipe(atTime(NOW))
+      expect(Option.map(again, ({ deliveries, jobs, usage }) => usage + deliveries + jobs)).toEqual(Option.some(0))
+    }))
+
+  it.effect("while another process sweeps, a sweep does nothing", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const retention = yield* Retention
+      const user = yield* insertUser()
+      const [key] = yield* sql<{ id: string }>`
+        INSERT INTO api_keys (user_id, key_hash, key_prefix) VALUES (${user}, encode(sha256(random()::text::bytea), 'hex'), 'kdb_live_x')
+        RETURNING id`
+      // Ids follow time: the rows of the test before, all newer, would end the walk before this one.
+      yield* sql`DELETE FROM api_key_usage`
+      yield* sql`
+        INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
+        VALUES (${key!.id}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(200)})`
+      // The other process: a transaction of its own holding the retention lock.
+      const locked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const other = yield* sql.withTransaction(
+        sql`SELECT pg_advisory_xact_lock(7283914052)`.pipe(
+          Effect.zipRight(Deferred.succeed(locked, undefined)),
+          Effect.zipRight(Deferred.await(release))
+        )
+      ).pipe(Effect.fork)
+      yield* Deferred.await(locked)
+      expect(yield* retention.sweep.pipe(atTime(NOW))).toEqual(Option.none())
+      const [left] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key!.id}`
+      expect(left!.n).toBe(1)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(other)
+      const swept = yield* retention.sweep.pipe(atTime(NOW))
+      expect(Option.map(swept, (s) => s.usage)).toEqual(Option.some(1))
+    }))
+})
