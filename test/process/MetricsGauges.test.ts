@@ -23,6 +23,7 @@ layer(TestPostgresLive, { timeout: "120 seconds", excludeTestServices: true })("
   it.effect("the alerts' gauges: queue by type, oldest wait, pool, memory; database_up 0 while Postgres is down", () =>
     Effect.gen(function*() {
       const postgres = yield* TestPostgres
+      const spawnedAfter = Math.floor(Date.now() / 1000) - 1
       const port = yield* Effect.promise(freePort)
       const metricsPort = yield* Effect.promise(freePort)
       const server = yield* spawnServer({
@@ -64,7 +65,7 @@ layer(TestPostgresLive, { timeout: "120 seconds", excludeTestServices: true })("
       expect(up.get("queue_depth{status=\"queued\"}")).toBe(2)
       // The job not yet due does not count: the oldest due one waited about 100 s.
       expect(up.get("queue_oldest_queued_seconds{type=\"validate\"}")).toBeGreaterThanOrEqual(100)
-      expect(up.get("queue_oldest_queued_seconds{type=\"validate\"}")).toBeLessThan(200)
+      expect(up.get("queue_oldest_queued_seconds{type=\"validate\"}")).toBeLessThan(3600) // seconds, not ms
       expect(up.get("queue_oldest_queued_seconds{type=\"full_index\"}")).toBe(0)
       expect(up.get("queue_depth_by_type{type=\"webhook_update\",status=\"dead\"}")).toBe(1)
       expect(up.get("queue_failed_last_hour{type=\"webhook_update\"}")).toBe(1)
@@ -79,7 +80,7 @@ layer(TestPostgresLive, { timeout: "120 seconds", excludeTestServices: true })("
       expect(up.get("process_resident_memory_bytes")).toBeGreaterThan(up.get("nodejs_heap_size_used_bytes")!)
       expect(up.get("nodejs_heap_size_total_bytes")).toBeGreaterThanOrEqual(up.get("nodejs_heap_size_used_bytes")!)
       expect(up.get("process_start_time_seconds")).toBeLessThanOrEqual(Date.now() / 1000)
-      expect(up.get("process_start_time_seconds")).toBeGreaterThan(Date.now() / 1000 - 600)
+      expect(up.get("process_start_time_seconds")).toBeGreaterThanOrEqual(spawnedAfter)
 
       // Postgres stops: /metrics still answers, and says so.
       yield* postgres.stop
