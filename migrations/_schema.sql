@@ -282,7 +282,7 @@ CREATE UNIQUE INDEX indexing_job_events_pkey ON public.indexing_job_events USING
 
 CREATE INDEX indexing_jobs_claim_idx ON public.indexing_jobs USING btree (priority DESC, run_at, id) WHERE (status = 'queued'::text);
 
-CREATE INDEX indexing_jobs_failed_finished_at_idx ON public.indexing_jobs USING btree (finished_at) WHERE (status = 'failed'::text);
+CREATE INDEX indexing_jobs_failed_finished_at_idx ON public.indexing_jobs USING btree (finished_at) INCLUDE (job_type) WHERE (status = 'failed'::text);
 
 CREATE INDEX indexing_jobs_in_progress_locked_at_idx ON public.indexing_jobs USING btree (locked_at) WHERE (status = 'in_progress'::text);
 
@@ -341,16 +341,25 @@ CREATE VIEW public.repository_status_view WITH (security_invoker=true) AS
     r.last_indexed_commit,
     r.created_at,
     r.updated_at,
-    jsonb_build_object('queued', j.queued, 'in_progress', j.in_progress, 'completed', j.completed, 'failed', j.failed, 'cancelled', j.cancelled) AS job_summary
+    jsonb_build_object('queued', j.queued, 'in_progress', j.in_progress, 'completed', j.completed, 'failed', j.failed, 'cancelled', j.cancelled) AS job_summary,
+    j.by_type AS job_summary_by_type
    FROM ((public.repositories r
      CROSS JOIN LATERAL ( SELECT public.repository_status(r.id) AS status) s)
-     CROSS JOIN LATERAL ( SELECT count(*) FILTER (WHERE (ij.status = 'queued'::text)) AS queued,
-            count(*) FILTER (WHERE (ij.status = 'in_progress'::text)) AS in_progress,
-            count(*) FILTER (WHERE (ij.status = 'completed'::text)) AS completed,
-            count(*) FILTER (WHERE (ij.status = 'failed'::text)) AS failed,
-            count(*) FILTER (WHERE (ij.status = 'cancelled'::text)) AS cancelled
-           FROM public.indexing_jobs ij
-          WHERE (ij.repository_id = r.id)) j);
+     CROSS JOIN LATERAL ( SELECT (COALESCE(sum(t.queued), (0)::numeric))::bigint AS queued,
+            (COALESCE(sum(t.in_progress), (0)::numeric))::bigint AS in_progress,
+            (COALESCE(sum(t.completed), (0)::numeric))::bigint AS completed,
+            (COALESCE(sum(t.failed), (0)::numeric))::bigint AS failed,
+            (COALESCE(sum(t.cancelled), (0)::numeric))::bigint AS cancelled,
+            COALESCE(jsonb_object_agg(t.job_type, jsonb_build_object('queued', t.queued, 'in_progress', t.in_progress, 'completed', t.completed, 'failed', t.failed, 'cancelled', t.cancelled)), '{}'::jsonb) AS by_type
+           FROM ( SELECT ij.job_type,
+                    count(*) FILTER (WHERE (ij.status = 'queued'::text)) AS queued,
+                    count(*) FILTER (WHERE (ij.status = 'in_progress'::text)) AS in_progress,
+                    count(*) FILTER (WHERE (ij.status = 'completed'::text)) AS completed,
+                    count(*) FILTER (WHERE (ij.status = 'failed'::text)) AS failed,
+                    count(*) FILTER (WHERE (ij.status = 'cancelled'::text)) AS cancelled
+                   FROM public.indexing_jobs ij
+                  WHERE (ij.repository_id = r.id)
+                  GROUP BY ij.job_type) t) j);
 
 -- functions
 

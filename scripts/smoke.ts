@@ -1,7 +1,8 @@
 // npm run smoke -- <base-url> [api-key] [--json]
 // The deployed service's smoke check (the original saas_smoke.sh): exit 0 only when /health says ok,
 // Postgres answers, no job failed in the last hour and, given a key, an authenticated listing works.
-// Human output by default; --json prints one JSON object for CI.
+// Human output by default; --json prints one JSON object for CI, with /health's figures under
+// `measurements` (scripts/smoke-gate.ts holds a deploy to thresholds on them).
 
 interface Check {
   readonly name: string
@@ -35,6 +36,15 @@ const main = async () => {
   const base = baseUrl.replace(/\/+$/, "")
   const checks: Array<Check> = []
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail })
+  const measurements: Record<string, number | null> = {
+    database_latency_ms: null,
+    queued: null,
+    in_progress: null,
+    stuck: null,
+    dead: null,
+    failed_last_hour: null,
+    oldest_queued_seconds: null
+  }
 
   try {
     const health = await fetchJson(`${base}/health`)
@@ -43,6 +53,11 @@ const main = async () => {
       version?: string
       database?: { status?: string; latency_ms?: number | null }
       queue?: { failed_last_hour?: number; queued?: number; stuck?: number } | null
+    }
+    measurements.database_latency_ms = body.database?.latency_ms ?? null
+    for (const key of ["queued", "in_progress", "stuck", "dead", "failed_last_hour", "oldest_queued_seconds"]) {
+      const value = (body.queue as Record<string, unknown> | null | undefined)?.[key]
+      measurements[key] = typeof value === "number" ? value : null
     }
     check(
       "health",
@@ -76,7 +91,7 @@ const main = async () => {
 
   const ok = checks.every((c) => c.ok)
   if (json) {
-    process.stdout.write(JSON.stringify({ ok, base_url: base, checks }) + "\n")
+    process.stdout.write(JSON.stringify({ ok, base_url: base, checks, measurements }) + "\n")
   } else {
     for (const c of checks) process.stdout.write(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(22)} ${c.detail}\n`)
     process.stdout.write(ok ? "smoke: ok\n" : "smoke: FAILED\n")

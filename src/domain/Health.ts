@@ -10,14 +10,22 @@ export const DatabaseHealth = Schema.Struct({
   error: Schema.optional(Schema.String)
 })
 
-export const QueueHealth = Schema.Struct({
+/** One job type's share of the queue counts. */
+export const QueueTypeHealth = Schema.Struct({
   queued: Schema.Int,
   in_progress: Schema.Int,
   failed_last_hour: Schema.Int,
   dead: Schema.Int,
   stuck: Schema.Int,
-  oldest_queued_seconds: Schema.NullOr(Schema.Number),
-  measured_at: Schema.String
+  oldest_queued_seconds: Schema.NullOr(Schema.Number)
+})
+export type QueueTypeHealth = typeof QueueTypeHealth.Type
+
+/** The totals over every job type, then `by_type`: every job type, zeros included. */
+export const QueueHealth = Schema.Struct({
+  ...QueueTypeHealth.fields,
+  measured_at: Schema.String,
+  by_type: Schema.Record({ key: Schema.String, value: QueueTypeHealth })
 })
 export type QueueHealth = typeof QueueHealth.Type
 

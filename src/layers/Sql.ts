@@ -4,6 +4,7 @@ import { Duration, Effect, Layer, Redacted, Schedule, String } from "effect"
 import type pg from "pg"
 import { AppConfig } from "../services/AppConfig.js"
 import { DirectQuery } from "../services/stores/DirectQuery.js"
+import { PoolStats } from "../services/stores/PoolStats.js"
 import { DatabaseUrl } from "./EmbeddedPostgres.js"
 import { MigrationsLive } from "./Migrations.js"
 import { makePool } from "./PreparedPool.js"
@@ -61,7 +62,7 @@ export const PgLive = Layer.unwrapScoped(Effect.gen(function*() {
     )
   )
   const pool = yield* acquire
-  return Layer.merge(
+  return Layer.mergeAll(
     PgClient.layerFromPool({
       acquire: Effect.succeed(pool),
       applicationName: "kotadb-control-plane",
@@ -70,7 +71,16 @@ export const PgLive = Layer.unwrapScoped(Effect.gen(function*() {
       // jsonb columns hold foreign documents (GitHub payloads, settings): their keys are left alone.
       transformJson: false
     }),
-    Layer.succeed(DirectQuery, makeDirectQuery(pool, config.tracesExported))
+    Layer.succeed(DirectQuery, makeDirectQuery(pool, config.tracesExported)),
+    Layer.succeed(PoolStats, {
+      max: config.databaseMaxConnections,
+      read: () => ({
+        total: pool.totalCount,
+        idle: pool.idleCount,
+        inUse: pool.totalCount - pool.idleCount,
+        waiting: pool.waitingCount
+      })
+    })
   )
 }))
 

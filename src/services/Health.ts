@@ -1,13 +1,17 @@
 import { SqlClient } from "@effect/sql"
 import { Cause, Clock, Duration, Effect, Exit } from "effect"
-import type { HealthReport, HealthStatus, QueueHealth } from "../domain/Health.js"
+import type { HealthReport, HealthStatus, QueueHealth, QueueTypeHealth } from "../domain/Health.js"
 import { ServiceUnavailable } from "../domain/Health.js"
+import { JobType } from "../domain/Job.js"
 import { AppConfig } from "./AppConfig.js"
 import { JobStore } from "./stores/JobStore.js"
 import { WorkerStatus } from "./WorkerStatus.js"
 
 const PING_TIMEOUT = Duration.seconds(2)
 const SLOW_DATABASE_MS = 500
+const EMPTY = { queued: 0, in_progress: 0, failed_last_hour: 0, dead: 0, stuck: 0, oldest_queued_seconds: null }
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 export class Health extends Effect.Service<Health>()("services/Health", {
   effect: Effect.gen(function*() {
@@ -34,15 +38,32 @@ export class Health extends Effect.Service<Health>()("services/Health", {
     )
 
     const measureQueue: Effect.Effect<QueueHealth> = jobs.queueCounts(config.workerLeaseTimeout).pipe(
-      Effect.map((counts) => ({
-        queued: counts.queued,
-        in_progress: counts.inProgress,
-        failed_last_hour: counts.failedLastHour,
-        dead: counts.dead,
-        stuck: counts.stuck,
-        oldest_queued_seconds: counts.oldestQueuedSeconds,
-        measured_at: new Date().toISOString()
-      }))
+      Effect.map((rows) => {
+        const by_type: Record<string, QueueTypeHealth> = {}
+        for (const type of JobType.literals) by_type[type] = { ...EMPTY }
+        const total: Mutable<QueueTypeHealth> = { ...EMPTY }
+        for (const row of rows) {
+          const counts: QueueTypeHealth = {
+            queued: row.queued,
+            in_progress: row.inProgress,
+            failed_last_hour: row.failedLastHour,
+            dead: row.dead,
+            stuck: row.stuck,
+            oldest_queued_seconds: row.oldestQueuedSeconds
+          }
+          by_type[row.jobType] = counts
+          total.queued += counts.queued
+          total.in_progress += counts.in_progress
+          total.failed_last_hour += counts.failed_last_hour
+          total.dead += counts.dead
+          total.stuck += counts.stuck
+          if (
+            counts.oldest_queued_seconds !== null &&
+            (total.oldest_queued_seconds === null || counts.oldest_queued_seconds > total.oldest_queued_seconds)
+          ) total.oldest_queued_seconds = counts.oldest_queued_seconds
+        }
+        return { ...total, measured_at: new Date().toISOString(), by_type }
+      })
     )
     const [cachedQueue, invalidateQueue] = yield* Effect.cachedInvalidateWithTTL(measureQueue, config.healthCacheTtl)
 

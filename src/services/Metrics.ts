@@ -23,7 +23,28 @@ export const Metrics = {
   }),
   dbConnections: Metric.gauge("db_connections", {
     description: "This application's Postgres connections by state, as pg_stat_activity reports them"
-  })
+  }),
+  // Sampled at scrape time from /health's cached report, the pool's counters and the process.
+  queueDepthByType: Metric.gauge("queue_depth_by_type", {
+    description: "Jobs by type and status (queued, in_progress, stuck, dead)"
+  }),
+  queueOldestQueuedSeconds: Metric.gauge("queue_oldest_queued_seconds", {
+    description: "Age of the oldest due queued job by type (0 when none is waiting)"
+  }),
+  queueFailedLastHour: Metric.gauge("queue_failed_last_hour", {
+    description: "Jobs by type that failed for good in the last hour"
+  }),
+  databaseUp: Metric.gauge("database_up", { description: "1 when /health's database ping succeeds, else 0" }),
+  databaseLatency: Metric.gauge("database_ping_seconds", { description: "Latency of /health's database ping" }),
+  dbPoolConnections: Metric.gauge("db_pool_connections", {
+    description: "This process's pool connections by state (in_use, idle)"
+  }),
+  dbPoolMax: Metric.gauge("db_pool_max_connections", { description: "The pool's size (DATABASE_MAX_CONNECTIONS)" }),
+  dbPoolWaiting: Metric.gauge("db_pool_waiting_requests", { description: "Queries waiting for a pool connection" }),
+  residentMemory: Metric.gauge("process_resident_memory_bytes", { description: "Resident set size" }),
+  heapUsed: Metric.gauge("nodejs_heap_size_used_bytes", { description: "V8 heap in use" }),
+  heapTotal: Metric.gauge("nodejs_heap_size_total_bytes", { description: "V8 heap allocated" }),
+  startTime: Metric.gauge("process_start_time_seconds", { description: "Process start, in seconds since the epoch" })
 } as const
 
 /**

@@ -91,4 +91,48 @@ layer(SqlLive.pipe(Layer.provide(TestDatabaseLive), Layer.provideMerge(testConfi
       expect(yield* status()).toBe("ready")
       expect(yield* version()).toBe(before)
     }).pipe(Effect.orDie))
+
+  it.effect("counts each job type's jobs by status beside the totals, and stays security_invoker", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const repository = yield* insertRepository(yield* insertUser())
+      const empty = yield* insertRepository(yield* insertUser())
+      const jobs: ReadonlyArray<readonly [string, JobState]> = [
+        ["full_index", "completed"],
+        ["full_index", "failed"],
+        ["full_index", "queued"],
+        ["webhook_update", "completed"],
+        ["webhook_update", "completed"],
+        ["webhook_update", "in_progress"],
+        ["provision_webhook", "cancelled"]
+      ]
+      for (const [type, status] of jobs) {
+        const running = status === "in_progress"
+        yield* sql`
+          INSERT INTO indexing_jobs (repository_id, job_type, status, attempt, locked_by, locked_at, finished_at)
+          VALUES (${repository}, ${type}, ${status}, ${status === "queued" ? 0 : 1}, ${running ? "w" : null},
+                  ${running ? new Date() : null}, ${running || status === "queued" ? null : new Date()})`
+      }
+      const rows = yield* sql<{ id: string; jobSummary: unknown; jobSummaryByType: unknown }>`
+        SELECT id, job_summary, job_summary_by_type FROM repository_status_view WHERE id IN (${repository}, ${empty})`
+      const of = (id: string) => rows.find((row) => row.id === id)!
+      const counts = (queued: number, in_progress: number, completed: number, failed: number, cancelled: number) => ({
+        queued,
+        in_progress,
+        completed,
+        failed,
+        cancelled
+      })
+      expect(of(repository).jobSummaryByType).toEqual({
+        full_index: counts(1, 0, 1, 1, 0),
+        webhook_update: counts(0, 1, 2, 0, 0),
+        provision_webhook: counts(0, 0, 0, 0, 1)
+      })
+      expect(of(repository).jobSummary).toEqual(counts(1, 1, 3, 1, 1))
+      expect(of(empty).jobSummaryByType).toEqual({})
+      expect(of(empty).jobSummary).toEqual(counts(0, 0, 0, 0, 0))
+      const [view] = yield* sql<{ options: ReadonlyArray<string> }>`
+        SELECT reloptions AS options FROM pg_class WHERE oid = 'public.repository_status_view'::regclass`
+      expect(view!.options).toContain("security_invoker=true")
+    }).pipe(Effect.orDie))
 })

@@ -14,6 +14,7 @@ export const JOBS_CHANNEL = "kotadb_jobs"
 export const CANCEL_CHANNEL = "kotadb_job_cancel"
 
 const QueueCounts = Schema.Struct({
+  jobType: Schema.String,
   queued: Schema.Int,
   inProgress: Schema.Int,
   stuck: Schema.Int,
@@ -75,25 +76,40 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
     const direct = yield* DirectQuery
     const traced = (yield* AppConfig).tracesExported
 
-    // Each count reads one partial index (queued, in_progress, failed), never the whole history.
-    const queueCounts = SqlSchema.single({
+    /**
+     * One row per job type that has queued, running or failed jobs. Each part reads one partial index
+     * (claim, in_progress, failed; the last index-only, as it carries job_type since migration 0020), never the
+     * finished history. One `status IN ('queued', 'in_progress')` scan would match neither partial index,
+     * and Postgres scans the whole table for it.
+     */
+    const queueCounts = SqlSchema.findAll({
       Request: Schema.Number,
       Result: QueueCounts,
       execute: (leaseSeconds) =>
         sql`
           SELECT
-            count(*) FILTER (WHERE status = 'queued')::int AS queued,
-            count(*) FILTER (WHERE status = 'in_progress')::int AS in_progress,
-            count(*) FILTER (
-              WHERE status = 'in_progress' AND locked_at < now() - make_interval(secs => ${leaseSeconds})
-            )::int AS stuck,
-            extract(epoch FROM now() - min(run_at) FILTER (WHERE status = 'queued' AND run_at <= now()))::float8
-              AS oldest_queued_seconds,
-            (SELECT count(*)::int FROM indexing_jobs
-              WHERE status = 'failed' AND finished_at > now() - interval '1 hour') AS failed_last_hour,
-            (SELECT count(*)::int FROM indexing_jobs WHERE status = 'failed') AS dead
-          FROM indexing_jobs
-          WHERE status IN ('queued', 'in_progress')`
+            job_type,
+            sum(queued)::int AS queued,
+            sum(in_progress)::int AS in_progress,
+            sum(stuck)::int AS stuck,
+            max(oldest_queued_seconds) AS oldest_queued_seconds,
+            sum(failed_last_hour)::int AS failed_last_hour,
+            sum(dead)::int AS dead
+          FROM (
+            SELECT job_type, count(*) AS queued, 0 AS in_progress, 0 AS stuck,
+              extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now()))::float8 AS oldest_queued_seconds,
+              0 AS failed_last_hour, 0 AS dead
+            FROM indexing_jobs WHERE status = 'queued' GROUP BY job_type
+            UNION ALL
+            SELECT job_type, 0, count(*),
+              count(*) FILTER (WHERE locked_at < now() - make_interval(secs => ${leaseSeconds})), NULL, 0, 0
+            FROM indexing_jobs WHERE status = 'in_progress' GROUP BY job_type
+            UNION ALL
+            SELECT job_type, 0, 0, 0, NULL, count(*) FILTER (WHERE finished_at > now() - interval '1 hour'), count(*)
+            FROM indexing_jobs WHERE status = 'failed' GROUP BY job_type
+          ) counts
+          GROUP BY job_type
+          ORDER BY job_type`
     })
 
     /** Insert and wake the workers in one statement (so in the caller's transaction, if any). */
