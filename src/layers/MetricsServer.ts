@@ -1,12 +1,13 @@
 import { Effect, Exit, Layer, Metric, Runtime } from "effect"
 import { createServer } from "node:http"
+import { setSecurityHeaders } from "../http/SecurityHeaders.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { Health } from "../services/Health.js"
 import { Metrics, renderPrometheus, tagger } from "../services/Metrics.js"
 
 /**
  * `GET /metrics` in Prometheus' text format on `METRICS_PORT` (fly.toml's `[metrics]`), apart from
- * the API port so that it is never public. Queue depth and connections are sampled at scrape time
+ * the API port so that it is never public (`METRICS_HOST` chooses the interface). Queue depth and connections are sampled at scrape time
  * (the queue counts through Health's short cache). `METRICS_PORT=0` turns it off.
  */
 export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
@@ -32,6 +33,7 @@ export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
 
   const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
   const server = createServer((request, response) => {
+    setSecurityHeaders(response)
     if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics") {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n")
       return
@@ -44,7 +46,7 @@ export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.acquireRelease(
     Effect.async<void, Error>((resume) => {
       server.once("error", (error) => resume(Effect.fail(error)))
-      server.listen(config.metricsPort, config.host, () => resume(Effect.void))
+      server.listen(config.metricsPort, config.metricsHost, () => resume(Effect.void))
     }),
     () =>
       Effect.async<void>((resume) => {
@@ -52,5 +54,7 @@ export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
         server.closeAllConnections()
       })
   ).pipe(Effect.orDie)
-  yield* Effect.logInfo("metrics listening").pipe(Effect.annotateLogs({ port: config.metricsPort }))
+  yield* Effect.logInfo("metrics listening").pipe(
+    Effect.annotateLogs({ host: config.metricsHost, port: config.metricsPort })
+  )
 }))
