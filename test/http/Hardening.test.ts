@@ -188,6 +188,15 @@ layer(testApp({ INTERNAL_API_KEY: INTERNAL_KEY, KOTADB_WEBHOOK_BASE_URL: "https:
       expect((yield* createKeyRequest({ user_email: email(), name: "\ud83d\udca5" })).status).toBe(201)
     }))
 
+  it.effect("an expiry date outside the years Postgres stores is a 400", () =>
+    Effect.gen(function*() {
+      for (const date of ["-004714-01-01T00:00:00Z", "-100000-01-01T00:00:00Z", "+275760-09-13T00:00:00Z"]) {
+        const response = yield* createKeyRequest({ user_email: email(), expires_at: date })
+        expect(response.status, date).toBe(400)
+      }
+      expect((yield* createKeyRequest({ user_email: email(), expires_at: "9999-12-31T00:00:00Z" })).status).toBe(201)
+    }))
+
   it.effect("allowed_ips takes only networks Postgres' cidr reads as they are", () =>
     Effect.gen(function*() {
       for (
