@@ -38,21 +38,29 @@ interface DecodeIssue {
   readonly message: string
 }
 
+/** An error body this large may quote a rejected value in full. */
+const LARGE_ERROR_BYTES = 1024
+
 /**
  * HttpApi's 400 for a request its schemas refuse prints the whole schema and the rejected value in
  * full, twice (a 100 MB value made a 200 MB answer). The answer keeps the first issues, each with at
- * most about 100 characters of the value, and a message naming the first.
+ * most about 100 characters of the value, and a message naming the first. Any other large 4xx gets
+ * its message cut, in case it quotes the value it refuses.
  */
-const compactDecodeError = (response: HttpServerResponse.HttpServerResponse) => {
+const shortenError = (response: HttpServerResponse.HttpServerResponse) => {
   if (response.body._tag !== "Uint8Array") return response
-  let parsed: { readonly _tag?: unknown; readonly issues?: ReadonlyArray<DecodeIssue> }
+  if (response.status !== 400 && response.body.body.length <= LARGE_ERROR_BYTES) return response
+  let parsed: { readonly _tag?: unknown; readonly message?: unknown; readonly issues?: ReadonlyArray<DecodeIssue> }
   try {
     parsed = JSON.parse(new TextDecoder().decode(response.body.body))
   } catch {
     return response
   }
+  const options = { status: response.status, headers: response.headers }
   if (parsed._tag !== "HttpApiDecodeError" || !Array.isArray(parsed.issues) || parsed.issues.length === 0) {
-    return response
+    return typeof parsed.message === "string" && parsed.message.length > 200
+      ? HttpServerResponse.unsafeJson({ ...parsed, message: clip(parsed.message, 200) }, options)
+      : response
   }
   const all: ReadonlyArray<DecodeIssue> = parsed.issues
   const issues = all.slice(0, 10).map((issue) => ({
@@ -64,10 +72,7 @@ const compactDecodeError = (response: HttpServerResponse.HttpServerResponse) => 
   const more = all.length - 1
   const message = `${first.path.length === 0 ? "" : `${first.path.join(".")}: `}${first.message}` +
     (more === 0 ? "" : ` (and ${more} more issue${more === 1 ? "" : "s"})`)
-  return HttpServerResponse.unsafeJson({ _tag: "HttpApiDecodeError", message, issues }, {
-    status: response.status,
-    headers: response.headers
-  })
+  return HttpServerResponse.unsafeJson({ _tag: "HttpApiDecodeError", message, issues }, options)
 }
 
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"])
@@ -156,8 +161,8 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
       Effect.flatMap(
         Effect.exit(app),
         (exit) =>
-          Exit.isSuccess(exit) && exit.value.status === 400
-            ? Effect.succeed(compactDecodeError(exit.value))
+          Exit.isSuccess(exit) && exit.value.status >= 400 && exit.value.status < 500
+            ? Effect.succeed(shortenError(exit.value))
             : Exit.isSuccess(exit) && (exit.value.status < 500 || exit.value.body._tag !== "Empty")
             ? exit
             : shape(exit)

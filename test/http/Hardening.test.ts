@@ -160,6 +160,13 @@ layer(testApp({ INTERNAL_API_KEY: INTERNAL_KEY, KOTADB_WEBHOOK_BASE_URL: "https:
       expect(body.message.length).toBeLessThan(250)
       expect(body.message).not.toContain("readonly")
       expect(body.issues).toHaveLength(1)
+
+      // Any other refusal that quotes what it refuses is cut too.
+      for (const path of [`/webhooks/github/${"x".repeat(5000)}`, `/no/such/${"y".repeat(5000)}`]) {
+        const refused = yield* send("POST", path, {}, {})
+        expect(refused.status).toBe(404)
+        expect(((yield* refused.json) as { message: string }).message.length).toBeLessThan(250)
+      }
     }))
 
   it.effect("NUL characters and lone surrogates in a query, a name or an email are 400s, and nothing is written", () =>
