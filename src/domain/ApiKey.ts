@@ -1,5 +1,7 @@
 import { HttpApiSchema } from "@effect/platform"
-import { Context, Schema } from "effect"
+import { Context, DateTime, Schema } from "effect"
+import { Cidr } from "./Cidr.js"
+import { Text } from "./Text.js"
 
 export const ApiKeyId = Schema.UUID.pipe(Schema.brand("ApiKeyId"))
 export type ApiKeyId = typeof ApiKeyId.Type
@@ -54,16 +56,20 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 400 })) {}
 
-const Cidr = Schema.String.pipe(Schema.maxLength(64), Schema.pattern(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/))
+// Postgres' timestamptz starts in 4713 BC, which an ISO date can go past.
+const ExpiresAt = Schema.DateTimeUtc.pipe(Schema.filter((date) => {
+  const year = DateTime.getPartUtc(date, "year")
+  return year >= 1 && year <= 9999 ? undefined : "must be between the years 1 and 9999"
+}))
 
 export const CreateApiKey = Schema.Struct({
-  user_email: Schema.String.pipe(Schema.maxLength(320), Schema.pattern(/^[^\s@]+@[^\s@]+$/)),
+  user_email: Text.pipe(Schema.maxLength(320), Schema.pattern(/^[^\s@]+@[^\s@]+$/)),
   user_id: Schema.optional(UserId),
-  name: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  name: Schema.optional(Text.pipe(Schema.maxLength(200))),
   rate_limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 100_000))),
   monthly_quota: Schema.optional(Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER))),
   allowed_ips: Schema.optional(Schema.Array(Cidr).pipe(Schema.minItems(1), Schema.maxItems(100))),
-  expires_at: Schema.optional(Schema.DateTimeUtc)
+  expires_at: Schema.optional(ExpiresAt)
 })
 export type CreateApiKey = typeof CreateApiKey.Type
 

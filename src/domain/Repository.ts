@@ -1,6 +1,7 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { JobId } from "./Job.js"
+import { Text } from "./Text.js"
 
 export const RepositoryId = Schema.UUID.pipe(Schema.brand("RepositoryId"))
 export type RepositoryId = typeof RepositoryId.Type
@@ -32,9 +33,9 @@ export const RepositorySettings = Schema.Struct({
 export type RepositorySettings = typeof RepositorySettings.Type
 
 export const RegisterRepository = Schema.Struct({
-  git_url: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2048)),
+  git_url: Text.pipe(Schema.minLength(1), Schema.maxLength(2048)),
   branch: Schema.optional(BranchName),
-  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  name: Schema.optional(Text.pipe(Schema.minLength(1), Schema.maxLength(200))),
   settings: Schema.optional(RepositorySettings)
 })
 

@@ -1,15 +1,16 @@
 import { Schema } from "effect"
 import { RepositoryId } from "./Repository.js"
+import { Text } from "./Text.js"
 
 export const SearchParams = Schema.Struct({
-  q: Schema.String.pipe(
+  q: Text.pipe(
     Schema.minLength(3, { message: () => "q must be at least 3 characters (searches use a trigram index)" }),
     Schema.maxLength(200),
     Schema.pattern(/^[^\r\n]*$/, { message: () => "q must be a single line" })
   ),
   repository_id: Schema.optional(RepositoryId),
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100))),
-  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(2048)))
+  cursor: Schema.optional(Text.pipe(Schema.maxLength(2048)))
 })
 
 export const CodeMatch = Schema.Struct({

@@ -19,6 +19,62 @@ const json = (
   status: number
 ) => HttpServerResponse.unsafeJson(error, { status })
 
+/** At most `max` characters of `text` (never half of a surrogate pair), marked when cut. */
+const clip = (text: string, max: number) => {
+  if (text.length <= max) return text
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max
+  return `${text.slice(0, end)}…`
+}
+
+/** ArrayFormatter's "Expected <schema>, actual <value>", with each half cut to about 100 characters. */
+const clipIssue = (message: string) => {
+  const at = message.indexOf(", actual ")
+  return at < 0 ? clip(message, 200) : `${clip(message.slice(0, at), 100)}, actual ${clip(message.slice(at + 9), 100)}`
+}
+
+interface DecodeIssue {
+  readonly _tag: string
+  readonly path: ReadonlyArray<unknown>
+  readonly message: string
+}
+
+/** An error body this large may quote a rejected value in full. */
+const LARGE_ERROR_BYTES = 1024
+
+/**
+ * HttpApi's 400 for a request its schemas refuse prints the whole schema and the rejected value in
+ * full, twice (a 100 MB value made a 200 MB answer). The answer keeps the first issues, each with at
+ * most about 100 characters of the value, and a message naming the first. Any other large 4xx gets
+ * its message cut, in case it quotes the value it refuses.
+ */
+const shortenError = (response: HttpServerResponse.HttpServerResponse) => {
+  if (response.body._tag !== "Uint8Array") return response
+  if (response.status !== 400 && response.body.body.length <= LARGE_ERROR_BYTES) return response
+  let parsed: { readonly _tag?: unknown; readonly message?: unknown; readonly issues?: ReadonlyArray<DecodeIssue> }
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(response.body.body))
+  } catch {
+    return response
+  }
+  const options = { status: response.status, headers: response.headers }
+  if (parsed._tag !== "HttpApiDecodeError" || !Array.isArray(parsed.issues) || parsed.issues.length === 0) {
+    return typeof parsed.message === "string" && parsed.message.length > 200
+      ? HttpServerResponse.unsafeJson({ ...parsed, message: clip(parsed.message, 200) }, options)
+      : response
+  }
+  const all: ReadonlyArray<DecodeIssue> = parsed.issues
+  const issues = all.slice(0, 10).map((issue) => ({
+    _tag: issue._tag,
+    path: issue.path.map((key) => typeof key === "number" ? key : clip(String(key), 100)),
+    message: clipIssue(String(issue.message))
+  }))
+  const first = issues[0]!
+  const more = all.length - 1
+  const message = `${first.path.length === 0 ? "" : `${first.path.join(".")}: `}${first.message}` +
+    (more === 0 ? "" : ` (and ${more} more issue${more === 1 ? "" : "s"})`)
+  return HttpServerResponse.unsafeJson({ _tag: "HttpApiDecodeError", message, issues }, options)
+}
+
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"])
 
 /**
@@ -38,7 +94,7 @@ const isConnectionError = (error: unknown): boolean => {
 /**
  * Puts every response the HttpApi does not shape itself into the one error shape: unknown routes
  * (404), known paths with the wrong method (405, with `Allow`), a lost database connection (503, with
- * `Retry-After`) and any other defect (500, logged, no details).
+ * `Retry-After`) and any other defect (500, logged, no details); and cuts HttpApi's schema errors short.
  */
 export const ErrorShapeLive = HttpLayerRouter.middleware(
   Effect.sync(() => {
@@ -55,7 +111,7 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
       const allowed = allowedMethods(request.url)
       if (allowed.length === 0) {
         const path = request.url.split("?")[0]
-        return json(new RouteNotFound({ message: `no route for ${request.method} ${path}` }), 404)
+        return json(new RouteNotFound({ message: `no route for ${request.method} ${clip(path ?? "", 100)}` }), 404)
       }
       return json(new MethodNotAllowed({ message: `${request.method} is not allowed here`, allowed }), 405).pipe(
         HttpServerResponse.setHeader("allow", allowed.join(", "))
@@ -81,7 +137,9 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
           const request = yield* HttpServerRequest.HttpServerRequest
           return json(
             new InvalidRequestBody({
-              message: `the body could not be read as ${request.headers["content-type"] ?? "its content type"}`
+              message: `the body could not be read as ${
+                clip(request.headers["content-type"] ?? "its content type", 100)
+              }`
             }),
             400
           )
@@ -103,7 +161,11 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
       Effect.flatMap(
         Effect.exit(app),
         (exit) =>
-          Exit.isSuccess(exit) && (exit.value.status < 500 || exit.value.body._tag !== "Empty") ? exit : shape(exit)
+          Exit.isSuccess(exit) && exit.value.status >= 400 && exit.value.status < 500
+            ? Effect.succeed(shortenError(exit.value))
+            : Exit.isSuccess(exit) && (exit.value.status < 500 || exit.value.body._tag !== "Empty")
+            ? exit
+            : shape(exit)
       )
   }),
   { global: true }

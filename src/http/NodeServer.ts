@@ -1,28 +1,69 @@
-import type { Server } from "node:http"
+import type { Server, ServerResponse } from "node:http"
 import { createServer, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
+import { LimitedIncomingMessage } from "./BodyLimit.js"
+import { SECURITY_HEADER_LINES, setSecurityHeaders } from "./SecurityHeaders.js"
+
+export interface NodeServerTimeouts {
+  /** Time to receive the request line and headers. */
+  readonly headersTimeout: number
+  /** Time to receive the whole request, body included (a 25 MB webhook must fit). */
+  readonly requestTimeout: number
+  /** How long an idle keep-alive connection is kept. */
+  readonly keepAliveTimeout: number
+}
+
+const REFUSALS: Record<string, { readonly status: number; readonly _tag: string; readonly message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    _tag: "RequestHeaderFieldsTooLarge",
+    message: "the request line or headers are too large"
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    _tag: "RequestTimeout",
+    message: "the request headers or body were not received in time"
+  }
+}
 
 /**
  * The node:http server, with requests Node refuses before any handler runs (oversized headers or
- * URL: 431; malformed HTTP: 400) answered in the one error shape instead of an empty body.
+ * URL: 431; headers or body too slow: 408; malformed HTTP: 400) answered in the one error shape
+ * instead of an empty body, and the security headers on every response. Without timeouts, node's own
+ * apply.
  */
-export const createNodeServer = (): Server => {
-  const server = createServer()
+export const createNodeServer = (timeouts?: NodeServerTimeouts): Server => {
+  const server = createServer({
+    IncomingMessage: LimitedIncomingMessage,
+    ...(timeouts === undefined ? {} : {
+      headersTimeout: timeouts.headersTimeout,
+      requestTimeout: timeouts.requestTimeout,
+      keepAliveTimeout: timeouts.keepAliveTimeout,
+      // node checks the two timeouts only this often (30 s by default).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(timeouts.headersTimeout / 4)))
+    })
+  })
+  const responses = new WeakMap<Duplex, ServerResponse>()
+  server.on("request", (request, response) => {
+    setSecurityHeaders(response)
+    responses.set(request.socket, response)
+  })
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === "ECONNRESET" || !socket.writable) {
+    const inFlight = responses.get(socket)
+    // A timeout can strike while a response is half written: a refusal in the middle would corrupt it.
+    if (error.code === "ECONNRESET" || !socket.writable || (inFlight?.headersSent && !inFlight.writableEnded)) {
       socket.destroy()
       return
     }
-    const tooLarge = error.code === "HPE_HEADER_OVERFLOW"
-    const status = tooLarge ? 431 : 400
-    const body = JSON.stringify(
-      tooLarge
-        ? { _tag: "RequestHeaderFieldsTooLarge", message: "the request line or headers are too large" }
-        : { _tag: "MalformedRequest", message: "the request is not valid HTTP/1.1" }
-    )
+    const refusal = REFUSALS[error.code ?? ""] ??
+      { status: 400, _tag: "MalformedRequest", message: "the request is not valid HTTP/1.1" }
+    const body = JSON.stringify({ _tag: refusal._tag, message: refusal.message })
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+      `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\ncontent-type: application/json\r\n` +
+        SECURITY_HEADER_LINES +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      // A slow sender would otherwise keep the half-closed connection, and node reading from it.
+      () => socket.destroy()
     )
   })
   return server

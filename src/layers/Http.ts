@@ -1,9 +1,10 @@
 import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { AdminHttpLive } from "../http/Admin/Http.js"
 import { Api } from "../http/Api.js"
 import { AuthenticationLive, InternalAuthenticationLive } from "../http/Auth/Http.js"
+import { BodyLimitLive } from "../http/BodyLimit.js"
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
@@ -11,6 +12,7 @@ import { createNodeServer } from "../http/NodeServer.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { RequestMetricsLive } from "../http/RequestMetrics.js"
 import { SearchHttpLive } from "../http/Search/Http.js"
+import { DocsSecurityHeaders } from "../http/SecurityHeaders.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
 import { AppConfig } from "../services/AppConfig.js"
@@ -29,16 +31,22 @@ export const RoutesLive = Layer.mergeAll(
     ]),
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),
-  HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }),
+  HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }).pipe(Layer.provide(DocsSecurityHeaders.layer)),
   // Listed first, so that it wraps ErrorShape and counts the responses ErrorShape makes (404, 405, 503)
   // with their own status.
   RequestMetricsLive,
-  ErrorShapeLive
+  ErrorShapeLive,
+  BodyLimitLive
 )
 
-export const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const config = yield* AppConfig
-  return HttpLayerRouter.serve(RoutesLive, { disableLogger: true }).pipe(
-    Layer.provide(NodeHttpServer.layer(createNodeServer, { port: config.port, host: config.host }))
-  )
+/** The node:http server on `PORT` and `HOST`, with the `HTTP_*_TIMEOUT`s. */
+export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => {
+  const timeouts = {
+    headersTimeout: Math.ceil(Duration.toMillis(config.httpHeadersTimeout)),
+    requestTimeout: Math.ceil(Duration.toMillis(config.httpRequestTimeout)),
+    keepAliveTimeout: Math.ceil(Duration.toMillis(config.httpKeepAliveTimeout))
+  }
+  return NodeHttpServer.layer(() => createNodeServer(timeouts), { port: config.port, host: config.host })
 }))
+
+export const HttpLive = HttpLayerRouter.serve(RoutesLive, { disableLogger: true }).pipe(Layer.provide(NodeServerLive))

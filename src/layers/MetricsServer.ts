@@ -1,5 +1,6 @@
 import { Effect, Exit, Layer, Metric, Runtime } from "effect"
 import { createServer } from "node:http"
+import { setSecurityHeaders } from "../http/SecurityHeaders.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { Health } from "../services/Health.js"
 import { Metrics, renderPrometheus, tagger } from "../services/Metrics.js"
@@ -7,9 +8,9 @@ import { PoolStats } from "../services/stores/PoolStats.js"
 
 /**
  * `GET /metrics` in Prometheus' text format on `METRICS_PORT` (fly.toml's `[metrics]`), apart from
- * the API port so that it is never public. The gauges are sampled at scrape time: the database ping and
- * queue counts from /health's check (the counts through its short cache), the pool's and the process's
- * counters from memory. `METRICS_PORT=0` turns it off.
+ * the API port so that it is never public (`METRICS_HOST` chooses the interface). The gauges are sampled
+ * at scrape time: the database ping and queue counts from /health's check (the counts through its short
+ * cache), the pool's and the process's counters from memory. `METRICS_PORT=0` turns it off.
  */
 export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
   const config = yield* AppConfig
@@ -63,6 +64,7 @@ export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
 
   const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
   const server = createServer((request, response) => {
+    setSecurityHeaders(response)
     if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics") {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n")
       return
@@ -75,7 +77,7 @@ export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.acquireRelease(
     Effect.async<void, Error>((resume) => {
       server.once("error", (error) => resume(Effect.fail(error)))
-      server.listen(config.metricsPort, config.host, () => resume(Effect.void))
+      server.listen(config.metricsPort, config.metricsHost, () => resume(Effect.void))
     }),
     () =>
       Effect.async<void>((resume) => {
@@ -83,5 +85,7 @@ export const MetricsServerLive = Layer.scopedDiscard(Effect.gen(function*() {
         server.closeAllConnections()
       })
   ).pipe(Effect.orDie)
-  yield* Effect.logInfo("metrics listening").pipe(Effect.annotateLogs({ port: config.metricsPort }))
+  yield* Effect.logInfo("metrics listening").pipe(
+    Effect.annotateLogs({ host: config.metricsHost, port: config.metricsPort })
+  )
 }))

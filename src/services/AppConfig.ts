@@ -113,10 +113,29 @@ const load = (options: { readonly server: boolean }) =>
       )
 
     const otlpEndpoint = yield* read(Config.option(httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT")), Option.none())
+    const host = yield* optional(Config.string("HOST"), "0.0.0.0")
+    const positive = (name: string, fallback: Duration.Duration) =>
+      optional(
+        Config.duration(name).pipe(Config.validate({
+          message: `${name}: must be longer than zero`,
+          validation: (d) => Duration.greaterThan(d, Duration.zero)
+        })),
+        fallback
+      )
+    const httpHeadersTimeout = yield* positive("HTTP_HEADERS_TIMEOUT", Duration.seconds(10))
+    const httpRequestTimeout = yield* positive("HTTP_REQUEST_TIMEOUT", Duration.seconds(60))
+    // Node refuses a headers timeout longer than the request timeout that contains it.
+    if (Duration.greaterThan(httpHeadersTimeout, httpRequestTimeout)) {
+      problems.push("HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT")
+    }
     const config = {
       version: findVersion(),
       port: yield* optional(Config.port("PORT"), 8080),
-      host: yield* optional(Config.string("HOST"), "0.0.0.0"),
+      host,
+      httpBodyLimit: yield* integer("HTTP_BODY_LIMIT", 1024 * 1024, 1024, 25 * 1024 * 1024),
+      httpHeadersTimeout,
+      httpRequestTimeout,
+      httpKeepAliveTimeout: yield* positive("HTTP_KEEP_ALIVE_TIMEOUT", Duration.seconds(5)),
       logLevel: yield* optional(logLevel("LOG_LEVEL"), LogLevel.Info),
       logFormat: yield* optional(Config.literal("json", "pretty")("LOG_FORMAT"), "json"),
       databaseUrl,
@@ -174,6 +193,7 @@ const load = (options: { readonly server: boolean }) =>
         })),
         9091
       ),
+      metricsHost: yield* optional(Config.string("METRICS_HOST"), host),
       // The signal-specific variable wins; the general one gets the standard /v1/traces path.
       otelEndpoint: Option.orElse(
         Option.map(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../../src/services/AppConfig.js"
 
 const load = (env: Record<string, string>) =>
@@ -97,5 +97,31 @@ describe("AppConfig", () => {
       })
       expect(config.port).toBe(9000)
       expect(Option.map(config.webhookBaseUrl, (u) => u.host)).toEqual(Option.some("api.kotadb.example"))
+    }))
+
+  it.effect("HTTP limits and timeouts have documented defaults and are validated; METRICS_HOST defaults to HOST", () =>
+    Effect.gen(function*() {
+      const defaults = yield* load({ HOST: "127.0.0.1" })
+      expect(defaults.httpBodyLimit).toBe(1024 * 1024)
+      expect(Duration.toMillis(defaults.httpHeadersTimeout)).toBe(10_000)
+      expect(Duration.toMillis(defaults.httpRequestTimeout)).toBe(60_000)
+      expect(Duration.toMillis(defaults.httpKeepAliveTimeout)).toBe(5_000)
+      expect(defaults.metricsHost).toBe("127.0.0.1")
+      expect((yield* load({ METRICS_HOST: "::1" })).metricsHost).toBe("::1")
+
+      const error = yield* Effect.flip(load({
+        HTTP_BODY_LIMIT: "1mb",
+        HTTP_KEEP_ALIVE_TIMEOUT: "0 seconds",
+        HTTP_HEADERS_TIMEOUT: "2 minutes",
+        HTTP_REQUEST_TIMEOUT: "1 minute"
+      }))
+      expect(error.problems.map((p) => p.split(":")[0])).toEqual([
+        "HTTP_HEADERS_TIMEOUT",
+        "HTTP_BODY_LIMIT",
+        "HTTP_KEEP_ALIVE_TIMEOUT"
+      ])
+      const tooSmall = yield* Effect.flip(load({ HTTP_BODY_LIMIT: "100" }))
+      expect(tooSmall.problems).toHaveLength(1)
+      expect(tooSmall.problems[0]).toContain("HTTP_BODY_LIMIT: must be between 1024 and 26214400")
     }))
 })

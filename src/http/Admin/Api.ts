@@ -8,6 +8,7 @@ import {
   InvalidRequest,
   IssuedApiKey
 } from "../../domain/ApiKey.js"
+import { Text } from "../../domain/Text.js"
 import { InternalAuthentication } from "../Auth/Api.js"
 
 const create = <Name extends string>(name: Name, path: `/${string}`) =>
@@ -21,7 +22,7 @@ export class AdminApi extends HttpApiGroup.make("admin")
   .add(create("createApiKeyLegacy", "/create-api-key").annotate(OpenApi.Summary, "Alias of POST /internal/api-keys"))
   .add(
     HttpApiEndpoint.get("listApiKeys", "/api-keys")
-      .setUrlParams(Schema.Struct({ user_email: Schema.String }))
+      .setUrlParams(Schema.Struct({ user_email: Text }))
       .addSuccess(Schema.Array(ApiKeySummary))
   )
   .add(

@@ -12,6 +12,7 @@ import {
   RepositoryView,
   RotatedSecret
 } from "../../domain/Repository.js"
+import { Text } from "../../domain/Text.js"
 import { Authentication } from "../Auth/Api.js"
 
 export class RepositoriesApi extends HttpApiGroup.make("repositories")
@@ -30,7 +31,7 @@ export class RepositoriesApi extends HttpApiGroup.make("repositories")
     HttpApiEndpoint.get("list", "/repositories")
       .setUrlParams(Schema.Struct({
         limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100))),
-        cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(512)))
+        cursor: Schema.optional(Text.pipe(Schema.maxLength(512)))
       }))
       .addSuccess(RepositoryPage)
       .addError(InvalidCursor)
