@@ -3,7 +3,7 @@ import { PgClient } from "@effect/sql-pg"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Scope } from "effect"
 import { Deferred, Effect, Redacted, Schedule } from "effect"
-import { execFileSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { Agent, get } from "node:http"
 import { connect } from "node:net"
 import { freePort } from "../utils/freePort.js"
@@ -12,9 +12,16 @@ import { productionEnv, projectRoot, spawnServer, waitHealthy } from "../utils/S
 import { freshDatabase } from "../utils/TestDatabase.js"
 
 describe("SIGTERM", () => {
-  beforeAll(() => {
-    execFileSync("npm", ["run", "--silent", "build"], { cwd: projectRoot, stdio: "inherit" })
-  }, 120_000)
+  // Not execFileSync: it blocks this worker for the whole build, and on a loaded machine vitest's RPC
+  // to the worker times out ("Timeout calling onTaskUpdate") and fails the run.
+  beforeAll(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        spawn("npm", ["run", "--silent", "build"], { cwd: projectRoot, stdio: "inherit" }).once("exit", (code) =>
+          code === 0 ? resolve() : reject(new Error(`npm run build exited with ${code}`)))
+      }),
+    300_000
+  )
 
   it.live(
     "the built server stops listening, finishes the request in flight and exits 0",
