@@ -26,14 +26,14 @@ describe("SIGTERM", () => {
   it.live(
     "the built server stops listening, finishes the request in flight and exits 0",
     () => onBuiltServer(inFlightRequestCompletes),
-    90_000
+    150_000
   )
 
   // A proxy (Fly's) keeps its connections to the app open and may send the next request on one after SIGTERM.
   it.live(
     "a request on a kept-alive connection after SIGTERM gets a 503 and the server exits 0",
     () => onBuiltServer(keptAliveConnectionIsAnswered),
-    90_000
+    150_000
   )
 })
 
@@ -48,7 +48,7 @@ const onBuiltServer = <E>(
       entry: "dist",
       env: { ...productionEnv(Redacted.value(url), port), HEALTH_CACHE_TTL: "0 millis" }
     })
-    yield* waitHealthy(server, port)
+    yield* waitHealthy(server, port, 60_000)
     yield* f(server, port).pipe(Effect.scoped, Effect.provide(PgClient.layer({ url })))
   }).pipe(Effect.scoped)
 
