@@ -29,8 +29,8 @@ const REFUSALS: Record<string, { readonly status: number; readonly _tag: string;
 /**
  * The node:http server, with requests Node refuses before any handler runs (oversized headers or
  * URL: 431; headers or body too slow: 408; malformed HTTP: 400) answered in the one error shape
- * instead of an empty body, and the security headers on every response. Without timeouts, node's own
- * apply.
+ * instead of an empty body, the security headers on every response, and requests that arrive once
+ * shutdown has removed the app's handler answered 503. Without timeouts, node's own apply.
  */
 export const createNodeServer = (timeouts?: NodeServerTimeouts): Server => {
   const server = createServer({
@@ -47,6 +47,16 @@ export const createNodeServer = (timeouts?: NodeServerTimeouts): Server => {
   server.on("request", (request, response) => {
     setSecurityHeaders(response)
     responses.set(request.socket, response)
+    // On shutdown @effect/platform-node removes its request listener before it calls close(), and Node
+    // still reads requests from connections it already holds (a proxy's kept-alive ones). Unanswered,
+    // such a request would keep close() from finishing and the process from exiting until SIGKILL.
+    if (server.listenerCount("request") > 1) return
+    const body = JSON.stringify({ _tag: "ShuttingDown", message: "the server is shutting down; retry the request" })
+    response.writeHead(503, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      connection: "close"
+    }).end(body)
   })
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     const inFlight = responses.get(socket)
