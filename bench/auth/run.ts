@@ -8,15 +8,14 @@
 // sweep removes while the 100-key load runs), BENCH_PHASE_SECONDS (8: each /usage and sweep measurement),
 // BENCH_CPU_PROF (a directory: both servers run with --cpu-prof and write <name>.cpuprofile there on exit),
 // BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts; `npm run bench` sets it).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
-import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import ts from "typescript"
+import { compileBaseline } from "../lib/compileBaseline.js"
 import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import type { LoadResult } from "../lib/load.js"
 import { runLoad } from "../lib/load.js"
+import { productionNodeFlags, profileArgs } from "../lib/node.js"
 import type { Server } from "../lib/processes.js"
 import {
   cpuSeconds,
@@ -31,6 +30,8 @@ import {
   waitReady
 } from "../lib/processes.js"
 import { atLeast, atMost, figure, peakRss, writeReport } from "../lib/report.js"
+import { runMain } from "../lib/runMain.js"
+import { fmt } from "../lib/table.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 480_000
@@ -54,10 +55,11 @@ const ROUTE = "/api/v1/me"
 // SPEC section 8; the ratio is the binding bar.
 const SPEC = { requests: 5_000, p99Ms: 25, ratio: 0.8 } as const
 // As production runs ours (scripts/start.sh, the Dockerfile's CMD); the baseline gets the same flags.
-const NODE_FLAGS = ["--enable-source-maps", "--max-semi-space-size=64"]
+const NODE_FLAGS = productionNodeFlags(ROOT)
 
 // Nothing more is printed once an abort has begun (a load run may still be finishing).
-const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
+const lifecycle = makeLifecycle(TIME_LIMIT_MS)
+const { cleanup, log, onCleanup, table, warn } = lifecycle
 
 // ---------------------------------------------------------------------------------------------------
 // Teardown: runs once, on success, failure, Ctrl-C, SIGTERM or the time limit.
@@ -66,29 +68,6 @@ const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT
 const servers: Array<Server> = []
 
 // ---------------------------------------------------------------------------------------------------
-
-/** The baseline as plain JavaScript, so its process runs `node` alone, with no TypeScript loader. */
-const compileBaseline = () => {
-  const source = readFileSync(join(ROOT, "bench/auth/baseline.ts"), "utf8")
-  const output = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    fileName: "baseline.ts"
-  })
-  // Under node_modules so that `pg` resolves from the project's own node_modules.
-  const dir = join(ROOT, "node_modules/.cache/kotadb-bench")
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, "auth-baseline.mjs")
-  writeFileSync(file, output.outputText)
-  return file
-}
-
-/** With BENCH_CPU_PROF=<dir>, each server writes <dir>/<name>.cpuprofile when it exits. */
-const profileArgs = (name: string) => {
-  const dir = process.env.BENCH_CPU_PROF
-  return dir === undefined || dir === ""
-    ? []
-    : ["--cpu-prof", `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`]
-}
 
 const createKeys = async (server: Server, count = KEYS, prefix = "bench") => {
   const keys: Array<string> = new Array(count)
@@ -142,14 +121,6 @@ interface Measured extends LoadResult {
   readonly cpuPercent: number
 }
 
-const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-")
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
-  for (const row of rows) {
-    log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
-  }
-}
-
 const main = async () => {
   const started = Date.now()
   const admin = adminUrl()
@@ -199,7 +170,11 @@ const main = async () => {
   const keys = await createKeys(ours)
 
   const baselinePort = await freePort()
-  const baseline = startServer("baseline", [...profileArgs("baseline"), ...NODE_FLAGS, compileBaseline()], {
+  const baseline = startServer("baseline", [
+    ...profileArgs("baseline"),
+    ...NODE_FLAGS,
+    compileBaseline(ROOT, "bench/auth/baseline.ts")
+  ], {
     cwd: ROOT,
     port: baselinePort,
     env: {
@@ -479,16 +454,4 @@ const main = async () => {
   return problems.length === 0 ? 0 : 1
 }
 
-main().then(
-  (code) => {
-    stopWatchdog()
-    process.exit(code)
-  },
-  async (error: unknown) => {
-    stopWatchdog()
-    warn(`bench:auth failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-    for (const server of servers) warn(`--- last output of ${server.name} ---\n${server.output()}`)
-    await cleanup()
-    process.exit(1)
-  }
-)
+runMain("auth", lifecycle, main, () => servers)

@@ -8,14 +8,15 @@
 // <name>.cpuprofile there on exit), BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts;
 // `npm run bench` sets it).
 import { randomUUID } from "node:crypto"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import ts from "typescript"
+import { compileBaseline } from "../lib/compileBaseline.js"
 import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import type { LoadResult } from "../lib/load.js"
+import { productionNodeFlags, profileArgs } from "../lib/node.js"
 import type { Server } from "../lib/processes.js"
 import {
   cpuSeconds,
@@ -29,6 +30,8 @@ import {
   waitReady
 } from "../lib/processes.js"
 import { atLeast, atMost, figure, peakRss, writeReport } from "../lib/report.js"
+import { runMain } from "../lib/runMain.js"
+import { fmt } from "../lib/table.js"
 import type { Shot } from "./load.js"
 import { runPostLoad } from "./load.js"
 import type { SignedBody } from "./payload.js"
@@ -47,37 +50,15 @@ const POOL_SIZE = 10
 const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const ROUTE = "/webhooks/github"
 // As production runs ours (scripts/start.sh, the Dockerfile's CMD); the baseline gets the same flags.
-const NODE_FLAGS = ["--enable-source-maps", "--max-semi-space-size=64"]
+const NODE_FLAGS = productionNodeFlags(ROOT)
 // SPEC section 8.
 const SPEC = { deliveries: 2_500, p99Ms: 50, ratio: 0.8, duplicates: 10_000 } as const
 
 // Nothing more is printed once an abort has begun (a load run may still be finishing).
-const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
+const lifecycle = makeLifecycle(TIME_LIMIT_MS)
+const { cleanup, log, onCleanup, table, warn } = lifecycle
 
 const servers: Array<Server> = []
-
-/** The baseline as plain JavaScript, so its process runs `node` alone, with no TypeScript loader. */
-const compileBaseline = () => {
-  const source = readFileSync(join(ROOT, "bench/webhooks/baseline.ts"), "utf8")
-  const output = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    fileName: "baseline.ts"
-  })
-  // Under node_modules so that `pg` resolves from the project's own node_modules.
-  const dir = join(ROOT, "node_modules/.cache/kotadb-bench")
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, "webhooks-baseline.mjs")
-  writeFileSync(file, output.outputText)
-  return file
-}
-
-/** With BENCH_CPU_PROF=<dir>, each server writes <dir>/<name>.cpuprofile when it exits. */
-const profileArgs = (name: string) => {
-  const dir = process.env.BENCH_CPU_PROF
-  return dir === undefined || dir === ""
-    ? []
-    : ["--cpu-prof", `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`]
-}
 
 const post = async (server: Server, path: string, headers: Record<string, string>, body: string | Buffer) => {
   const response = await fetch(`http://${HOST}:${server.port}${path}`, { method: "POST", headers, body })
@@ -370,14 +351,6 @@ const backendCpu = async (url: string) => {
 const cpuSince = (before: Map<number, number>, after: Map<number, number>) =>
   [...after].reduce((sum, [pid, cpu]) => sum + cpu - (before.get(pid) ?? 0), 0)
 
-const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-")
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
-  for (const row of rows) {
-    log(row.map((cell, c) => (c <= 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
-  }
-}
-
 const main = async () => {
   const started = Date.now()
   const admin = adminUrl()
@@ -422,7 +395,11 @@ const main = async () => {
   writeFileSync(secretsFile, JSON.stringify(secrets), { mode: 0o600 })
 
   const baselinePort = await freePort()
-  const baseline = startServer("baseline", [...profileArgs("baseline"), ...NODE_FLAGS, compileBaseline()], {
+  const baseline = startServer("baseline", [
+    ...profileArgs("baseline"),
+    ...NODE_FLAGS,
+    compileBaseline(ROOT, "bench/webhooks/baseline.ts")
+  ], {
     cwd: ROOT,
     port: baselinePort,
     env: {
@@ -551,7 +528,7 @@ const main = async () => {
     }
   }
   log(`best run of each (non-2xx and errors summed over all runs of each server, warm-ups included):`)
-  table(rows)
+  table(rows, 2)
   for (const line of checked.summary) log(`stored: ${line}`)
   await cleanup()
   log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`)
@@ -602,16 +579,4 @@ const main = async () => {
   return problems.length === 0 ? 0 : 1
 }
 
-main().then(
-  (code) => {
-    stopWatchdog()
-    process.exit(code)
-  },
-  async (error: unknown) => {
-    stopWatchdog()
-    warn(`bench:webhooks failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-    for (const server of servers) warn(`--- last output of ${server.name} ---\n${server.output()}`)
-    await cleanup()
-    process.exit(1)
-  }
-)
+runMain("webhooks", lifecycle, main, () => servers)
