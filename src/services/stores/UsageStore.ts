@@ -12,6 +12,8 @@ export interface UsageRow {
   readonly ip: string | null
   readonly userAgent: string | null
   readonly outcome: UsageOutcome
+  /** The MCP tool(s) called, for `/mcp` requests. */
+  readonly tool?: string | null | undefined
   readonly createdAt: Date
 }
 
@@ -33,13 +35,15 @@ export class UsageStore extends Effect.Service<UsageStore>()("services/stores/Us
       /** One statement per batch whatever its size: one array parameter per column. */
       insertBatch: (rows: ReadonlyArray<UsageRow>) =>
         sql`
-          INSERT INTO api_key_usage (key_id, user_id, route, method, status, latency_ms, ip, user_agent, outcome, created_at)
+          INSERT INTO api_key_usage
+            (key_id, user_id, route, method, status, latency_ms, ip, user_agent, outcome, tool, created_at)
           SELECT * FROM unnest(
             ${rows.map((r) => r.keyId)}::uuid[], ${rows.map((r) => r.userId)}::uuid[],
             ${rows.map((r) => r.route)}::text[], ${rows.map((r) => r.method)}::text[],
             ${rows.map((r) => r.status)}::int[], ${rows.map((r) => r.latencyMs)}::float8[],
             ${rows.map((r) => r.ip)}::inet[], ${rows.map((r) => r.userAgent)}::text[],
-            ${rows.map((r) => r.outcome)}::text[], ${rows.map((r) => r.createdAt)}::timestamptz[]
+            ${rows.map((r) => r.outcome)}::text[], ${rows.map((r) => r.tool ?? null)}::text[],
+            ${rows.map((r) => r.createdAt)}::timestamptz[]
           )`.pipe(Effect.asVoid, Effect.withSpan("UsageStore.insertBatch", { attributes: { rows: rows.length } })),
       outcomesSince: (keyId: ApiKeyId, since: Date) =>
         outcomes({ keyId, since }).pipe(
