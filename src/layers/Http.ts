@@ -7,12 +7,14 @@ import { AuthenticationLive, InternalAuthenticationLive } from "../http/Auth/Htt
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
+import { McpHttpLive } from "../http/Mcp/Http.js"
 import { createNodeServer } from "../http/NodeServer.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { RequestMetricsLive } from "../http/RequestMetrics.js"
 import { SearchHttpLive } from "../http/Search/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
+import { McpTools } from "../mcp/McpTools.js"
 import { AppConfig } from "../services/AppConfig.js"
 
 /** Every route: the HttpApi groups, `/openapi.json`, `/docs`, and the error-shape middleware. */
@@ -25,7 +27,8 @@ export const RoutesLive = Layer.mergeAll(
       JobsHttpLive,
       SearchHttpLive,
       WebhooksHttpLive,
-      AdminHttpLive
+      AdminHttpLive,
+      McpHttpLive.pipe(Layer.provide(McpTools.Default))
     ]),
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),
