@@ -1,6 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import { z } from "zod"
 import { scopeRefusal } from "../domain/ApiKey.js"
 import { AppConfig } from "../services/AppConfig.js"
@@ -14,6 +15,10 @@ const INSTRUCTIONS = "KotaDB indexes the git repositories of your account and se
   "Start with list_repositories (or register_repository, then get_job until the index is done), then " +
   "search_code. Paged tools return next_cursor: pass it back as cursor for the next page."
 
+const MAX_IDLE_SERVERS = 64
+
+export type RunTool = (effect: Effect.Effect<CallToolResult>) => Promise<CallToolResult>
+
 const failureResult = (failure: { readonly tag: string; readonly message: string }): CallToolResult => ({
   isError: true,
   content: [{ type: "text", text: JSON.stringify({ _tag: failure.tag, message: failure.message }) }]
@@ -22,7 +27,7 @@ const failureResult = (failure: { readonly tag: string; readonly message: string
 /**
  * The tools AI agents call, over MCP (`POST /mcp`) and the original REST bridge (`/mcp/tools`): thin
  * adapters over the services the HTTP routes use (see `tools/`). A tool's scope is checked here with
- * the same rule the auth middleware applies to routes.
+ * the same rule the auth middleware applies to routes. Serves `POST /mcp` on pooled SDK servers.
  */
 export class McpTools extends Effect.Service<McpTools>()("mcp/McpTools", {
   effect: Effect.gen(function*() {
@@ -69,28 +74,71 @@ export class McpTools extends Effect.Service<McpTools>()("mcp/McpTools", {
         )
       )
 
-    /** A server for one stateless request; each tool call is run by `run` (on the request's runtime). */
-    const server = (key: CallingKey, run: (effect: Effect.Effect<CallToolResult>) => Promise<CallToolResult>) => {
-      const mcp = new McpServer({ name: "kotadb", title: "KotaDB", version: config.version }, {
-        capabilities: { tools: {} },
-        instructions: INSTRUCTIONS
-      })
+    // Registering the tools costs several times what serving a request does, so servers are pooled: each
+    // serves one request at a time (a transport per request, closed after it), for the key in `current`.
+    interface Pooled {
+      readonly mcp: McpServer
+      current: { readonly key: CallingKey; readonly run: RunTool } | undefined
+    }
+    const idle: Array<Pooled> = []
+    const makeServer = (): Pooled => {
+      const pooled: Pooled = {
+        mcp: new McpServer({ name: "kotadb", title: "KotaDB", version: config.version }, {
+          capabilities: { tools: {} },
+          instructions: INSTRUCTIONS
+        }),
+        current: undefined
+      }
       for (const tool of tools) {
-        mcp.registerTool(tool.name, {
+        pooled.mcp.registerTool(tool.name, {
           title: tool.title,
           description: tool.description,
           inputSchema: tool.input,
           outputSchema: tool.output,
           annotations: tool.annotations
-        }, (args: Record<string, unknown>) => run(result(tool, args, key)))
+        }, (args: Record<string, unknown>) => {
+          const current = pooled.current
+          return current === undefined
+            ? Promise.resolve(failureResult({ tag: "InternalServerError", message: "internal server error" }))
+            : current.run(result(tool, args, current.key))
+        })
       }
-      return mcp
+      return pooled
     }
+
+    /**
+     * One stateless Streamable HTTP request (JSON responses) with its body already parsed; tool calls run
+     * through `run` (on the request's runtime, so their spans and logs are the request's). Uninterruptible:
+     * a server goes back to the pool only once its request is done.
+     */
+    const serve = (request: Request, parsedBody: unknown, key: CallingKey, run: RunTool) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          const pooled = idle.pop() ?? makeServer()
+          pooled.current = { key, run }
+          return pooled
+        }),
+        (pooled) =>
+          Effect.promise(async () => {
+            // No sessionIdGenerator: stateless.
+            const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
+            await pooled.mcp.connect(transport)
+            const response = await transport.handleRequest(request, { parsedBody })
+            return { status: response.status, type: response.headers.get("content-type"), body: await response.text() }
+          }),
+        (pooled, exit) =>
+          Effect.promise(() => pooled.mcp.close()).pipe(
+            Effect.tap(() => {
+              pooled.current = undefined
+              if (Exit.isSuccess(exit) && idle.length < MAX_IDLE_SERVERS) idle.push(pooled)
+            })
+          )
+      ).pipe(Effect.uninterruptible, Effect.withSpan("McpTools.serve"))
 
     return {
       tools,
       call,
-      server,
+      serve,
       /** The original bridge's listing. */
       list: tools.map((tool) => ({ name: tool.name, description: tool.description, category: tool.category }))
     } as const

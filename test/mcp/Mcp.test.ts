@@ -243,6 +243,16 @@ layer(app, { timeout: "120 seconds", excludeTestServices: true })("MCP over Stre
       const jobs = yield* sql<{ n: number }>`
         SELECT count(*)::int AS n FROM indexing_jobs WHERE repository_id = ${registered.repository_id}`
       expect(jobs[0]!.n).toBe(1)
+
+      // Servers are pooled across requests: concurrent calls of both tenants each see their own.
+      const seen = yield* Effect.all(
+        Array.from({ length: 30 }, (_, i) =>
+          call(i % 2 === 0 ? ownerClient : client, "list_repositories").pipe(
+            Effect.map((result) => [i % 2, data<{ repositories: Array<unknown> }>(result).repositories.length])
+          )),
+        { concurrency: "unbounded" }
+      )
+      expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => [i % 2, i % 2 === 0 ? 1 : 0]))
     }))
 
   it.scoped("a read-only key reads but every write tool is a Forbidden tool error", () =>

@@ -1,6 +1,5 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import { Effect, Option, Runtime } from "effect"
 import { CurrentApiKey } from "../../domain/ApiKey.js"
 import { McpTools } from "../../mcp/McpTools.js"
@@ -46,8 +45,8 @@ export const McpHttpLive = HttpApiBuilder.group(Api, "mcp", (handlers) =>
     const mcp = yield* McpTools
     const listing = { tools: mcp.list, total_count: mcp.list.length }
 
-    // Stateless: a server and a transport per request, closed when it is answered. The body is read here
-    // (bounded) and handed over parsed; the SDK checks Accept (406), Content-Type (415) and the messages.
+    // The body is read here (bounded) and handed over parsed; the SDK's transport checks Accept (406),
+    // Content-Type (415), the protocol version and the messages.
     const serve = (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function*() {
         const key = yield* CurrentApiKey
@@ -59,23 +58,11 @@ export const McpHttpLive = HttpApiBuilder.group(Api, "mcp", (handlers) =>
         }
         noteTools(request, calledTools(messages))
         const runtime = yield* Effect.runtime<never>()
-        const answer = yield* Effect.acquireUseRelease(
-          Effect.sync(() => ({
-            server: mcp.server(key, (effect) => Runtime.runPromise(runtime, effect)),
-            // No sessionIdGenerator: stateless.
-            transport: new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
-          })),
-          ({ server, transport }) =>
-            Effect.promise(async () => {
-              await server.connect(transport)
-              const response = await transport.handleRequest(webRequest(request), { parsedBody: parsed.value })
-              return {
-                status: response.status,
-                type: response.headers.get("content-type"),
-                body: await response.text()
-              }
-            }),
-          ({ server }) => Effect.promise(() => server.close())
+        const answer = yield* mcp.serve(
+          webRequest(request),
+          parsed.value,
+          key,
+          (effect) => Runtime.runPromise(runtime, effect)
         )
         return answer.body === ""
           ? HttpServerResponse.empty({ status: answer.status })
