@@ -100,6 +100,7 @@ const main = async () => {
       SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
       INTERNAL_API_KEY,
       WORKER_ENABLED: "false",
+      METRICS_PORT: "0",
       LOG_LEVEL: "warning"
     }
   })
