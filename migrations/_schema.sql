@@ -42,6 +42,7 @@ CREATE TABLE public.api_key_usage (
   user_agent text,
   outcome text NOT NULL,
   created_at timestamp with time zone DEFAULT now() NOT NULL,
+  tool text,
   CONSTRAINT api_key_usage_key_id_fkey FOREIGN KEY (key_id) REFERENCES public.api_keys(id) ON DELETE SET NULL,
   CONSTRAINT api_key_usage_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'unauthorized'::text, 'forbidden'::text, 'rate_limited'::text, 'quota_exceeded'::text]))),
   CONSTRAINT api_key_usage_pkey PRIMARY KEY (id)
@@ -67,7 +68,7 @@ CREATE TABLE public.api_keys (
   key_prefix text NOT NULL,
   name text,
   description text,
-  scopes text[] DEFAULT '{}'::text[] NOT NULL,
+  scopes text[] DEFAULT '{read,write}'::text[] NOT NULL,
   rate_limit integer DEFAULT 60 NOT NULL,
   monthly_quota bigint DEFAULT 1000000 NOT NULL,
   monthly_usage bigint DEFAULT 0 NOT NULL,
@@ -86,6 +87,7 @@ CREATE TABLE public.api_keys (
   CONSTRAINT api_keys_monthly_usage_check CHECK ((monthly_usage >= 0)),
   CONSTRAINT api_keys_pkey PRIMARY KEY (id),
   CONSTRAINT api_keys_rate_limit_check CHECK (((rate_limit >= 1) AND (rate_limit <= 100000))),
+  CONSTRAINT api_keys_scopes_check CHECK (((cardinality(scopes) > 0) AND (scopes <@ '{read,write}'::text[]))),
   CONSTRAINT api_keys_total_usage_check CHECK ((total_usage >= 0)),
   CONSTRAINT api_keys_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE
 ) WITH (fillfactor=80);

@@ -1,4 +1,5 @@
-// npm run keys -- create --email a@b.c [--name N --rate-limit N --quota N --allowed-ips CIDR,... --expires ISO]
+// npm run keys -- create --email a@b.c [--name N --rate-limit N --quota N --allowed-ips CIDR,... --expires ISO
+//                                        --scopes read,write]
 //                  list --email a@b.c | revoke <key-id> | rotate <key-id>
 // Bootstraps API keys straight against DATABASE_URL (or the embedded database), no server needed.
 import { Console, Effect, Layer, Schema } from "effect"
@@ -12,7 +13,7 @@ import { UserStore } from "../src/services/stores/UserStore.js"
 import { runScript, ScriptTargetLive, UsageError } from "./DbCli.js"
 
 const USAGE = "usage: npm run keys -- create --email <email> [--name <name>] [--rate-limit <n>] [--quota <n>] " +
-  "[--allowed-ips <cidr,...>] [--expires <iso>]\n" +
+  "[--allowed-ips <cidr,...>] [--expires <iso>] [--scopes read,write]\n" +
   "       npm run keys -- list --email <email>\n" +
   "       npm run keys -- revoke <key-id>\n" +
   "       npm run keys -- rotate <key-id>"
@@ -25,7 +26,8 @@ const { positionals, values } = parseArgs({
     "rate-limit": { type: "string" },
     "quota": { type: "string" },
     "allowed-ips": { type: "string" },
-    "expires": { type: "string" }
+    "expires": { type: "string" },
+    "scopes": { type: "string" }
   }
 })
 const [command, id] = positionals
@@ -46,7 +48,8 @@ const program = Effect.gen(function*() {
         rate_limit: values["rate-limit"] === undefined ? undefined : Number(values["rate-limit"]),
         monthly_quota: values.quota === undefined ? undefined : Number(values.quota),
         allowed_ips: values["allowed-ips"]?.split(",").map((s) => s.trim()),
-        expires_at: values.expires
+        expires_at: values.expires,
+        scopes: values.scopes?.split(",").map((s) => s.trim())
       }, { exact: false }).pipe(Effect.mapError((e) => new UsageError({ message: `${e.message}\n${USAGE}` })))
       const issued = yield* admin.create(request)
       yield* print(issued)

@@ -1,8 +1,11 @@
-// npm run smoke -- <base-url> [api-key] [--json]
+// npm run smoke -- <base-url> [api-key] [--mcp] [--json]
 // The deployed service's smoke check (the original saas_smoke.sh): exit 0 only when /health says ok,
 // Postgres answers, no job failed in the last hour and, given a key, an authenticated listing works.
-// Human output by default; --json prints one JSON object for CI, with /health's figures under
-// `measurements` (scripts/smoke-gate.ts holds a deploy to thresholds on them).
+// --mcp (needs the key) also checks MCP at /mcp with the SDK's client: initialize, tools/list and one
+// search_code. Human output by default; --json prints one JSON object for CI, with /health's figures
+// under `measurements` (scripts/smoke-gate.ts holds a deploy to thresholds on them).
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 
 interface Check {
   readonly name: string
@@ -12,10 +15,11 @@ interface Check {
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")
-const [baseUrl, apiKey] = args.filter((arg) => arg !== "--json")
+const mcp = args.includes("--mcp")
+const [baseUrl, apiKey] = args.filter((arg) => arg !== "--json" && arg !== "--mcp")
 
 const usage = () => {
-  process.stderr.write("usage: npm run smoke -- <base-url> [api-key] [--json]\n")
+  process.stderr.write("usage: npm run smoke -- <base-url> [api-key] [--mcp] [--json]\n")
   process.exit(2)
 }
 
@@ -29,6 +33,33 @@ const fetchJson = async (url: string, headers: Record<string, string> = {}) => {
     body = text.slice(0, 200)
   }
   return { status: response.status, body }
+}
+
+const checkMcp = async (base: string, check: (name: string, ok: boolean, detail: string) => void) => {
+  if (apiKey === undefined) return check("mcp", false, "--mcp needs an API key")
+  const client = new Client({ name: "kotadb-smoke", version: "1.0.0" })
+  const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+    requestInit: { headers: { "x-api-key": apiKey }, signal: AbortSignal.timeout(10_000) }
+  })
+  try {
+    await client.connect(transport)
+    check("mcp initialize", true, `protocol ${transport.protocolVersion ?? "?"}, ${client.getServerVersion()?.name}`)
+    const { tools } = await client.listTools()
+    check("mcp tools/list", tools.some((t) => t.name === "search_code"), `${tools.length} tools`)
+    const result = await client.callTool({ name: "search_code", arguments: { query: "async fn", limit: 5 } })
+    const matches = (result.structuredContent as { matches?: Array<unknown> } | undefined)?.matches
+    check(
+      "mcp search_code",
+      result.isError !== true && Array.isArray(matches),
+      result.isError === true
+        ? `tool error: ${JSON.stringify(result.content).slice(0, 200)}`
+        : `${matches?.length} matches`
+    )
+  } catch (error) {
+    check("mcp", false, `failed: ${String(error).slice(0, 200)}`)
+  } finally {
+    await client.close().catch(() => undefined)
+  }
 }
 
 const main = async () => {
@@ -88,6 +119,8 @@ const main = async () => {
       check("authenticated listing", false, `failed: ${String(error)}`)
     }
   }
+
+  if (mcp) await checkMcp(base, check)
 
   const ok = checks.every((c) => c.ok)
   if (json) {

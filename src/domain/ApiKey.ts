@@ -10,10 +10,22 @@ export const ApiKeyIdFromPath = HttpApiSchema.param("id", ApiKeyId)
 export const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
 export type UserId = typeof UserId.Type
 
+/** `read`: search, listings, jobs; `write`: register, reindex, delete, rotate, cancel, retry (SPEC 11). */
+export const ApiKeyScope = Schema.Literal("read", "write")
+export type ApiKeyScope = typeof ApiKeyScope.Type
+export const ALL_SCOPES: ReadonlyArray<ApiKeyScope> = ["read", "write"]
+
+/** A key's scopes: at least one, each once. */
+export const ApiKeyScopes = Schema.Array(ApiKeyScope).pipe(
+  Schema.minItems(1),
+  Schema.filter((scopes) => new Set(scopes).size === scopes.length || "scopes must not repeat")
+)
+
 /** A key as the auth path needs it; cached in memory for `API_KEY_CACHE_TTL`. */
 export interface ApiKeyRecord {
   readonly id: ApiKeyId
   readonly userId: UserId
+  readonly scopes: ReadonlyArray<ApiKeyScope>
   readonly rateLimit: number
   readonly monthlyQuota: number
   readonly allowedIps: ReadonlyArray<string> | null
@@ -25,6 +37,7 @@ export interface ApiKeyRecord {
 export class CurrentApiKey extends Context.Tag("domain/CurrentApiKey")<CurrentApiKey, {
   readonly id: ApiKeyId
   readonly userId: UserId
+  readonly scopes: ReadonlyArray<ApiKeyScope>
 }>() {}
 
 export const UsageOutcome = Schema.Literal("ok", "unauthorized", "forbidden", "rate_limited", "quota_exceeded")
@@ -37,6 +50,13 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthoriz
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 403 })) {}
+
+/**
+ * The one scope rule: the auth middleware applies it to every route (by its `RequiredScope`
+ * annotation) and the MCP tool registry to every tool (by its declared scope).
+ */
+export const scopeRefusal = (granted: ReadonlyArray<ApiKeyScope>, required: ApiKeyScope): Forbidden | undefined =>
+  granted.includes(required) ? undefined : new Forbidden({ message: `this API key lacks the "${required}" scope` })
 
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
   message: Schema.String,
@@ -69,7 +89,9 @@ export const CreateApiKey = Schema.Struct({
   rate_limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 100_000))),
   monthly_quota: Schema.optional(Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER))),
   allowed_ips: Schema.optional(Schema.Array(Cidr).pipe(Schema.minItems(1), Schema.maxItems(100))),
-  expires_at: Schema.optional(ExpiresAt)
+  expires_at: Schema.optional(ExpiresAt),
+  /** Default: both. */
+  scopes: Schema.optional(ApiKeyScopes)
 })
 export type CreateApiKey = typeof CreateApiKey.Type
 
@@ -80,7 +102,8 @@ export const IssuedApiKey = Schema.Struct({
   user_id: UserId,
   created_at: Schema.DateTimeUtc,
   rate_limit: Schema.Int,
-  monthly_quota: Schema.Int
+  monthly_quota: Schema.Int,
+  scopes: Schema.Array(ApiKeyScope)
 })
 export type IssuedApiKey = typeof IssuedApiKey.Type
 
@@ -89,6 +112,7 @@ export const ApiKeySummary = Schema.Struct({
   key_prefix: Schema.String,
   user_id: UserId,
   name: Schema.NullOr(Schema.String),
+  scopes: Schema.Array(ApiKeyScope),
   rate_limit: Schema.Int,
   monthly_quota: Schema.Int,
   monthly_usage: Schema.Int,

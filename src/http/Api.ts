@@ -2,6 +2,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AdminApi } from "./Admin/Api.js"
 import { HealthApi } from "./Health/Api.js"
 import { JobsApi } from "./Jobs/Api.js"
+import { McpApi } from "./Mcp/Api.js"
 import { RepositoriesApi } from "./Repositories/Api.js"
 import { SearchApi } from "./Search/Api.js"
 import { UsageApi } from "./Usage/Api.js"
@@ -15,6 +16,7 @@ export class Api extends HttpApi.make("kotadb")
   .add(SearchApi)
   .add(WebhooksApi)
   .add(AdminApi)
+  .add(McpApi)
   .annotate(OpenApi.Title, "KotaDB control plane")
   .annotate(
     OpenApi.Description,

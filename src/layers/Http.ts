@@ -8,6 +8,7 @@ import { BodyLimitLive } from "../http/BodyLimit.js"
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
+import { McpHttpLive } from "../http/Mcp/Http.js"
 import { createNodeServer } from "../http/NodeServer.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { RequestMetricsLive } from "../http/RequestMetrics.js"
@@ -15,6 +16,7 @@ import { SearchHttpLive } from "../http/Search/Http.js"
 import { DocsSecurityHeaders } from "../http/SecurityHeaders.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
+import { McpTools } from "../mcp/McpTools.js"
 import { AppConfig } from "../services/AppConfig.js"
 
 /** Every route: the HttpApi groups, `/openapi.json`, `/docs`, and the error-shape middleware. */
@@ -27,7 +29,8 @@ export const RoutesLive = Layer.mergeAll(
       JobsHttpLive,
       SearchHttpLive,
       WebhooksHttpLive,
-      AdminHttpLive
+      AdminHttpLive,
+      McpHttpLive.pipe(Layer.provide(McpTools.Default))
     ]),
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),

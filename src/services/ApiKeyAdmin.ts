@@ -1,6 +1,6 @@
 import { Clock, DateTime, Effect, Option, Redacted } from "effect"
 import type { ApiKeyId, ApiKeySummary, CreateApiKey, IssuedApiKey, UserId } from "../domain/ApiKey.js"
-import { ApiKeyNotFound } from "../domain/ApiKey.js"
+import { ALL_SCOPES, ApiKeyNotFound } from "../domain/ApiKey.js"
 import { displayPrefix, generateApiKey, hashApiKey } from "../domain/ApiKeyFormat.js"
 import { AppConfig } from "./AppConfig.js"
 import type { SummaryRow } from "./stores/ApiKeyStore.js"
@@ -15,6 +15,7 @@ export const toSummary = (row: SummaryRow): ApiKeySummary => ({
   key_prefix: row.keyPrefix,
   user_id: row.userId,
   name: row.name,
+  scopes: row.scopes,
   rate_limit: row.rateLimit,
   monthly_quota: row.monthlyQuota,
   monthly_usage: row.monthlyUsage,
@@ -33,7 +34,8 @@ const issued = (key: Redacted.Redacted<string>, row: SummaryRow): IssuedApiKey =
   user_id: row.userId,
   created_at: DateTime.unsafeFromDate(row.createdAt),
   rate_limit: row.rateLimit,
-  monthly_quota: row.monthlyQuota
+  monthly_quota: row.monthlyQuota,
+  scopes: row.scopes
 })
 
 /** Issuing, listing, revoking and rotating keys: the admin routes and the `keys` CLI. */
@@ -56,6 +58,7 @@ export class ApiKeyAdmin extends Effect.Service<ApiKeyAdmin>()("services/ApiKeyA
           keyHash: hashApiKey(Redacted.value(key)),
           keyPrefix: displayPrefix(Redacted.value(key)),
           name: request.name ?? null,
+          scopes: request.scopes ?? ALL_SCOPES,
           rateLimit: request.rate_limit ?? config.defaultRateLimit,
           monthlyQuota: request.monthly_quota ?? config.defaultMonthlyQuota,
           allowedIps: request.allowed_ips ?? null,

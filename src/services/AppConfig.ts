@@ -36,6 +36,18 @@ const httpUrl = (name: string) =>
     validation: (url) => url.protocol === "https:" || url.protocol === "http:"
   }))
 
+/** A comma-separated list of browser origins (`scheme://host[:port]`), compared as `Origin` headers are sent. */
+const origins = (name: string) =>
+  Config.string(name).pipe(Config.mapOrFail((list) => {
+    const items = list.split(",").map((item) => item.trim()).filter((item) => item !== "")
+    const invalid = items.filter((item) =>
+      !URL.canParse(item) || new URL(item).origin !== item.replace(/\/+$/, "").toLowerCase()
+    )
+    return invalid.length > 0
+      ? Either.left(ConfigError.InvalidData([], `${name}: not an origin (scheme://host[:port]): ${invalid.join(", ")}`))
+      : Either.right(items.map((item) => new URL(item).origin.toLowerCase()))
+  }))
+
 const encryptionKey = (name: string) =>
   Config.redacted(name).pipe(Config.validate({
     message: `${name}: must be 32 bytes in base64 (openssl rand -base64 32)`,
@@ -181,6 +193,7 @@ const load = (options: { readonly server: boolean }) =>
         ["github.com", "gitlab.com", "bitbucket.org"]
       ),
       gitAllowPrivateHosts: yield* optional(Config.boolean("GIT_ALLOW_PRIVATE_HOSTS"), false),
+      mcpAllowedOrigins: yield* optional(origins("MCP_ALLOWED_ORIGINS"), []),
       githubApiUrl: yield* optional(
         httpUrl("GITHUB_API_URL").pipe(Config.map((url) => url.toString().replace(/\/+$/, ""))),
         "https://api.github.com"

@@ -26,7 +26,7 @@ layer(app(), { timeout: "60 seconds", excludeTestServices: true })("API key auth
       const key = yield* createKey({ rate_limit: 10, monthly_quota: 100 })
       const viaHeader = yield* get("/api/v1/me", withKey(key.api_key))
       expect(viaHeader.status).toBe(200)
-      expect(yield* viaHeader.json).toEqual({ key_id: key.key_id, user_id: key.user_id })
+      expect(yield* viaHeader.json).toEqual({ key_id: key.key_id, user_id: key.user_id, scopes: ["read", "write"] })
       expect(viaHeader.headers["ratelimit-policy"]).toBe("\"default\";q=10;w=60")
       // Counted in whole seconds: this request leaves the count at the start of the 61st second after its own.
       expect(viaHeader.headers["ratelimit"]).toMatch(/^"default";r=9;t=(59|60|61)$/)

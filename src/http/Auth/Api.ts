@@ -1,5 +1,6 @@
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { Schema } from "effect"
+import { Context, Schema } from "effect"
+import type { ApiKeyScope } from "../../domain/ApiKey.js"
 import { CurrentApiKey, Forbidden, QuotaExceeded, RateLimited, Unauthorized } from "../../domain/ApiKey.js"
 import { RouteNotFound } from "../../domain/HttpErrors.js"
 
@@ -29,3 +30,12 @@ export class InternalAuthentication
     }
   })
 {}
+
+/** Endpoint annotation: the key scope a route needs (`read` when absent), enforced by `Authentication`. */
+export class RequiredScope extends Context.Tag("http/RequiredScope")<RequiredScope, ApiKeyScope>() {}
+
+/**
+ * Endpoint annotation: a request whose `Origin` is not in `MCP_ALLOWED_ORIGINS` is refused (403) before
+ * its key is looked at, against DNS rebinding from a browser. A request without `Origin` passes.
+ */
+export class OriginRestricted extends Context.Tag("http/OriginRestricted")<OriginRestricted, true>() {}

@@ -1,15 +1,18 @@
-import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { HttpApi, HttpApp, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Context, Effect, Either, Layer, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { isIP } from "node:net"
-import { CurrentApiKey, Unauthorized } from "../../domain/ApiKey.js"
+import type { ApiKeyRecord, ApiKeyScope } from "../../domain/ApiKey.js"
+import { CurrentApiKey, Forbidden, scopeRefusal, Unauthorized } from "../../domain/ApiKey.js"
 import { RouteNotFound } from "../../domain/HttpErrors.js"
 import type { Admission, Refusal } from "../../services/ApiKey.js"
 import { ApiKey, normalizeIp, outcomeOf } from "../../services/ApiKey.js"
 import { AppConfig } from "../../services/AppConfig.js"
 import { Metrics, tagger } from "../../services/Metrics.js"
 import { UsageRecorder } from "../../services/UsageRecorder.js"
-import { Authentication, InternalAuthentication } from "./Api.js"
+import { Api } from "../Api.js"
+import { notedTools } from "../AuditNote.js"
+import { Authentication, InternalAuthentication, OriginRestricted, RequiredScope } from "./Api.js"
 
 const MAX_ROUTE_LENGTH = 2048
 const MAX_USER_AGENT_LENGTH = 512
@@ -40,6 +43,32 @@ const rateLimitHeaders = (result: Either.Either<Admission, Refusal>): Record<str
         : {}
   })
 
+interface RoutePolicy {
+  readonly scope: ApiKeyScope
+  readonly originRestricted: boolean
+}
+
+const DEFAULT_POLICY: RoutePolicy = { scope: "read", originRestricted: false }
+
+const originRefusal = {
+  key: Option.none<ApiKeyRecord>(),
+  result: Either.left<Refusal>(new Forbidden({ message: "this Origin is not allowed (MCP_ALLOWED_ORIGINS)" }))
+}
+
+/** Each endpoint's `RequiredScope` and `OriginRestricted` annotations, by `METHOD path` as the router matched it. */
+const routePolicies = () => {
+  const policies = new Map<string, RoutePolicy>()
+  HttpApi.reflect(Api, {
+    onGroup: () => {},
+    onEndpoint: ({ endpoint, mergedAnnotations }) =>
+      policies.set(`${endpoint.method} ${endpoint.path}`, {
+        scope: Option.getOrElse(Context.getOption(mergedAnnotations, RequiredScope), () => "read" as const),
+        originRestricted: Option.isSome(Context.getOption(mergedAnnotations, OriginRestricted))
+      })
+  })
+  return policies
+}
+
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function*() {
@@ -47,6 +76,12 @@ export const AuthenticationLive = Layer.effect(
     const recorder = yield* UsageRecorder
     const config = yield* AppConfig
     const refusals = tagger(Metrics.authRefusals, "reason")
+    const policies = routePolicies()
+    const allowedOrigins = new Set(config.mcpAllowedOrigins)
+    const badOrigin = (request: HttpServerRequest.HttpServerRequest) => {
+      const origin = request.headers["origin"]
+      return origin !== undefined && !allowedOrigins.has(origin.toLowerCase())
+    }
 
     const clientIp = (request: HttpServerRequest.HttpServerRequest) => {
       const forwarded = config.trustProxy === "fly" ? request.headers["fly-client-ip"] : undefined
@@ -58,9 +93,20 @@ export const AuthenticationLive = Layer.effect(
       apiKey: () =>
         Effect.gen(function*() {
           const request = yield* HttpServerRequest.HttpServerRequest
+          const { route } = yield* HttpRouter.RouteContext
           const started = performance.now()
           const ip = clientIp(request)
-          const { key, result } = yield* apiKeys.attempt(presentedKey(request.headers), ip)
+          const policy = policies.get(`${route.method} ${route.path}`) ?? DEFAULT_POLICY
+          const attempt = policy.originRestricted && badOrigin(request)
+            ? originRefusal
+            : yield* apiKeys.attempt(presentedKey(request.headers), ip)
+          const key = attempt.key
+          const scopeRefused = Either.isRight(attempt.result)
+            ? scopeRefusal(attempt.result.right.key.scopes, policy.scope)
+            : undefined
+          const result: Either.Either<Admission, Refusal> = scopeRefused === undefined
+            ? attempt.result
+            : Either.left(scopeRefused)
           if (Either.isLeft(result)) refusals(outcomeOf(result.left)).unsafeUpdate(1, [])
           // Runs for whatever response this request ends with, the refusal included: the audit row
           // gets the final status, and the rate-limit headers are added.
@@ -75,11 +121,12 @@ export const AuthenticationLive = Layer.effect(
               ip: ip ?? null,
               userAgent: request.headers["user-agent"]?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
               outcome: Either.match(result, { onLeft: outcomeOf, onRight: () => "ok" as const }),
+              tool: notedTools(request),
               createdAt: new Date()
             }).pipe(Effect.as(HttpServerResponse.setHeaders(response, rateLimitHeaders(result))))
           )
           const admission = yield* result
-          return CurrentApiKey.of({ id: admission.key.id, userId: admission.key.userId })
+          return CurrentApiKey.of({ id: admission.key.id, userId: admission.key.userId, scopes: admission.key.scopes })
         })
     })
   })

@@ -10,7 +10,7 @@ import {
   LegacyJobStatus
 } from "../../domain/Job.js"
 import { RepositoryId, RepositoryNotFound } from "../../domain/Repository.js"
-import { Authentication } from "../Auth/Api.js"
+import { Authentication, RequiredScope } from "../Auth/Api.js"
 
 const RepositoryIdFromPath = HttpApiSchema.param("id", RepositoryId)
 
@@ -29,6 +29,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .addSuccess(JobView)
       .addError(JobNotFound)
       .addError(JobConflict)
+      .annotate(RequiredScope, "write")
       .annotate(OpenApi.Summary, "Cancel a queued or running job (a running one is interrupted)")
   )
   .add(
@@ -36,6 +37,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .addSuccess(JobView)
       .addError(JobNotFound)
       .addError(JobConflict)
+      .annotate(RequiredScope, "write")
       .annotate(OpenApi.Summary, "Queue a failed job again with fresh attempts")
   )
   .add(

@@ -13,7 +13,7 @@ import {
   RotatedSecret
 } from "../../domain/Repository.js"
 import { Text } from "../../domain/Text.js"
-import { Authentication } from "../Auth/Api.js"
+import { Authentication, RequiredScope } from "../Auth/Api.js"
 
 export class RepositoriesApi extends HttpApiGroup.make("repositories")
   .add(
@@ -21,6 +21,7 @@ export class RepositoriesApi extends HttpApiGroup.make("repositories")
       .setPayload(RegisterRepository)
       .addSuccess(Registered, { status: 201 })
       .addError(InvalidGitUrl)
+      .annotate(RequiredScope, "write")
       .annotate(
         OpenApi.Description,
         "201 when the repository is new, 200 (same body) when this user already registered the URL. " +
@@ -45,18 +46,21 @@ export class RepositoriesApi extends HttpApiGroup.make("repositories")
     HttpApiEndpoint.del("remove")`/repositories/${RepositoryIdFromPath}`
       .addSuccess(HttpApiSchema.NoContent)
       .addError(RepositoryNotFound)
+      .annotate(RequiredScope, "write")
       .annotate(OpenApi.Summary, "Delete the repository with its jobs, deliveries and index")
   )
   .add(
     HttpApiEndpoint.post("reindex")`/repositories/${RepositoryIdFromPath}/reindex`
       .addSuccess(Reindexed, { status: 202 })
       .addError(RepositoryNotFound)
+      .annotate(RequiredScope, "write")
       .annotate(OpenApi.Summary, "Queue a full index (or return the one already queued)")
   )
   .add(
     HttpApiEndpoint.post("rotateWebhookSecret")`/repositories/${RepositoryIdFromPath}/webhook-secret/rotate`
       .addSuccess(RotatedSecret)
       .addError(RepositoryNotFound)
+      .annotate(RequiredScope, "write")
       .annotate(OpenApi.Summary, "A new webhook secret, effective at once (GitHub's hook is updated by a job)")
   )
   .middleware(Authentication)

@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { ApiKeyId, ApiKeyNotFound, UsageReport, UserId } from "../../domain/ApiKey.js"
+import { ApiKeyId, ApiKeyNotFound, ApiKeyScope, UsageReport, UserId } from "../../domain/ApiKey.js"
 import { Authentication } from "../Auth/Api.js"
 
 export class UsageApi extends HttpApiGroup.make("usage")
@@ -12,7 +12,7 @@ export class UsageApi extends HttpApiGroup.make("usage")
   )
   .add(
     HttpApiEndpoint.get("whoami", "/me")
-      .addSuccess(Schema.Struct({ key_id: ApiKeyId, user_id: UserId }))
+      .addSuccess(Schema.Struct({ key_id: ApiKeyId, user_id: UserId, scopes: Schema.Array(ApiKeyScope) }))
       .annotate(OpenApi.Summary, "The calling key and its user (no database work beyond authentication)")
   )
   .middleware(Authentication)

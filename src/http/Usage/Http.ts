@@ -9,5 +9,6 @@ export const UsageHttpLive = HttpApiBuilder.group(Api, "usage", (handlers) =>
     const admin = yield* ApiKeyAdmin
     return handlers
       .handle("getUsage", () => Effect.flatMap(CurrentApiKey, (key) => admin.report(key.id)))
-      .handle("whoami", () => Effect.map(CurrentApiKey, (key) => ({ key_id: key.id, user_id: key.userId })))
+      .handle("whoami", () =>
+        Effect.map(CurrentApiKey, (key) => ({ key_id: key.id, user_id: key.userId, scopes: key.scopes })))
   }))

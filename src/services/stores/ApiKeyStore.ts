@@ -1,7 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Schema, Stream } from "effect"
-import { ApiKeyId, UserId } from "../../domain/ApiKey.js"
+import { ApiKeyId, ApiKeyScope, UserId } from "../../domain/ApiKey.js"
 import { listen } from "./Listen.js"
 
 export const API_KEY_CHANGES = "api_key_changes"
@@ -9,6 +9,7 @@ export const API_KEY_CHANGES = "api_key_changes"
 const KeyRow = Schema.Struct({
   id: ApiKeyId,
   userId: UserId,
+  scopes: Schema.Array(ApiKeyScope),
   rateLimit: Schema.Int,
   monthlyQuota: Schema.Number,
   allowedIps: Schema.NullOr(Schema.Array(Schema.String)),
@@ -21,6 +22,7 @@ export const SummaryRow = Schema.Struct({
   keyPrefix: Schema.String,
   userId: UserId,
   name: Schema.NullOr(Schema.String),
+  scopes: Schema.Array(ApiKeyScope),
   rateLimit: Schema.Int,
   monthlyQuota: Schema.Number,
   monthlyUsage: Schema.Number,
@@ -77,6 +79,7 @@ const NewKey = Schema.Struct({
   keyHash: Schema.String,
   keyPrefix: Schema.String,
   name: Schema.NullOr(Schema.String),
+  scopes: Schema.Array(ApiKeyScope),
   rateLimit: Schema.Int,
   monthlyQuota: Schema.Number,
   allowedIps: Schema.NullOr(Schema.Array(Schema.String)),
@@ -89,7 +92,7 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
     const sql = yield* SqlClient.SqlClient
     const pg = yield* PgClient.PgClient
     const summaryColumns = sql.literal(`
-      id, key_prefix, user_id, name, rate_limit, monthly_quota::float8 AS monthly_quota,
+      id, key_prefix, user_id, name, scopes, rate_limit, monthly_quota::float8 AS monthly_quota,
       monthly_usage::float8 AS monthly_usage, usage_period_start::text AS usage_period_start,
       total_usage::float8 AS total_usage, allowed_ips::text[] AS allowed_ips, expires_at, revoked_at,
       last_used_at, created_at`)
@@ -99,7 +102,7 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
       Result: KeyRow,
       execute: (hash) =>
         sql`
-          SELECT id, user_id, rate_limit, monthly_quota::float8 AS monthly_quota,
+          SELECT id, user_id, scopes, rate_limit, monthly_quota::float8 AS monthly_quota,
                  allowed_ips::text[] AS allowed_ips, expires_at, revoked_at
           FROM api_keys WHERE key_hash = ${hash}`
     })
@@ -134,9 +137,11 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
       Result: SummaryRow,
       execute: (key) =>
         sql`
-          INSERT INTO api_keys (user_id, key_hash, key_prefix, name, rate_limit, monthly_quota, allowed_ips, expires_at)
+          INSERT INTO api_keys (user_id, key_hash, key_prefix, name, rate_limit, monthly_quota, allowed_ips, expires_at,
+                                scopes)
           VALUES (${key.userId}, ${key.keyHash}, ${key.keyPrefix}, ${key.name}, ${key.rateLimit}, ${key.monthlyQuota},
-                  ${key.allowedIps === null ? null : sql`${key.allowedIps}::cidr[]`}, ${key.expiresAt})
+                  ${key.allowedIps === null ? null : sql`${key.allowedIps}::cidr[]`}, ${key.expiresAt},
+                  ${key.scopes}::text[])
           RETURNING ${summaryColumns}`
     })
 

@@ -12,6 +12,8 @@ export interface UsageRow {
   readonly ip: string | null
   readonly userAgent: string | null
   readonly outcome: UsageOutcome
+  /** The MCP tool(s) called, for `/mcp` requests. */
+  readonly tool?: string | null | undefined
   readonly createdAt: Date
 }
 
@@ -44,10 +46,12 @@ export class UsageStore extends Effect.Service<UsageStore>()("services/stores/Us
               ${rows.map((r) => r.route)}::text[], ${rows.map((r) => r.method)}::text[],
               ${rows.map((r) => r.status)}::int[], ${rows.map((r) => r.latencyMs)}::float8[],
               ${rows.map((r) => r.ip)}::inet[], ${rows.map((r) => r.userAgent)}::text[],
-              ${rows.map((r) => r.outcome)}::text[], ${rows.map((r) => r.createdAt)}::timestamptz[]
-            ) AS t(key_id, user_id, route, method, status, latency_ms, ip, user_agent, outcome, created_at)
+              ${rows.map((r) => r.outcome)}::text[], ${rows.map((r) => r.tool ?? null)}::text[],
+              ${rows.map((r) => r.createdAt)}::timestamptz[]
+            ) AS t(key_id, user_id, route, method, status, latency_ms, ip, user_agent, outcome, tool, created_at)
           ), audit AS (
-            INSERT INTO api_key_usage (key_id, user_id, route, method, status, latency_ms, ip, user_agent, outcome, created_at)
+            INSERT INTO api_key_usage
+              (key_id, user_id, route, method, status, latency_ms, ip, user_agent, outcome, tool, created_at)
             SELECT * FROM batch
           )
           INSERT INTO api_key_usage_monthly AS c (key_id, month, outcome, requests)
