@@ -172,7 +172,8 @@ export const parseQuery = (q: string): SearchQuery => {
       i = skipSpaces(q, end)
       continue
     }
-    if (q[i] === "/") {
+    // `//` (a comment marker, a URL's) is text: an empty regex means nothing.
+    if (q[i] === "/" && q[i + 1] !== "/") {
       const { end, source } = readRegex(q, i)
       if (source === "") throw new QueryError(i, "empty regex")
       let translated

@@ -32,6 +32,7 @@ const makeDirectQuery = (pool: pg.Pool, traced: boolean): DirectQuery["Type"] =>
 })
 
 const sqlError = (cause: unknown, message: string) => new SqlError({ cause, message })
+const ignore = () => {}
 
 /** The search pool (SearchDatabase): its own connections, each with the search statement timeout. */
 const makeSearchDatabase = (url: string, config: AppConfig) =>
@@ -95,9 +96,17 @@ const makeSearchDatabase = (url: string, config: AppConfig) =>
       withConnection: (use) =>
         Effect.acquireUseRelease(
           connect,
-          (client) => use(statementOn(client)),
+          (client) => {
+            // A connection lost while checked out fails its statement; unheard, the error would end the process.
+            client.on("error", ignore)
+            return use(statementOn(client))
+          },
           // A connection whose search failed or was interrupted may still be busy or inside a transaction.
-          (client, exit) => Effect.sync(() => client.release(Exit.isSuccess(exit) ? undefined : true))
+          (client, exit) =>
+            Effect.sync(() => {
+              client.off("error", ignore)
+              client.release(Exit.isSuccess(exit) ? undefined : true)
+            })
         )
     }
   }))

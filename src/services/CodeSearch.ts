@@ -143,7 +143,7 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
         }
         if (query.repos.length > 0) {
           repositories = repositories.filter((r) =>
-            query.repos.some((value) => value.toLowerCase() === r.id || value === r.name)
+            query.repos.some((value) => value.toLowerCase() === r.id || value.toLowerCase() === r.name.toLowerCase())
           )
         }
         const after = options.after
@@ -358,7 +358,7 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
                 limit: request.limit ?? 20,
                 after,
                 context: request.context ?? 0
-              })
+              }).pipe(Effect.tap(() => statement("COMMIT")))
             ),
           () => leave(userId)
         )

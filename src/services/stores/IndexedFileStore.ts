@@ -31,15 +31,18 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
 
     // A file's chunks are replaced whole: the old version may have had more of them.
     const upsert = (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
-      Effect.forEach(
-        Array.from({ length: Math.ceil(files.length / WRITE_BATCH) }, (_, i) =>
-          files.slice(i * WRITE_BATCH, (i + 1) * WRITE_BATCH)),
-        (batch) => {
-          const chunks = batch.flatMap((f) =>
-            chunksOf(f.content).map((c) => ({ file: f, chunk: c }))
-          )
-          return Effect.all([
-            sql`
+      // The trigram index's pending list is merged in work_mem-sized runs: larger runs, fewer passes.
+      (files.length === 0 ? Effect.void : sql`SELECT set_config('work_mem', '64MB', true)`).pipe(
+        Effect.zipRight(
+          Effect.forEach(
+            Array.from(
+              { length: Math.ceil(files.length / WRITE_BATCH) },
+              (_, i) => files.slice(i * WRITE_BATCH, (i + 1) * WRITE_BATCH)
+            ),
+            (batch) => {
+              const chunks = batch.flatMap((f) => chunksOf(f.content).map((c) => ({ file: f, chunk: c })))
+              return Effect.all([
+                sql`
               INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count)
               SELECT ${repositoryId}, * FROM unnest(
                 ${batch.map((f) => f.path)}::text[], ${batch.map((f) => f.blobSha)}::text[],
@@ -48,18 +51,24 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
               ON CONFLICT (repository_id, path) DO UPDATE SET
                 blob_sha = EXCLUDED.blob_sha, language = EXCLUDED.language, size_bytes = EXCLUDED.size_bytes,
                 line_count = EXCLUDED.line_count, updated_at = now()`,
-            sql`
+                sql`
               DELETE FROM indexed_chunks
               WHERE repository_id = ${repositoryId} AND path = ANY(${batch.map((f) => f.path)}::text[])`,
-            chunks.length === 0 ? Effect.void : sql`
+                chunks.length === 0 ? Effect.void : sql`
               INSERT INTO indexed_chunks (repository_id, path, chunk_no, start_line, language, content, folded)
               SELECT ${repositoryId}, * FROM unnest(
                 ${chunks.map((c) => c.file.path)}::text[], ${chunks.map((c) => c.chunk.chunkNo)}::int[],
                 ${chunks.map((c) => c.chunk.startLine)}::int[], ${chunks.map((c) => c.file.language)}::text[],
                 ${chunks.map((c) => c.chunk.content)}::text[], ${chunks.map((c) => fold(c.chunk.content))}::text[])`
-          ], { discard: true })
-        },
-        { discard: true }
+              ], { discard: true })
+            },
+            { discard: true }
+          )
+        ),
+        // Searches read the pending list of the trigram index whole: merge what this write left there.
+        Effect.zipRight(
+          files.length === 0 ? Effect.void : sql`SELECT gin_clean_pending_list('indexed_chunks_search_idx'::regclass)`
+        )
       )
 
     const remove = (repositoryId: string, paths: ReadonlyArray<string>) =>
