@@ -67,7 +67,9 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
         ),
         // Searches read the pending list of the trigram index whole: merge what this write left there.
         Effect.zipRight(
-          files.length === 0 ? Effect.void : sql`SELECT gin_clean_pending_list('indexed_chunks_search_idx'::regclass)`
+          files.length === 0
+            ? Effect.void
+            : sql`SELECT gin_clean_pending_list(to_regclass('public.indexed_chunks_search_idx'))`
         )
       )
 
