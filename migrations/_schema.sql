@@ -4,6 +4,8 @@
 
 -- extensions
 
+CREATE EXTENSION btree_gin WITH SCHEMA public;
+
 CREATE EXTENSION pg_trgm WITH SCHEMA public;
 
 CREATE EXTENSION pgcrypto WITH SCHEMA public;
@@ -93,6 +95,21 @@ CREATE TABLE public.api_keys (
 ) WITH (fillfactor=80);
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
+CREATE TABLE public.indexed_chunks (
+  repository_id uuid NOT NULL,
+  path text NOT NULL,
+  chunk_no integer NOT NULL,
+  start_line integer NOT NULL,
+  language text,
+  content text NOT NULL,
+  folded text NOT NULL,
+  CONSTRAINT indexed_chunks_chunk_no_check CHECK ((chunk_no >= 0)),
+  CONSTRAINT indexed_chunks_pkey PRIMARY KEY (repository_id, path, chunk_no),
+  CONSTRAINT indexed_chunks_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE,
+  CONSTRAINT indexed_chunks_start_line_check CHECK ((start_line >= 1))
+) WITH (toast_tuple_target=8160);
+ALTER TABLE public.indexed_chunks ENABLE ROW LEVEL SECURITY;
+
 CREATE TABLE public.indexed_files (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
   repository_id uuid NOT NULL,
@@ -101,7 +118,6 @@ CREATE TABLE public.indexed_files (
   language text,
   size_bytes integer NOT NULL,
   line_count integer NOT NULL,
-  content text NOT NULL,
   created_at timestamp with time zone DEFAULT now() NOT NULL,
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
   CONSTRAINT indexed_files_line_count_check CHECK ((line_count >= 0)),
@@ -270,7 +286,9 @@ CREATE UNIQUE INDEX api_keys_pkey ON public.api_keys USING btree (id);
 
 CREATE INDEX api_keys_user_id_idx ON public.api_keys USING btree (user_id);
 
-CREATE INDEX indexed_files_content_trgm_idx ON public.indexed_files USING gin (content public.gin_trgm_ops);
+CREATE UNIQUE INDEX indexed_chunks_pkey ON public.indexed_chunks USING btree (repository_id, path, chunk_no);
+
+CREATE INDEX indexed_chunks_search_idx ON public.indexed_chunks USING gin (repository_id, folded public.gin_trgm_ops);
 
 CREATE UNIQUE INDEX indexed_files_pkey ON public.indexed_files USING btree (id);
 
@@ -858,6 +876,12 @@ CREATE POLICY service_role_all ON public.api_key_usage_monthly AS PERMISSIVE FOR
 CREATE POLICY owner_select ON public.api_keys AS PERMISSIVE FOR SELECT TO authenticated USING ((( SELECT auth.uid() AS uid) = user_id));
 
 CREATE POLICY service_role_all ON public.api_keys AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
+
+CREATE POLICY owner_select ON public.indexed_chunks AS PERMISSIVE FOR SELECT TO authenticated USING ((EXISTS ( SELECT 1
+   FROM public.repositories r
+  WHERE ((r.id = indexed_chunks.repository_id) AND (r.user_id = ( SELECT auth.uid() AS uid))))));
+
+CREATE POLICY service_role_all ON public.indexed_chunks AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
 
 CREATE POLICY owner_select ON public.indexed_files AS PERMISSIVE FOR SELECT TO authenticated USING ((EXISTS ( SELECT 1
    FROM public.repositories r

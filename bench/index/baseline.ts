@@ -1,11 +1,13 @@
 // The baseline of bench:index: bare `pg`, no git, no Effect. It reads the files from the working tree on
-// disk, computes what the indexer stores per file (path, git blob sha, size, line count, content; language
-// left NULL) and bulk-loads them: the full index with ONE `COPY … FROM STDIN`, the 1 % update with ONE
-// upsert statement. See bench/README.md, section "index".
+// disk, computes what the indexer stores per file (path, git blob sha, size, line count; language left NULL;
+// the content in the indexer's chunks, with their case-folded copies) and bulk-loads them: the full index
+// with one `COPY … FROM STDIN` per table, the 1 % update with one upsert and one replacement of the chunks.
+// Both then merge the trigram index's pending list, as the indexer does. See bench/README.md, section "index".
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import pg from "pg"
+import { chunksOf, fold } from "../../src/services/stores/Chunking.js"
 
 // The indexer's rules (src/services/Indexer.ts): files over max_file_size (default 1 MiB) and files with a
 // NUL byte in their first 8000 bytes (git's binary test) are skipped.
@@ -70,19 +72,16 @@ class CopyFromStdin extends pg.Query {
   }
 }
 
-const COLUMNS = "repository_id, path, blob_sha, language, size_bytes, line_count, content"
+const COLUMNS = "repository_id, path, blob_sha, language, size_bytes, line_count"
+const CHUNK_COLUMNS = "repository_id, path, chunk_no, start_line, language, content, folded"
 // CopyData messages of about this size.
 const COPY_CHUNK_BYTES = 1024 * 1024
 
-/** Every row in ONE `COPY indexed_files … FROM STDIN` (text format); the number of rows copied. */
-export const copyRows = (client: pg.Client, repositoryId: string, rows: ReadonlyArray<Row>) => {
+const copy = (client: pg.Client, text: string, lines: Iterable<string>) => {
   const chunks: Array<Buffer> = []
   let pending: Array<string> = []
   let pendingLength = 0
-  for (const row of rows) {
-    const line = `${repositoryId}\t${escape(row.path)}\t${row.blobSha}\t\\N\t${row.sizeBytes}\t${row.lineCount}\t${
-      escape(row.content)
-    }\n`
+  for (const line of lines) {
     pending.push(line)
     pendingLength += line.length
     if (pendingLength >= COPY_CHUNK_BYTES) {
@@ -95,7 +94,7 @@ export const copyRows = (client: pg.Client, repositoryId: string, rows: Readonly
   return new Promise<number>((resolve, reject) => {
     client.query(
       new CopyFromStdin(
-        `COPY indexed_files (${COLUMNS}) FROM STDIN`,
+        text,
         chunks,
         (error, result) => error === undefined || error === null ? resolve(result.rowCount ?? 0) : reject(error)
       )
@@ -103,18 +102,61 @@ export const copyRows = (client: pg.Client, repositoryId: string, rows: Readonly
   })
 }
 
-const UNNEST = `SELECT $1::uuid, path, blob_sha, NULL, size_bytes, line_count, content
-  FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::text[])
-    AS f (path, blob_sha, size_bytes, line_count, content)`
+function* chunkLines(repositoryId: string, rows: ReadonlyArray<Row>) {
+  for (const row of rows) {
+    for (const chunk of chunksOf(row.content)) {
+      yield `${repositoryId}\t${escape(row.path)}\t${chunk.chunkNo}\t${chunk.startLine}\t\\N\t${
+        escape(chunk.content)
+      }\t${escape(fold(chunk.content))}\n`
+    }
+  }
+}
+
+const cleanPendingList = async (client: pg.Client) => {
+  await client.query("SELECT gin_clean_pending_list(to_regclass('public.indexed_chunks_search_idx'))")
+}
+
+/** Every row in one `COPY … FROM STDIN` per table (text format); the number of files copied. */
+export const copyRows = async (client: pg.Client, repositoryId: string, rows: ReadonlyArray<Row>) => {
+  await client.query("BEGIN")
+  await client.query("SET LOCAL work_mem = '64MB'")
+  const files = await copy(
+    client,
+    `COPY indexed_files (${COLUMNS}) FROM STDIN`,
+    rows.map((row) => `${repositoryId}\t${escape(row.path)}\t${row.blobSha}\t\\N\t${row.sizeBytes}\t${row.lineCount}\n`)
+  )
+  await copy(client, `COPY indexed_chunks (${CHUNK_COLUMNS}) FROM STDIN`, chunkLines(repositoryId, rows))
+  await cleanPendingList(client)
+  await client.query("COMMIT")
+  return files
+}
+
+const UNNEST = `SELECT $1::uuid, path, blob_sha, NULL, size_bytes, line_count
+  FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS f (path, blob_sha, size_bytes, line_count)`
 
 const unnestValues = (repositoryId: string, rows: ReadonlyArray<Row>) => [
   repositoryId,
   rows.map((r) => r.path),
   rows.map((r) => r.blobSha),
   rows.map((r) => r.sizeBytes),
-  rows.map((r) => r.lineCount),
-  rows.map((r) => r.content)
+  rows.map((r) => r.lineCount)
 ]
+
+const CHUNK_UNNEST = `SELECT $1::uuid, path, chunk_no, start_line, NULL, content, folded
+  FROM unnest($2::text[], $3::int[], $4::int[], $5::text[], $6::text[])
+    AS c (path, chunk_no, start_line, content, folded)`
+
+const chunkValues = (repositoryId: string, rows: ReadonlyArray<Row>) => {
+  const chunks = rows.flatMap((row) => chunksOf(row.content).map((chunk) => ({ path: row.path, chunk })))
+  return [
+    repositoryId,
+    chunks.map((c) => c.path),
+    chunks.map((c) => c.chunk.chunkNo),
+    chunks.map((c) => c.chunk.startLine),
+    chunks.map((c) => c.chunk.content),
+    chunks.map((c) => fold(c.chunk.content))
+  ]
+}
 
 export const UNNEST_BATCH = 1000
 
@@ -126,12 +168,18 @@ export const insertRows = async (client: pg.Client, repositoryId: string, rows: 
   let inserted = 0
   await client.query("BEGIN")
   try {
+    await client.query("SET LOCAL work_mem = '64MB'")
     for (let at = 0; at < rows.length; at += UNNEST_BATCH) {
       const batch = rows.slice(at, at + UNNEST_BATCH)
       inserted +=
         (await client.query(`INSERT INTO indexed_files (${COLUMNS}) ${UNNEST}`, unnestValues(repositoryId, batch)))
           .rowCount ?? 0
+      await client.query(
+        `INSERT INTO indexed_chunks (${CHUNK_COLUMNS}) ${CHUNK_UNNEST}`,
+        chunkValues(repositoryId, batch)
+      )
     }
+    await cleanPendingList(client)
     await client.query("COMMIT")
   } catch (error) {
     await client.query("ROLLBACK")
@@ -140,12 +188,23 @@ export const insertRows = async (client: pg.Client, repositoryId: string, rows: 
   return inserted
 }
 
-/** The changed files in ONE upsert statement; the number of rows written. */
-export const upsertRows = async (client: pg.Client, repositoryId: string, rows: ReadonlyArray<Row>) =>
-  (await client.query(
+/** The changed files in one upsert and one replacement of their chunks; the number of files written. */
+export const upsertRows = async (client: pg.Client, repositoryId: string, rows: ReadonlyArray<Row>) => {
+  await client.query("BEGIN")
+  await client.query("SET LOCAL work_mem = '64MB'")
+  const written = (await client.query(
     `INSERT INTO indexed_files (${COLUMNS}) ${UNNEST}
      ON CONFLICT (repository_id, path) DO UPDATE SET
        blob_sha = EXCLUDED.blob_sha, language = EXCLUDED.language, size_bytes = EXCLUDED.size_bytes,
-       line_count = EXCLUDED.line_count, content = EXCLUDED.content, updated_at = now()`,
+       line_count = EXCLUDED.line_count, updated_at = now()`,
     unnestValues(repositoryId, rows)
   )).rowCount ?? 0
+  await client.query("DELETE FROM indexed_chunks WHERE repository_id = $1 AND path = ANY($2::text[])", [
+    repositoryId,
+    rows.map((r) => r.path)
+  ])
+  await client.query(`INSERT INTO indexed_chunks (${CHUNK_COLUMNS}) ${CHUNK_UNNEST}`, chunkValues(repositoryId, rows))
+  await cleanPendingList(client)
+  await client.query("COMMIT")
+  return written
+}

@@ -242,7 +242,7 @@ const main = async () => {
   const { id: userId } = await one<{ id: string }>(
     "INSERT INTO auth.users (email) VALUES ('bench-index@example.test') RETURNING id"
   )
-  if (NO_TRGM) await client.query("DROP INDEX indexed_files_content_trgm_idx")
+  if (NO_TRGM) await client.query("DROP INDEX indexed_chunks_search_idx")
   const { v: pgVersion } = await one<{ v: string }>("SELECT current_setting('server_version') AS v")
 
   /** The clock is read last before a measurement and first after it, so that sampling stays outside it. */
@@ -296,8 +296,11 @@ const main = async () => {
     one<{ n: number; bytes: string; digest: string }>(
       `SELECT count(*)::int AS n, coalesce(sum(size_bytes), 0)::text AS bytes,
               md5(string_agg(path || E'\\t' || blob_sha || E'\\t' || size_bytes || E'\\t' || line_count
-                             || E'\\t' || md5(content), E'\\n' ORDER BY path)) AS digest
-       FROM indexed_files WHERE repository_id = $1`,
+                             || E'\\t' || md5(coalesce((
+                               SELECT string_agg(c.content, '' ORDER BY c.chunk_no) FROM indexed_chunks c
+                               WHERE c.repository_id = f.repository_id AND c.path = f.path), '')),
+                             E'\\n' ORDER BY path)) AS digest
+       FROM indexed_files f WHERE repository_id = $1`,
       [repositoryId]
     )
   const digests = new Map<string, string>()

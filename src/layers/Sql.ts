@@ -1,10 +1,12 @@
 import { PgClient } from "@effect/sql-pg"
 import { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Layer, Redacted, Schedule, String } from "effect"
-import type pg from "pg"
+import { Duration, Effect, Exit, Layer, Redacted, Schedule, String } from "effect"
+import pg from "pg"
 import { AppConfig } from "../services/AppConfig.js"
 import { DirectQuery } from "../services/stores/DirectQuery.js"
 import { PoolStats } from "../services/stores/PoolStats.js"
+import type { SearchStatement } from "../services/stores/SearchDatabase.js"
+import { SearchDatabase } from "../services/stores/SearchDatabase.js"
 import { DatabaseUrl } from "./EmbeddedPostgres.js"
 import { MigrationsLive } from "./Migrations.js"
 import { makePool } from "./PreparedPool.js"
@@ -29,6 +31,86 @@ const makeDirectQuery = (pool: pg.Pool, traced: boolean): DirectQuery["Type"] =>
       : run
   }
 })
+
+const sqlError = (cause: unknown, message: string) => new SqlError({ cause, message })
+const ignore = () => {}
+
+/** The search pool (SearchDatabase): its own connections, each with the search statement timeout. */
+const makeSearchDatabase = (url: string, config: AppConfig) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: config.searchMaxConnections,
+        connectionTimeoutMillis: Duration.toMillis(config.databaseConnectTimeout),
+        statement_timeout: Duration.toMillis(config.searchStatementTimeout),
+        application_name: "kotadb-search"
+      })
+      pool.on("error", () => {})
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("1 second"))
+  ).pipe(Effect.map((pool): SearchDatabase["Type"] => {
+    const pids = new WeakMap<pg.PoolClient, number>()
+    const connect = Effect.async<pg.PoolClient, SqlError>((resume) => {
+      let interrupted = false
+      pool.connect((cause, client, release) => {
+        if (interrupted) return release()
+        if (cause || client === undefined) return resume(Effect.fail(sqlError(cause, "search pool: no connection")))
+        if (pids.has(client)) return resume(Effect.succeed(client))
+        client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid", (error, result) => {
+          if (error) {
+            client.release(true)
+            return resume(Effect.fail(sqlError(error, "search pool: no connection")))
+          }
+          pids.set(client, result.rows[0]!.pid)
+          resume(Effect.succeed(client))
+        })
+      })
+      return Effect.sync(() => {
+        interrupted = true
+      })
+    })
+    // A cancel request needs a connection the busy one is not: a short-lived client outside both pools.
+    const cancel = (pid: number) =>
+      Effect.tryPromise(async () => {
+        const client = new pg.Client({ connectionString: url, application_name: "kotadb-search-cancel" })
+        await client.connect()
+        try {
+          await client.query("SELECT pg_cancel_backend($1)", [pid])
+        } finally {
+          await client.end()
+        }
+      }).pipe(Effect.ignore, Effect.timeoutOption("5 seconds"))
+    const statementOn = (client: pg.PoolClient): SearchStatement => (text, values = []) =>
+      Effect.async((resume) => {
+        client.query(text, values as Array<unknown>, (cause, result) => {
+          resume(
+            cause
+              ? Effect.fail(sqlError(cause, "Failed to execute statement"))
+              : Effect.succeed(result.rows)
+          )
+        })
+        return cancel(pids.get(client)!)
+      })
+    return {
+      withConnection: (use) =>
+        Effect.acquireUseRelease(
+          connect,
+          (client) => {
+            // A connection lost while checked out fails its statement; unheard, the error would end the process.
+            client.on("error", ignore)
+            return use(statementOn(client))
+          },
+          // A connection whose search failed or was interrupted may still be busy or inside a transaction.
+          (client, exit) =>
+            Effect.sync(() => {
+              client.off("error", ignore)
+              client.release(Exit.isSuccess(exit) ? undefined : true)
+            })
+        )
+    }
+  }))
 
 export const PgLive = Layer.unwrapScoped(Effect.gen(function*() {
   const url = yield* DatabaseUrl
@@ -62,7 +144,9 @@ export const PgLive = Layer.unwrapScoped(Effect.gen(function*() {
     )
   )
   const pool = yield* acquire
+  const search = yield* makeSearchDatabase(Redacted.value(url), config)
   return Layer.mergeAll(
+    Layer.succeed(SearchDatabase, search),
     PgClient.layerFromPool({
       acquire: Effect.succeed(pool),
       applicationName: "kotadb-control-plane",

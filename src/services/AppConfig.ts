@@ -155,6 +155,10 @@ const load = (options: { readonly server: boolean }) =>
       databaseConnectTimeout: yield* duration("DATABASE_CONNECT_TIMEOUT", Duration.seconds(5)),
       // Off behind a transaction-mode pooler that cannot carry named prepared statements.
       databasePreparedStatements: yield* optional(Config.boolean("DATABASE_PREPARED_STATEMENTS"), true),
+      // Searches run on a pool of their own, so they can never take the main pool's connections.
+      searchMaxConnections: yield* integer("SEARCH_MAX_CONNECTIONS", 3, 1, 100),
+      searchStatementTimeout: yield* duration("SEARCH_STATEMENT_TIMEOUT", Duration.seconds(10)),
+      searchMaxInFlightPerUser: yield* integer("SEARCH_MAX_IN_FLIGHT_PER_USER", 2, 1, 100),
       dataDir: yield* optional(Config.string("KOTADB_DATA_DIR"), ".data"),
       embeddedPgPort: yield* optional(Config.port("EMBEDDED_PG_PORT"), 54329),
       healthCacheTtl: yield* duration("HEALTH_CACHE_TTL", Duration.seconds(5)),

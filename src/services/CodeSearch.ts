@@ -1,97 +1,376 @@
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import type { RepositoryId } from "../domain/Repository.js"
 import { InvalidCursor, RepositoryNotFound } from "../domain/Repository.js"
-import { IndexedFileStore } from "./stores/IndexedFileStore.js"
-import { RepositoryStore } from "./stores/RepositoryStore.js"
+import type { CodeMatch, FileMatch } from "../domain/Search.js"
+import { InvalidQuery, SearchUnavailable, TooManySearches } from "../domain/Search.js"
+import type { Pattern, SearchQuery } from "../domain/SearchQuery.js"
+import { parseQuery, QueryError } from "../domain/SearchQuery.js"
+import type { Required } from "../domain/SearchRegex.js"
+import { AppConfig } from "./AppConfig.js"
+import { fold } from "./stores/Chunking.js"
+import type { SearchStatement } from "./stores/SearchDatabase.js"
+import { SearchDatabase } from "./stores/SearchDatabase.js"
+import type { ChunkFilter, ChunkRow, Position } from "./stores/SearchStore.js"
+import { BATCH_CHUNKS, indexableOnly, SearchStore } from "./stores/SearchStore.js"
 
 const MATCHES_PER_FILE = 5
 const SNIPPET_CHARS = 200
 
-/** `q` as a literal ILIKE substring pattern: `%`, `_` and `\` match themselves. */
-const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`
+type Match = typeof CodeMatch.Type
+type FileResult = typeof FileMatch.Type
 
-const snippetOf = (line: string, at: number, length: number) => {
-  if (line.length <= SNIPPET_CHARS) return line.trim()
-  const start = Math.max(0, Math.min(at - Math.floor((SNIPPET_CHARS - length) / 2), line.length - SNIPPET_CHARS))
-  return line.slice(start, start + SNIPPET_CHARS).trim()
+/** Where a page ended: inside a file after `line`, or after the whole file when line is -1. */
+interface Cursor {
+  readonly repositoryId: string
+  readonly path: string
+  readonly line: number
 }
 
-const encodeCursor = (repositoryId: string, path: string) =>
-  Buffer.from(JSON.stringify([repositoryId, path])).toString("base64url")
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.repositoryId, c.path, c.line])).toString("base64url")
 
 const decodeCursor = (cursor: string) =>
   Effect.try({
-    try: () => {
-      const [repositoryId, path] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [unknown, unknown]
-      if (typeof repositoryId !== "string" || typeof path !== "string" || !/^[0-9a-f-]{36}$/i.test(repositoryId)) {
-        throw new Error("bad cursor")
-      }
-      return { repositoryId, path }
+    try: (): Cursor => {
+      const [repositoryId, path, line = -1] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Array<
+        unknown
+      >
+      if (
+        typeof repositoryId !== "string" || typeof path !== "string" || !/^[0-9a-f-]{36}$/i.test(repositoryId) ||
+        typeof line !== "number" || !Number.isInteger(line) || line < -1
+      ) throw new Error("bad cursor")
+      return { repositoryId, path, line }
     },
     catch: () => new InvalidCursor({ message: "cursor is not one this API returned" })
   })
 
+const escapeRegex = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")
+
+const matcherOf = (pattern: Pattern, caseSensitive: boolean) =>
+  pattern._tag === "Regex"
+    ? new RegExp(pattern.js, caseSensitive && !pattern.caseInsensitive ? "gu" : "giu")
+    : new RegExp(escapeRegex(pattern.text), caseSensitive ? "gu" : "giu")
+
+const foldRequired = (r: Required): Required =>
+  r._tag === "literal"
+    ? { _tag: "literal", text: fold(r.text) }
+    : r._tag === "any"
+    ? r
+    : { _tag: r._tag, items: r.items.map(foldRequired) }
+
+/** What a chunk must contain for any pattern to match a line of it. */
+const requiredOf = (patterns: ReadonlyArray<Pattern>): Required => {
+  const items = patterns.map((p): Required =>
+    p._tag === "Regex" ? foldRequired(p.required) : { _tag: "literal", text: fold(p.text) }
+  )
+  return items.some((r) => r._tag === "any") ? { _tag: "any" } : items.length === 1 ? items[0]! : { _tag: "or", items }
+}
+
+interface LineMatch {
+  readonly line: number
+  readonly text: string
+  readonly ranges: ReadonlyArray<readonly [number, number]>
+}
+
+const snippetOf = (text: string, ranges: ReadonlyArray<readonly [number, number]>) => {
+  const first = ranges[0]!
+  let start = 0
+  if (text.length > SNIPPET_CHARS) {
+    const length = first[1] - first[0]
+    start = Math.max(0, Math.min(first[0] - Math.floor((SNIPPET_CHARS - length) / 2), text.length - SNIPPET_CHARS))
+  }
+  const end = Math.min(text.length, start + SNIPPET_CHARS)
+  const raw = text.slice(start, end)
+  const lead = raw.length - raw.trimStart().length
+  const snippet = raw.trim()
+  const shifted: Array<[number, number]> = []
+  for (const [a, b] of ranges) {
+    if (b < start || a > end) continue
+    const from = Math.max(0, Math.min(snippet.length, Math.max(a, start) - start - lead))
+    const to = Math.max(0, Math.min(snippet.length, Math.min(b, end) - start - lead))
+    if (to > from || (a === b && from === to)) shifted.push([from, to])
+  }
+  return { snippet, ranges: shifted }
+}
+
 /**
- * Substring search over the caller's indexed files only: the trigram index finds the files, then
- * each file's matching lines are reported with their line numbers (at most 5 per file). Pages end
- * at a file boundary.
+ * Code search (SPEC section 9) over line-aligned chunks of the caller's files: the query language is parsed
+ * (domain/SearchQuery), the chunks that can hold a match are found one repository at a time (an ordered probe,
+ * then the trigram index; bench/README.md, search), and every line of a candidate is verified here as rg would.
  */
 export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearch", {
   effect: Effect.gen(function*() {
-    const files = yield* IndexedFileStore
-    const repositories = yield* RepositoryStore
+    const database = yield* SearchDatabase
+    const config = yield* AppConfig
+    const inFlight = new Map<string, number>()
 
-    const search = (userId: string, query: {
+    const admit = (userId: string) =>
+      Effect.suspend(() => {
+        const n = inFlight.get(userId) ?? 0
+        if (n >= config.searchMaxInFlightPerUser) {
+          return Effect.fail(
+            new TooManySearches({ message: `at most ${config.searchMaxInFlightPerUser} searches at a time per user` })
+          )
+        }
+        inFlight.set(userId, n + 1)
+        return Effect.void
+      })
+    const leave = (userId: string) =>
+      Effect.sync(() => {
+        const n = (inFlight.get(userId) ?? 1) - 1
+        if (n <= 0) inFlight.delete(userId)
+        else inFlight.set(userId, n)
+      })
+
+    const run = (
+      statement: SearchStatement,
+      userId: string,
+      query: SearchQuery,
+      options: {
+        readonly repositoryId: string | undefined
+        readonly limit: number
+        readonly after: Cursor | null
+        readonly context: number
+      }
+    ) =>
+      Effect.gen(function*() {
+        yield* SearchStore.begin(statement)
+        let repositories = yield* SearchStore.repositories(statement, userId)
+        if (options.repositoryId !== undefined) {
+          repositories = repositories.filter((r) => r.id === options.repositoryId)
+          if (repositories.length === 0) {
+            return yield* new RepositoryNotFound({ message: `no repository ${options.repositoryId}` })
+          }
+        }
+        if (query.repos.length > 0) {
+          repositories = repositories.filter((r) =>
+            query.repos.some((value) => value.toLowerCase() === r.id || value.toLowerCase() === r.name.toLowerCase())
+          )
+        }
+        const after = options.after
+        if (after !== null) repositories = repositories.filter((r) => r.id >= after.repositoryId)
+
+        const limit = options.limit
+        const matches: Array<Match> = []
+        const files: Array<FileResult> = []
+        const listFiles = query.typeFile || query.patterns.length === 0
+        const count = () => listFiles ? files.length : matches.length
+        const full = () => count() > limit
+
+        if (query.patterns.length === 0) {
+          const filter: ChunkFilter = { required: { _tag: "any" }, paths: query.paths, languages: query.languages }
+          for (const repository of repositories) {
+            const start = after !== null && after.repositoryId === repository.id ? after.path : ""
+            const rows = yield* SearchStore.files(statement, repository.id, start, filter, limit + 1 - files.length)
+            for (const row of rows) {
+              files.push({
+                repository_id: repository.id as RepositoryId,
+                path: row.path,
+                language: row.language,
+                match_count: 0
+              })
+            }
+            if (full()) break
+          }
+        } else {
+          const matchers = query.patterns.map((p) => matcherOf(p, query.caseSensitive))
+          const required = requiredOf(query.patterns)
+          const indexed = indexableOnly(required)
+
+          const finishFile = (
+            repositoryId: string,
+            path: string,
+            language: string | null,
+            chunks: ReadonlyArray<ChunkRow>,
+            afterLine: number
+          ) => {
+            const lines: Array<LineMatch> = []
+            const seen = new Set<number>()
+            for (const chunk of chunks) {
+              const content = chunk.content!
+              let line = chunk.start_line
+              let from = 0
+              while (from < content.length) {
+                const nl = content.indexOf("\n", from)
+                const end = nl === -1 ? content.length : nl
+                const text = content.slice(from, end)
+                let ranges: Array<[number, number]> | undefined
+                for (const [k, matcher] of matchers.entries()) {
+                  matcher.lastIndex = 0
+                  for (let m = matcher.exec(text); m !== null; m = matcher.exec(text)) {
+                    ;(ranges ??= []).push([m.index, m.index + m[0].length])
+                    seen.add(k)
+                    if (m[0].length === 0) matcher.lastIndex++
+                  }
+                }
+                if (ranges !== undefined) {
+                  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+                  lines.push({ line, text, ranges })
+                }
+                line++
+                from = end + 1
+              }
+            }
+            if (lines.length === 0 || seen.size < matchers.length) return
+            if (query.typeFile) {
+              files.push({ repository_id: repositoryId as RepositoryId, path, language, match_count: lines.length })
+              return
+            }
+            for (const found of lines.slice(0, MATCHES_PER_FILE)) {
+              if (found.line <= afterLine) continue
+              const { ranges, snippet } = snippetOf(found.text, found.ranges)
+              matches.push({
+                repository_id: repositoryId as RepositoryId,
+                path,
+                language,
+                line: found.line,
+                column: found.ranges[0]![0] + 1,
+                snippet,
+                ranges
+              })
+              if (full()) return
+            }
+          }
+
+          for (const repository of repositories) {
+            const resume = after !== null && after.repositoryId === repository.id ? after : null
+            let position: Position = resume === null
+              ? { path: "", chunkNo: -1 }
+              : { path: resume.path, chunkNo: resume.line === -1 ? 2 ** 31 - 1 : -1 }
+            let mode: "probe" | "candidates" | "scan" = indexed._tag === "any" ? "scan" : "probe"
+            const filter: ChunkFilter = { required: indexed, paths: query.paths, languages: query.languages }
+            let pending: { path: string; language: string | null; chunks: Array<ChunkRow> } | null = null
+            const flush = () => {
+              if (pending !== null && pending.chunks.length > 0) {
+                const afterLine = resume !== null && resume.path === pending.path ? resume.line : 0
+                finishFile(repository.id, pending.path, pending.language, pending.chunks, afterLine)
+              }
+              pending = null
+            }
+            for (;;) {
+              const requested = mode === "probe" ? 0 : BATCH_CHUNKS
+              const rows = mode === "probe"
+                ? yield* SearchStore.probe(statement, repository.id, position, filter, required)
+                : mode === "candidates"
+                ? yield* SearchStore.candidates(statement, repository.id, position, filter, requested)
+                : yield* SearchStore.scan(statement, repository.id, position, filter, required, requested)
+              for (const row of rows) {
+                if (pending !== null && pending.path !== row.path) {
+                  flush()
+                  if (full()) break
+                }
+                pending ??= { path: row.path, language: row.language, chunks: [] }
+                if (row.content !== null) pending.chunks.push(row)
+              }
+              if (full()) break
+              const exhausted = mode === "probe" ? rows.length < 256 : rows.length < requested
+              if (exhausted) {
+                flush()
+                break
+              }
+              const last = rows[rows.length - 1]!
+              position = { path: last.path, chunkNo: last.chunk_no }
+              if (mode === "probe") mode = "candidates"
+            }
+            if (full()) break
+          }
+        }
+
+        const more = full()
+        if (listFiles) {
+          const page = files.slice(0, limit)
+          const last = page[page.length - 1]
+          return {
+            matches: [],
+            files: page,
+            next_cursor: more && last !== undefined
+              ? encodeCursor({ repositoryId: last.repository_id, path: last.path, line: -1 })
+              : null
+          }
+        }
+        let page = matches.slice(0, limit)
+        if (options.context > 0) {
+          const n = options.context
+          const withContext: Array<Match> = []
+          for (const match of page) {
+            const chunks = yield* SearchStore.lines(
+              statement,
+              match.repository_id,
+              match.path,
+              Math.max(1, match.line - n),
+              match.line + n
+            )
+            const lines = new Map<number, string>()
+            for (const chunk of chunks) {
+              const texts = chunk.content.split("\n")
+              if (chunk.content.endsWith("\n")) texts.pop()
+              for (const [k, text] of texts.entries()) lines.set(chunk.start_line + k, text)
+            }
+            const range = (from: number, to: number) => {
+              const out: Array<string> = []
+              for (let l = from; l <= to; l++) {
+                const text = lines.get(l)
+                if (text !== undefined) out.push(text)
+              }
+              return out
+            }
+            withContext.push({
+              ...match,
+              before: range(Math.max(1, match.line - n), match.line - 1),
+              after: range(match.line + 1, match.line + n)
+            })
+          }
+          page = withContext
+        }
+        const last = page[page.length - 1]
+        return {
+          matches: page,
+          next_cursor: more && last !== undefined
+            ? encodeCursor({ repositoryId: last.repository_id, path: last.path, line: last.line })
+            : null
+        }
+      })
+
+    const search = (userId: string, request: {
       readonly q: string
       readonly repositoryId?: RepositoryId | undefined
       readonly limit?: number | undefined
       readonly cursor?: string | undefined
+      readonly context?: number | undefined
     }) =>
       Effect.gen(function*() {
-        const limit = query.limit ?? 20
-        if (query.repositoryId !== undefined) {
-          const owned = yield* repositories.findForUser(query.repositoryId, userId)
-          if (Option.isNone(owned)) {
-            return yield* new RepositoryNotFound({ message: `no repository ${query.repositoryId}` })
-          }
-        }
-        const after = query.cursor === undefined ? null : yield* decodeCursor(query.cursor)
-        const rows = yield* files.search({
-          userId,
-          pattern: likePattern(query.q),
-          repositoryId: query.repositoryId ?? null,
-          after,
-          limit: limit + 1
+        const query = yield* Effect.try({
+          try: () => parseQuery(request.q),
+          catch: (error) =>
+            error instanceof QueryError
+              ? new InvalidQuery({
+                message: `${error.problem} (at position ${error.position})`,
+                position: error.position
+              })
+              : new InvalidQuery({ message: "the query could not be parsed", position: 0 })
         })
-        const needle = query.q.toLowerCase()
-        const matches: Array<{ repository_id: RepositoryId; path: string; line: number; snippet: string }> = []
-        let last: { repositoryId: string; path: string } | null = null
-        let more = false
-        for (const row of rows) {
-          if (matches.length >= limit) {
-            more = true
-            break
-          }
-          const lines = row.content.split("\n")
-          let found = 0
-          for (let i = 0; i < lines.length && found < MATCHES_PER_FILE && matches.length < limit; i++) {
-            const at = lines[i]!.toLowerCase().indexOf(needle)
-            if (at === -1) continue
-            found++
-            matches.push({
-              repository_id: row.repositoryId as RepositoryId,
-              path: row.path,
-              line: i + 1,
-              snippet: snippetOf(lines[i]!, at, needle.length)
-            })
-          }
-          last = { repositoryId: row.repositoryId, path: row.path }
-        }
-        return {
-          matches,
-          next_cursor: more && last !== null ? encodeCursor(last.repositoryId, last.path) : null
-        }
-      }).pipe(Effect.withSpan("CodeSearch.search"))
+        const after = request.cursor === undefined ? null : yield* decodeCursor(request.cursor)
+        return yield* Effect.acquireUseRelease(
+          admit(userId),
+          () =>
+            database.withConnection((statement) =>
+              run(statement, userId, query, {
+                repositoryId: request.repositoryId,
+                limit: request.limit ?? 20,
+                after,
+                context: request.context ?? 0
+              }).pipe(Effect.tap(() => statement("COMMIT")))
+            ),
+          () => leave(userId)
+        )
+      }).pipe(
+        Effect.catchTag("SqlError", (error) => {
+          const code = (error.cause as { code?: unknown } | undefined)?.code
+          return code === "57014"
+            ? Effect.fail(new SearchUnavailable({ message: "the search took too long; narrow it with path: or lang:" }))
+            : Effect.fail(new SearchUnavailable({ message: "search is unavailable; retry shortly" }))
+        }),
+        Effect.withSpan("CodeSearch.search")
+      )
 
     return { search } as const
   })

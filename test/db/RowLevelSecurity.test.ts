@@ -16,6 +16,7 @@ const TENANT_TABLES = [
   "webhook_deliveries",
   "token_usage",
   "indexed_files",
+  "indexed_chunks",
   "repository_status_view"
 ] as const
 
@@ -39,8 +40,11 @@ const seedTenant = (name: string) =>
       INSERT INTO token_usage (api_key_id, user_id, repository_id, job_id, usage_type, tokens_used)
       VALUES (${key!.id}, ${user}, ${repo}, ${job!.id}, 'files', 3)`
     yield* sql`
-      INSERT INTO indexed_files (repository_id, path, blob_sha, size_bytes, line_count, content)
-      VALUES (${repo}, 'src/main.ts', 'abc', 5, 1, 'hello')`
+      INSERT INTO indexed_files (repository_id, path, blob_sha, size_bytes, line_count)
+      VALUES (${repo}, 'src/main.ts', 'abc', 5, 1)`
+    yield* sql`
+      INSERT INTO indexed_chunks (repository_id, path, chunk_no, start_line, content, folded)
+      VALUES (${repo}, 'src/main.ts', 0, 1, 'hello', 'hello')`
     yield* sql`
       INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome)
       VALUES (${key!.id}, ${user}, '/api/v1/repositories', 'GET', 200, 'ok')`

@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { InvalidCursor, RepositoryNotFound } from "../../domain/Repository.js"
-import { SearchParams, SearchResults } from "../../domain/Search.js"
+import { InvalidQuery, SearchParams, SearchResults, SearchUnavailable, TooManySearches } from "../../domain/Search.js"
 import { Authentication } from "../Auth/Api.js"
 
 export class SearchApi extends HttpApiGroup.make("search")
@@ -10,10 +10,16 @@ export class SearchApi extends HttpApiGroup.make("search")
       .addSuccess(SearchResults)
       .addError(RepositoryNotFound)
       .addError(InvalidCursor)
+      .addError(InvalidQuery)
+      .addError(TooManySearches)
+      .addError(SearchUnavailable)
       .annotate(
         OpenApi.Description,
-        "Case-insensitive substring search (every character of `q` is literal) over the caller's " +
-          "repositories, or one of them with `repository_id`. At most 5 matches per file; `limit` matches per page."
+        "Code search over the caller's repositories, or one of them with `repository_id`. `q` is one " +
+          "case-insensitive literal (every character literal) unless it holds \"phrases\", /RE2 regexes/ or the " +
+          "filters path:, -path:, lang:, -lang:, repo:, case:yes, type:file (README, Code search). At most 5 " +
+          "matches per file; `limit` matches (or files, with type:file) per page; `next_cursor` resumes exactly " +
+          "where the page ended; `context` adds lines around each match."
       )
   )
   .middleware(Authentication)

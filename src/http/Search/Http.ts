@@ -13,6 +13,7 @@ export const SearchHttpLive = HttpApiBuilder.group(Api, "search", (handlers) =>
           q: urlParams.q,
           repositoryId: urlParams.repository_id,
           limit: urlParams.limit,
-          cursor: urlParams.cursor
+          cursor: urlParams.cursor,
+          context: urlParams.context
         })))
   }))

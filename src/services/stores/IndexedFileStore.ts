@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { chunksOf, fold } from "./Chunking.js"
 
 export interface IndexedFile {
   readonly path: string
@@ -10,16 +11,13 @@ export interface IndexedFile {
   readonly content: string
 }
 
-export interface SearchRow {
-  readonly repositoryId: string
-  readonly path: string
-  readonly content: string
-}
-
 // Rows per statement: keeps each statement's parameters (arrays, so 6 of them) and memory bounded.
 const WRITE_BATCH = 500
 
-/** Owns `indexed_files` (and `token_usage`, which only the indexer writes). */
+/**
+ * Owns `indexed_files`, `indexed_chunks` (a file's content, line-aligned chunks; searches read them through
+ * SearchStore) and `token_usage`, which only the indexer writes.
+ */
 export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("services/stores/IndexedFileStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -31,30 +29,55 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
       >`SELECT path, blob_sha FROM indexed_files WHERE repository_id = ${repositoryId}`
         .pipe(Effect.map((rows) => new Map(rows.map((row) => [row.path, row.blobSha]))))
 
+    // A file's chunks are replaced whole: the old version may have had more of them.
     const upsert = (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
-      Effect.forEach(
-        Array.from({ length: Math.ceil(files.length / WRITE_BATCH) }, (_, i) =>
-          files.slice(i * WRITE_BATCH, (i + 1) * WRITE_BATCH)),
-        (batch) =>
-          sql`
-            INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count, content)
-            SELECT ${repositoryId}, * FROM unnest(
-              ${
-            batch.map((f) => f.path)
-          }::text[], ${batch.map((f) => f.blobSha)}::text[],
-              ${batch.map((f) => f.language)}::text[], ${batch.map((f) => f.sizeBytes)}::int[],
-              ${batch.map((f) => f.lineCount)}::int[], ${batch.map((f) => f.content)}::text[])
-            ON CONFLICT (repository_id, path) DO UPDATE SET
-              blob_sha = EXCLUDED.blob_sha, language = EXCLUDED.language, size_bytes = EXCLUDED.size_bytes,
-              line_count = EXCLUDED.line_count, content = EXCLUDED.content, updated_at = now()`,
-        { discard: true }
+      // The trigram index's pending list is merged in work_mem-sized runs: larger runs, fewer passes.
+      (files.length === 0 ? Effect.void : sql`SELECT set_config('work_mem', '64MB', true)`).pipe(
+        Effect.zipRight(
+          Effect.forEach(
+            Array.from(
+              { length: Math.ceil(files.length / WRITE_BATCH) },
+              (_, i) => files.slice(i * WRITE_BATCH, (i + 1) * WRITE_BATCH)
+            ),
+            (batch) => {
+              const chunks = batch.flatMap((f) => chunksOf(f.content).map((c) => ({ file: f, chunk: c })))
+              return Effect.all([
+                sql`
+              INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count)
+              SELECT ${repositoryId}, * FROM unnest(
+                ${batch.map((f) => f.path)}::text[], ${batch.map((f) => f.blobSha)}::text[],
+                ${batch.map((f) => f.language)}::text[], ${batch.map((f) => f.sizeBytes)}::int[],
+                ${batch.map((f) => f.lineCount)}::int[])
+              ON CONFLICT (repository_id, path) DO UPDATE SET
+                blob_sha = EXCLUDED.blob_sha, language = EXCLUDED.language, size_bytes = EXCLUDED.size_bytes,
+                line_count = EXCLUDED.line_count, updated_at = now()`,
+                sql`
+              DELETE FROM indexed_chunks
+              WHERE repository_id = ${repositoryId} AND path = ANY(${batch.map((f) => f.path)}::text[])`,
+                chunks.length === 0 ? Effect.void : sql`
+              INSERT INTO indexed_chunks (repository_id, path, chunk_no, start_line, language, content, folded)
+              SELECT ${repositoryId}, * FROM unnest(
+                ${chunks.map((c) => c.file.path)}::text[], ${chunks.map((c) => c.chunk.chunkNo)}::int[],
+                ${chunks.map((c) => c.chunk.startLine)}::int[], ${chunks.map((c) => c.file.language)}::text[],
+                ${chunks.map((c) => c.chunk.content)}::text[], ${chunks.map((c) => fold(c.chunk.content))}::text[])`
+              ], { discard: true })
+            },
+            { discard: true }
+          )
+        ),
+        // Searches read the pending list of the trigram index whole: merge what this write left there.
+        Effect.zipRight(
+          files.length === 0
+            ? Effect.void
+            : sql`SELECT gin_clean_pending_list(to_regclass('public.indexed_chunks_search_idx'))`
+        )
       )
 
     const remove = (repositoryId: string, paths: ReadonlyArray<string>) =>
-      paths.length === 0 ? Effect.void : sql`
-        DELETE FROM indexed_files WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`.pipe(
-        Effect.asVoid
-      )
+      paths.length === 0 ? Effect.void : Effect.all([
+        sql`DELETE FROM indexed_files WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`,
+        sql`DELETE FROM indexed_chunks WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`
+      ], { discard: true })
 
     const recordUsage = (usage: {
       readonly repositoryId: string
@@ -73,31 +96,6 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
           (${usage.apiKeyId}, ${usage.userId}, ${usage.repositoryId}, ${usage.jobId}, 'bytes_indexed', ${usage.bytes},
            ${JSON.stringify({ commit: usage.commit })}::jsonb)`.pipe(Effect.asVoid)
 
-    /**
-     * Files of the user's repositories containing `pattern` (an ILIKE pattern, served by the trigram
-     * index), in (repository_id, path) order after `after`.
-     */
-    const search = (options: {
-      readonly userId: string
-      readonly pattern: string
-      readonly repositoryId: string | null
-      readonly after: { readonly repositoryId: string; readonly path: string } | null
-      readonly limit: number
-    }) =>
-      sql<SearchRow>`
-        SELECT f.repository_id, f.path, f.content
-        FROM indexed_files f JOIN repositories r ON r.id = f.repository_id
-        WHERE r.user_id = ${options.userId}
-          ${options.repositoryId === null ? sql`` : sql`AND f.repository_id = ${options.repositoryId}`}
-          ${
-        options.after === null
-          ? sql``
-          : sql`AND (f.repository_id, f.path) > (${options.after.repositoryId}::uuid, ${options.after.path})`
-      }
-          AND f.content ILIKE ${options.pattern}
-        ORDER BY f.repository_id, f.path
-        LIMIT ${options.limit}`
-
     const span = <A, E, R>(name: string) => (effect: Effect.Effect<A, E, R>) =>
       effect.pipe(Effect.orDie, Effect.withSpan(`IndexedFileStore.${name}`))
 
@@ -106,8 +104,7 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
       upsert: (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
         upsert(repositoryId, files).pipe(span("upsert")),
       remove: (repositoryId: string, paths: ReadonlyArray<string>) => remove(repositoryId, paths).pipe(span("remove")),
-      recordUsage: (usage: Parameters<typeof recordUsage>[0]) => recordUsage(usage).pipe(span("recordUsage")),
-      search: (options: Parameters<typeof search>[0]) => search(options).pipe(span("search"))
+      recordUsage: (usage: Parameters<typeof recordUsage>[0]) => recordUsage(usage).pipe(span("recordUsage"))
     } as const
   })
 }) {}

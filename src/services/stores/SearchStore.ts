@@ -1,0 +1,222 @@
+import { Effect } from "effect"
+import type { Required } from "../../domain/SearchRegex.js"
+import type { SearchStatement } from "./SearchDatabase.js"
+
+/** Chunks per ordered probe before a search turns to the trigram index (bench/README.md, search). */
+export const PROBE_CHUNKS = 256
+/** Candidate chunks per statement after the probe. */
+export const BATCH_CHUNKS = 200
+
+export interface ChunkRow {
+  readonly path: string
+  readonly chunk_no: number
+  readonly start_line: number
+  readonly language: string | null
+  /** null for a chunk of the probe that is not a candidate. */
+  readonly content: string | null
+}
+
+/** Where a search is in one repository: after this chunk. */
+export interface Position {
+  readonly path: string
+  readonly chunkNo: number
+}
+
+export interface ChunkFilter {
+  /** Case-folded literals a candidate chunk must contain, as a formula; "any" when nothing narrows. */
+  readonly required: Required
+  readonly paths: ReadonlyArray<{ readonly value: string; readonly negated: boolean }>
+  readonly languages: ReadonlyArray<{ readonly name: string; readonly negated: boolean }>
+}
+
+const GLOB = /[*?[{]/
+
+/** A path glob as an anchored Postgres regex; a glob without a slash matches the file name in any directory. */
+export const globRegex = (glob: string): string => {
+  let out = ""
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!
+    if (c === "*" && glob[i + 1] === "*") {
+      if (glob[i + 2] === "/") {
+        out += "(?:.*/)?"
+        i += 2
+      } else {
+        out += ".*"
+        i += 1
+      }
+    } else if (c === "*") out += "[^/]*"
+    else if (c === "?") out += "[^/]"
+    else if (c === "{") {
+      const close = glob.indexOf("}", i)
+      if (close === -1) out += "\\{"
+      else {
+        out += `(?:${glob.slice(i + 1, close).split(",").map((alt) => globRegex(alt).slice(1, -1)).join("|")})`
+        i = close
+      }
+    } else if (c === "[") {
+      const close = glob.indexOf("]", i + 2)
+      if (close === -1) out += "\\["
+      else {
+        const body = glob.slice(i + 1, close).replace(/^!/, "^").replace(/\\/g, "\\\\")
+        out += `[${body}]`
+        i = close
+      }
+    } else out += /[A-Za-z0-9_/]/.test(c) ? c : `\\${c}`
+  }
+  return glob.includes("/") ? `^${out.replace(/^\//, "")}$` : `(?:^|/)${out}$`
+}
+
+const likeEscape = (s: string) => `%${s.replace(/[\\%_]/g, "\\$&")}%`
+/** pg_trgm finds trigrams only in runs of three letters or digits; a literal without one cannot use the index. */
+const indexable = (s: string) => /[\p{L}\p{N}]{3}/u.test(s)
+
+/** The formula with every literal the index cannot use replaced by "any". */
+export const indexableOnly = (r: Required): Required => {
+  switch (r._tag) {
+    case "any":
+      return r
+    case "literal":
+      return indexable(r.text) ? r : { _tag: "any" }
+    case "and": {
+      const items = r.items.map(indexableOnly).filter((i) => i._tag !== "any")
+      return items.length === 0 ? { _tag: "any" } : items.length === 1 ? items[0]! : { _tag: "and", items }
+    }
+    case "or": {
+      const items = r.items.map(indexableOnly)
+      return items.some((i) => i._tag === "any") ? { _tag: "any" } : { _tag: "or", items }
+    }
+  }
+}
+
+class Params {
+  readonly values: Array<unknown> = []
+  add(value: unknown) {
+    this.values.push(value)
+    return `$${this.values.length}`
+  }
+}
+
+/** SQL for a formula: LIKE on `folded` where the index serves it, strpos where it cannot. */
+const formulaSql = (r: Required, params: Params): string => {
+  switch (r._tag) {
+    case "any":
+      return "true"
+    case "literal":
+      return indexable(r.text)
+        ? `folded LIKE ${params.add(likeEscape(r.text))}`
+        : `strpos(folded, ${params.add(r.text)}) > 0`
+    case "and":
+      return `(${r.items.map((i) => formulaSql(i, params)).join(" AND ")})`
+    case "or":
+      return `(${r.items.map((i) => formulaSql(i, params)).join(" OR ")})`
+  }
+}
+
+const filterSql = (filter: ChunkFilter, params: Params) => {
+  const parts: Array<string> = []
+  for (const p of filter.paths) {
+    const test = GLOB.test(p.value)
+      ? `path ~ ${params.add(globRegex(p.value))}`
+      : `strpos(path, ${params.add(p.value)}) > 0`
+    parts.push(p.negated ? `NOT ${test}` : test)
+  }
+  const wanted = filter.languages.filter((l) => !l.negated).map((l) => l.name)
+  const unwanted = filter.languages.filter((l) => l.negated).map((l) => l.name)
+  if (wanted.length > 0) parts.push(`language = ANY(${params.add(wanted)}::text[])`)
+  if (unwanted.length > 0) parts.push(`(language IS NULL OR NOT language = ANY(${params.add(unwanted)}::text[]))`)
+  return parts.map((p) => ` AND ${p}`).join("")
+}
+
+const COLUMNS = "path, chunk_no, start_line, language"
+
+/**
+ * Reads `indexed_chunks` for code search on the search pool's connection (IndexedFileStore writes them).
+ * Every statement names one repository first, so its cost follows that repository's rows only.
+ */
+export const SearchStore = {
+  begin: (run: SearchStatement) => run("BEGIN READ ONLY").pipe(Effect.asVoid),
+
+  /**
+   * The next PROBE_CHUNKS chunks in order, with the content of the candidates: for a common pattern the
+   * first page is here, whatever the index would say.
+   */
+  probe: (run: SearchStatement, repositoryId: string, after: Position, filter: ChunkFilter, prefilter: Required) => {
+    const params = new Params()
+    const text = `
+      SELECT ${COLUMNS}, CASE WHEN ${formulaSql(prefilter, params)} THEN content END AS content
+      FROM (
+        SELECT * FROM indexed_chunks
+        WHERE repository_id = ${params.add(repositoryId)} AND (path, chunk_no) > (${params.add(after.path)}, ${
+      params.add(after.chunkNo)
+    }::int)${filterSql(filter, params)}
+        ORDER BY path, chunk_no LIMIT ${PROBE_CHUNKS}
+      ) w`
+    return Effect.zipRight(
+      run("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = off"),
+      run<ChunkRow>(text, params.values)
+    )
+  },
+
+  /** The next candidate chunks in order, found through the trigram index (never a scan of the repository). */
+  candidates: (run: SearchStatement, repositoryId: string, after: Position, filter: ChunkFilter, limit: number) => {
+    const params = new Params()
+    const text = `
+      SELECT ${COLUMNS}, content FROM indexed_chunks
+      WHERE repository_id = ${params.add(repositoryId)} AND (path, chunk_no) > (${params.add(after.path)}, ${
+      params.add(after.chunkNo)
+    }::int)
+        AND ${formulaSql(filter.required, params)}${filterSql(filter, params)}
+      ORDER BY path, chunk_no LIMIT ${params.add(limit)}`
+    return Effect.zipRight(
+      run("SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"),
+      run<ChunkRow>(text, params.values)
+    )
+  },
+
+  /** The next chunks in order that pass `prefilter` (no index can narrow them): reads the repository in order. */
+  scan: (
+    run: SearchStatement,
+    repositoryId: string,
+    after: Position,
+    filter: ChunkFilter,
+    prefilter: Required,
+    limit: number
+  ) => {
+    const params = new Params()
+    const text = `
+      SELECT ${COLUMNS}, content FROM indexed_chunks
+      WHERE repository_id = ${params.add(repositoryId)} AND (path, chunk_no) > (${params.add(after.path)}, ${
+      params.add(after.chunkNo)
+    }::int)
+        AND ${formulaSql(prefilter, params)}${filterSql(filter, params)}
+      ORDER BY path, chunk_no LIMIT ${params.add(limit)}`
+    return Effect.zipRight(
+      run("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = off"),
+      run<ChunkRow>(text, params.values)
+    )
+  },
+
+  /** The chunks of one file that hold lines `from` to `to`, in order. */
+  lines: (run: SearchStatement, repositoryId: string, path: string, from: number, to: number) =>
+    run<{ start_line: number; content: string }>(
+      `SELECT start_line, content FROM indexed_chunks
+       WHERE repository_id = $1 AND path = $2 AND start_line <= $4 AND chunk_no >= coalesce((
+         SELECT max(chunk_no) FROM indexed_chunks WHERE repository_id = $1 AND path = $2 AND start_line <= $3), 0)
+       ORDER BY chunk_no`,
+      [repositoryId, path, from, to]
+    ),
+
+  /** The user's repositories in id order (the order results come in). */
+  repositories: (run: SearchStatement, userId: string) =>
+    run<{ id: string; name: string }>("SELECT id, name FROM repositories WHERE user_id = $1 ORDER BY id", [userId]),
+
+  /** Files (no pattern: the query lists files) in order after `afterPath`. */
+  files: (run: SearchStatement, repositoryId: string, afterPath: string, filter: ChunkFilter, limit: number) => {
+    const params = new Params()
+    const text = `
+      SELECT path, language FROM indexed_files
+      WHERE repository_id = ${params.add(repositoryId)} AND path > ${params.add(afterPath)}${filterSql(filter, params)}
+      ORDER BY path LIMIT ${params.add(limit)}`
+    return run<{ path: string; language: string | null }>(text, params.values)
+  }
+}
