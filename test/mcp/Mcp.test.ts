@@ -163,10 +163,11 @@ layer(app, { timeout: "120 seconds", excludeTestServices: true })("MCP over Stre
       expect(repository.status).toBe("ready")
       expect(repository.last_indexed_commit).toMatch(/^[0-9a-f]{40}$/)
 
-      // Three files mention "widget"; one match per page walks them in path order.
+      // Three files mention "widget" on five lines; one match per page walks them in path order, resuming
+      // inside a file.
       const seen: Array<string> = []
       let cursor: string | undefined
-      for (let page = 0; page < 5; page++) {
+      for (let page = 0; page < 8; page++) {
         const result = data<
           { matches: Array<{ path: string; line: number; snippet: string }>; next_cursor: string | null }
         >(
@@ -181,7 +182,7 @@ layer(app, { timeout: "120 seconds", excludeTestServices: true })("MCP over Stre
         if (result.next_cursor === null) break
         cursor = result.next_cursor
       }
-      expect(seen).toEqual(["README.md:1", "src/a.ts:1", "src/b.ts:1"])
+      expect(seen).toEqual(["README.md:1", "README.md:2", "src/a.ts:1", "src/b.ts:1", "src/b.ts:2"])
 
       const all = data<{ matches: Array<{ path: string }> }>(yield* call(client, "search_code", { query: "widget" }))
       expect(all.matches.map((m) => m.path)).toEqual(["README.md", "README.md", "src/a.ts", "src/b.ts", "src/b.ts"])
@@ -191,6 +192,14 @@ layer(app, { timeout: "120 seconds", excludeTestServices: true })("MCP over Stre
       )
       expect(reindexed.repository_id).toBe(registered.repository_id)
       expect(reindexed.job_id).not.toBe(registered.job_id)
+      // The reindex runs against this test's git server: it must be done before the scope closes that.
+      const reindex = yield* call(client, "get_job", { job_id: reindexed.job_id }).pipe(
+        Effect.map((result) => data<{ status: string }>(result)),
+        Effect.filterOrFail((j) => j.status === "completed" || j.status === "failed"),
+        Effect.retry(Schedule.spaced("100 millis")),
+        Effect.timeout("60 seconds")
+      )
+      expect(reindex.status).toBe("completed")
 
       // Bad arguments and typed failures are tool errors, not protocol or HTTP errors.
       expect(toolError(yield* call(client, "search_code", { query: "ab" })).message).toMatch(/query|3/)
@@ -207,7 +216,8 @@ layer(app, { timeout: "120 seconds", excludeTestServices: true })("MCP over Stre
       const audit = yield* sql<{ route: string; tool: string | null; n: number }>`
         SELECT route, tool, count(*)::int AS n FROM api_key_usage WHERE key_id = ${key.key_id}
         GROUP BY route, tool ORDER BY tool`
-      expect(audit).toContainEqual({ route: "/mcp", tool: "search_code", n: 7 })
+      expect(audit).toContainEqual({ route: "/mcp", tool: "search_code", n: 9 })
+      expect(audit.find((row) => row.tool === "get_job")?.n).toBeGreaterThanOrEqual(2)
       expect(audit).toContainEqual({ route: "/mcp", tool: "register_repository", n: 2 })
       expect(audit.every((row) => row.route === "/mcp")).toBe(true)
     }))
@@ -222,9 +232,12 @@ layer(app, { timeout: "120 seconds", excludeTestServices: true })("MCP over Stre
       )
       const sql = yield* SqlClient.SqlClient
       yield* sql`
-        INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count, content)
-        VALUES (${registered.repository_id}, 'secret.ts', ${"a".repeat(40)}, 'TypeScript', 30, 1,
-                'const hunter2 = "tenant secret"')`
+        INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count)
+        VALUES (${registered.repository_id}, 'secret.ts', ${"a".repeat(40)}, 'TypeScript', 30, 1)`
+      yield* sql`
+        INSERT INTO indexed_chunks (repository_id, path, chunk_no, start_line, language, content, folded)
+        VALUES (${registered.repository_id}, 'secret.ts', 0, 1, 'TypeScript',
+                'const hunter2 = "tenant secret"', 'const hunter2 = "tenant secret"')`
 
       const { client } = yield* connect(other.api_key)
       const id = { repository_id: registered.repository_id }

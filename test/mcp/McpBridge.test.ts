@@ -64,9 +64,12 @@ layer(testApp({ GIT_ALLOW_PRIVATE_HOSTS: "true" }), { timeout: "60 seconds", exc
         const { data } = (yield* registered.json) as { success: true; data: { repository_id: string } }
         const sql = yield* SqlClient.SqlClient
         yield* sql`
-          INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count, content)
-          VALUES (${data.repository_id}, 'src/main.rs', ${"b".repeat(40)}, 'Rust', 40, 2,
-                  ${"use std::io;\nasync fn serve() {}\n"})`
+          INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count)
+          VALUES (${data.repository_id}, 'src/main.rs', ${"b".repeat(40)}, 'Rust', 40, 2)`
+        const content = "use std::io;\nasync fn serve() {}\n"
+        yield* sql`
+          INSERT INTO indexed_chunks (repository_id, path, chunk_no, start_line, language, content, folded)
+          VALUES (${data.repository_id}, 'src/main.rs', 0, 1, 'Rust', ${content}, ${content.toLowerCase()})`
 
         const found = yield* post("/mcp/tools/search_code", headers, JSON.stringify({ query: "async fn", limit: 5 }))
         expect(found.status).toBe(200)
@@ -76,8 +79,11 @@ layer(testApp({ GIT_ALLOW_PRIVATE_HOSTS: "true" }), { timeout: "60 seconds", exc
             matches: [{
               repository_id: data.repository_id,
               path: "src/main.rs",
+              language: "Rust",
               line: 2,
-              snippet: "async fn serve() {}"
+              column: 1,
+              snippet: "async fn serve() {}",
+              ranges: [[0, 8]]
             }],
             next_cursor: null
           }
