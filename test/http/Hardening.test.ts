@@ -236,7 +236,7 @@ layer(testApp({ INTERNAL_API_KEY: INTERNAL_KEY, KOTADB_WEBHOOK_BASE_URL: "https:
         ["405", yield* send("POST", "/health", {})],
         ["401", yield* get("/api/v1/usage")],
         ["200", yield* get("/api/v1/usage", withKey(api_key))],
-        ["400", yield* get("/api/v1/search/code?q=a", withKey(api_key))]
+        ["400", yield* get("/api/v1/search/code?q=a%00b", withKey(api_key))]
       ]
       for (const [name, response] of responses) {
         expect(response.headers["x-content-type-options"], name).toBe("nosniff")
