@@ -15,6 +15,14 @@ import { isIP } from "node:net"
 import { crc32 } from "node:zlib"
 import pg from "pg"
 
+// The headers ours puts on every response (src/http/SecurityHeaders.ts), so both write the same bytes.
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "x-frame-options": "DENY"
+}
+
 const ROUTE = "/api/v1/me"
 
 // The key format of src/domain/ApiKeyFormat.ts: kdb_live_ + 22 base62 characters + a base62 CRC32.
@@ -43,7 +51,7 @@ const hashOf = (candidate: string): string | null => {
 // the lookup by hash in front and the audit insert behind.
 const AUTH_SQL = `
 WITH k AS (
-  SELECT id, user_id, rate_limit,
+  SELECT id, user_id, rate_limit, scopes,
          (usage_period_start < $3::date OR monthly_usage < monthly_quota) AS quota_ok
   FROM api_keys
   WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
@@ -96,6 +104,7 @@ WITH k AS (
   ON CONFLICT (key_id, month, outcome) DO UPDATE SET requests = c.requests + 1
 )
 SELECT (SELECT o FROM outcome) AS outcome, (SELECT id FROM k) AS key_id, (SELECT user_id FROM k) AS user_id,
+       (SELECT scopes FROM k) AS scopes,
        (SELECT rate_limit FROM k) AS rate_limit, (SELECT used FROM hit) AS used,
        (SELECT oldest_second::text FROM hit) AS oldest_second,
        (SELECT monthly_usage FROM usage) AS monthly_usage, (SELECT monthly_quota FROM usage) AS monthly_quota`
@@ -108,6 +117,7 @@ VALUES (NULL, NULL, $1, $2, 401, $3::float8, $4::inet, $5, 'unauthorized')`
 interface AuthRow {
   readonly outcome: "ok" | "unauthorized" | "rate_limited" | "quota_exceeded"
   readonly key_id: string | null
+  readonly scopes: Array<string> | null
   readonly user_id: string | null
   readonly rate_limit: number | null
   readonly used: number | null
@@ -152,6 +162,7 @@ const send = (response: ServerResponse, status: number, body: unknown, headers: 
   response.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
+    ...SECURITY_HEADERS,
     ...headers
   })
   response.end(text)
@@ -206,7 +217,7 @@ const me = async (request: IncomingMessage, response: ServerResponse, started: n
       const limit = row.rate_limit!
       const oldest = row.oldest_second === null ? null : Number(row.oldest_second)
       const reset = oldest === null ? 60 : Math.max(0, Math.ceil(((oldest + 61) * 1000 - nowMs) / 1000))
-      return send(response, 200, { key_id: row.key_id, user_id: row.user_id }, {
+      return send(response, 200, { key_id: row.key_id, user_id: row.user_id, scopes: row.scopes }, {
         "ratelimit-policy": `"default";q=${limit};w=60`,
         "ratelimit": `"default";r=${Math.max(0, limit - row.used!)};t=${reset}`,
         "x-ratelimit-limit": String(limit),

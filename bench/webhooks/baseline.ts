@@ -19,6 +19,14 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { createServer } from "node:http"
 import pg from "pg"
 
+// The headers ours puts on every response (src/http/SecurityHeaders.ts), so both write the same bytes.
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "x-frame-options": "DENY"
+}
+
 const MAX_BYTES = 25 * 1024 * 1024
 const MAX_HINT_PATHS = 1_000
 const ROUTE = /^\/webhooks\/github\/([^/?]*)$/
@@ -87,7 +95,11 @@ const loadRepositories = async () => {
 
 const send = (response: ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body)
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...SECURITY_HEADERS
+  })
   response.end(text)
 }
 
