@@ -1,5 +1,7 @@
 import { Effect } from "effect"
 import type { SearchStatement } from "./SearchDatabase.js"
+import type { ChunkFilter } from "./SearchStore.js"
+import { filterSql as fileFilterSql, Params } from "./SearchStore.js"
 
 export interface SymbolRow {
   readonly repository_id: string
@@ -72,14 +74,6 @@ const SYMBOL_COLUMNS = "repository_id, path, ordinal, name, kind, language, line
 const LNAME = `lower(name) COLLATE "C"`
 /** The largest code point: every name starting with p sorts between p and p || MAX_CHAR in byte order. */
 const MAX_CHAR = "chr(1114111)"
-
-class Params {
-  readonly values: Array<unknown> = []
-  add(value: unknown) {
-    this.values.push(value)
-    return `$${this.values.length}`
-  }
-}
 
 /** The cursor's key as parameters (all but its rank: a group's statement has one rank). */
 const keyParams = (after: SymbolKey, params: Params) => ({
@@ -462,5 +456,58 @@ export const NavigationStore = {
        FROM code_symbols WHERE repository_id = ANY($1::uuid[]) AND name = ANY($2::text[])
        ORDER BY name, repository_id, path, ordinal`,
       [repositoryIds, names]
+    ),
+
+  /**
+   * Code search's `sym:` (SPEC 9): the files after `afterPath` (or from it, `inclusive`) that define every one
+   * of `names` (case-insensitively unless `caseSensitive`), in path order, at most `limit`. Reads every
+   * definition with those names in the repository.
+   */
+  filesDefiningAll: (
+    run: SearchStatement,
+    repositoryId: string,
+    names: ReadonlyArray<string>,
+    caseSensitive: boolean,
+    filter: Pick<ChunkFilter, "paths" | "languages">,
+    afterPath: string,
+    inclusive: boolean,
+    limit: number
+  ) => {
+    const params = new Params()
+    const repository = params.add(repositoryId)
+    const wanted = params.add(names)
+    const key = caseSensitive ? "name" : "lower(name)"
+    const match = caseSensitive
+      ? `name = ANY(${wanted}::text[])`
+      : `${LNAME} = ANY(ARRAY(SELECT lower(n) FROM unnest(${wanted}::text[]) AS n))`
+    const text = `
+      SELECT path, min(language) AS language FROM code_symbols
+      WHERE repository_id = ${repository} AND ${match} AND path ${inclusive ? ">=" : ">"} ${params.add(afterPath)}${
+      fileFilterSql(filter, params)
+    }
+      GROUP BY path
+      HAVING count(DISTINCT ${key}) = (SELECT count(DISTINCT ${caseSensitive ? "n" : "lower(n)"})
+                                      FROM unnest(${wanted}::text[]) AS n)
+      ORDER BY path LIMIT ${params.add(limit)}`
+    return on(run, "ordered")<{ path: string; language: string }>(text, params.values)
+  },
+
+  /** The definitions of `names` (as `filesDefiningAll` matches them) in these files, by path and position. */
+  definitionsNamed: (
+    run: SearchStatement,
+    repositoryId: string,
+    names: ReadonlyArray<string>,
+    caseSensitive: boolean,
+    paths: ReadonlyArray<string>
+  ) =>
+    on(run, "ordered")<{ path: string; name: string; line: number; col: number }>(
+      `SELECT path, name, line, col FROM code_symbols
+       WHERE repository_id = $1 AND path = ANY($3::text[]) AND ${
+        caseSensitive
+          ? "name = ANY($2::text[])"
+          : "lower(name) = ANY(ARRAY(SELECT lower(n) FROM unnest($2::text[]) AS n))"
+      }
+       ORDER BY path, line, col`,
+      [repositoryId, names, paths]
     )
 }
