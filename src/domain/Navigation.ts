@@ -378,7 +378,7 @@ export const Overview = Schema.Struct({
     bytes: Schema.Number
   })),
   symbol_kinds: Schema.Array(Schema.Struct({ kind: Schema.String, count: Schema.Number })),
-  /** Defined names with the most references to them (by name), from `references_read` references. */
+  /** Defined names with the most references to them (by name), counted over `references_read` references. */
   most_referenced: Schema.Array(Schema.Struct({
     name: Schema.String,
     kind: Schema.String,
@@ -390,8 +390,9 @@ export const Overview = Schema.Struct({
     line: Schema.Number
   })),
   /**
-   * False for a repository too large to count in one request: the counts stopped at their cap (so they are
-   * lower bounds) and `most_referenced` ranks the references of the first files by path.
+   * False for a repository too large to count in one request (over 1,000,000 files, symbols or references):
+   * the counts stopped at that cap, so they are lower bounds, and `most_referenced` ranks the references
+   * read, the first million in name order.
    */
   counts_exact: Schema.Boolean,
   references_read: Schema.Number,

@@ -30,16 +30,16 @@ import type { SearchStatement } from "./stores/SearchDatabase.js"
 import { SearchDatabase } from "./stores/SearchDatabase.js"
 
 /** Symbol search ranks every match itself up to this many; beyond, it reads the name index in order. */
-export const RANKED_CANDIDATES = 2000
+export const RANKED_CANDIDATES = 500
 const MAX_OUTLINE_SYMBOLS = 5000
 const MAX_IMPACT_FILES = 1000
 /** What one overview reads at most per count: a larger repository gets lower bounds (`counts_exact: false`). */
-export const OVERVIEW_CAP = 100_000
+export const OVERVIEW_CAP = 1_000_000
 const OVERVIEW_NAMES = 200
 
 const resolution = "name-match" as const
 
-const symbolCursor = makeCursor("symbols", ["int", "string", "string", "uuid", "string", "int"] as const)
+const symbolCursor = makeCursor("symbols", ["int", "string", "uuid", "string", "int"] as const)
 const definitionCursor = makeCursor("definitions", ["int", "string", "int"] as const)
 const referenceCursor = makeCursor("references", ["string", "int"] as const)
 const callerCursor = makeCursor("callers", ["uuid", "string", "string"] as const)
@@ -64,7 +64,6 @@ const location = (row: SymbolRow): SymbolLocation => ({
 const keyOf = (row: RankedSymbolRow): SymbolKey => ({
   rank: row.rank,
   lname: row.lname,
-  name: row.name,
   repositoryId: row.repository_id,
   path: row.path,
   ordinal: row.ordinal
@@ -193,10 +192,9 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
           : {
             rank: after[0],
             lname: after[1],
-            name: after[2],
-            repositoryId: after[3],
-            path: after[4],
-            ordinal: after[5]
+            repositoryId: after[2],
+            path: after[3],
+            ordinal: after[4]
           }
         return yield* session(userId, "searchSymbols", (run) =>
           Effect.gen(function*() {
@@ -243,7 +241,7 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
             }
             const { items, next } = page(found, limit, (last) => {
               const k = keyOf(last)
-              return symbolCursor.encode([k.rank, k.lname, k.name, k.repositoryId, k.path, k.ordinal])
+              return symbolCursor.encode([k.rank, k.lname, k.repositoryId, k.path, k.ordinal])
             })
             return { symbols: items.map(location), next_cursor: next, resolution }
           }))

@@ -32,10 +32,8 @@ const byText = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0
 
 /** Every fixture symbol as name@path, in symbol search's order for `*`. */
 const ALL_SYMBOLS = Object.entries(CODE_FILES)
-  .flatMap(([path, file]) => (file.symbols ?? []).map((symbol) => ({ name: symbol.name, path })))
-  .sort((a, b) =>
-    byText(a.name.toLowerCase(), b.name.toLowerCase()) || byText(a.name, b.name) || byText(a.path, b.path)
-  )
+  .flatMap(([path, file]) => (file.symbols ?? []).map((symbol, ordinal) => ({ name: symbol.name, path, ordinal })))
+  .sort((a, b) => byText(a.name.toLowerCase(), b.name.toLowerCase()) || byText(a.path, b.path) || a.ordinal - b.ordinal)
   .map((s) => `${s.name}@${s.path}`)
 
 /** A key and a repository of its user holding the fixture. */
@@ -134,7 +132,7 @@ layer(testApp(), { timeout: "120 seconds", excludeTestServices: true })("code na
           .filter((row) => kind === undefined || row.kind === kind)
           .sort((a, b) =>
             rank(a.name) - rank(b.name) || byText(a.name.toLowerCase(), b.name.toLowerCase()) ||
-            byText(a.name, b.name) || byText(a.path, b.path) || a.ordinal - b.ordinal
+            byText(a.path, b.path) || a.ordinal - b.ordinal
           )
           .map((row) => `${row.name}@${row.path}`)
       const all = (params: Record<string, string>) =>
@@ -161,9 +159,9 @@ layer(testApp(), { timeout: "120 seconds", excludeTestServices: true })("code na
       // The first page of a large result.
       const first = yield* getJson(key, `/api/v1/search/symbols?${query({ q: "handler", repository_id: big })}`)
       expect(first.body.symbols.map((s: { name: string }) => s.name).slice(0, 4)).toEqual([
-        "HANDLER",
         "Handler",
         "handler",
+        "HANDLER",
         "handler0003"
       ])
     }))

@@ -172,8 +172,8 @@ export class NavigationApi extends HttpApiGroup.make("navigation")
       .annotate(
         OpenApi.Description,
         "Languages, file, symbol and reference counts, and the defined names with the most references. A " +
-          "repository with more than 100,000 files, symbols or references is counted that far " +
-          "(`counts_exact: false`) so that the answer costs the same whatever its size."
+          "repository with more than 1,000,000 files, symbols or references is counted that far " +
+          "(`counts_exact: false`), so that no answer costs more than that."
       )
   )
   .middleware(Authentication)

@@ -22,7 +22,6 @@ export interface SymbolRow {
 export interface SymbolKey {
   readonly rank: number
   readonly lname: string
-  readonly name: string
   readonly repositoryId: string
   readonly path: string
   readonly ordinal: number
@@ -35,7 +34,7 @@ export interface SymbolFilter {
   readonly language: string | undefined
 }
 
-/** The groups of symbol search, each read in (lower-cased name, name, repository, path, ordinal) order. */
+/** The groups of symbol search, each read in (lower-cased name, repository, path, ordinal) order. */
 export type SymbolGroup = "exact" | "prefix" | "contains" | "all"
 
 export interface ReferenceRow {
@@ -71,15 +70,17 @@ export interface Edge {
 
 const SYMBOL_COLUMNS = "repository_id, path, ordinal, name, kind, language, line, col, end_line, end_col, container, " +
   "signature"
+const SYMBOLS_AS_S = SYMBOL_COLUMNS.split(", ").map((column) => `s.${column}`).join(", ")
 const LNAME = `lower(name) COLLATE "C"`
 /** The largest code point: every name starting with p sorts between p and p || MAX_CHAR in byte order. */
 const MAX_CHAR = "chr(1114111)"
 
-/** The cursor's key as parameters (all but its rank: a group's statement has one rank). */
+/** Symbol search's order within a rank: lower-cased name, then where the definition is. */
+const ORDER = "lname, repository_id, path, ordinal"
+
+/** The cursor's key as parameters, but its rank and repository (which a statement may use or not). */
 const keyParams = (after: SymbolKey, params: Params) => ({
   lname: params.add(after.lname),
-  name: params.add(after.name),
-  repositoryId: params.add(after.repositoryId),
   path: params.add(after.path),
   ordinal: params.add(after.ordinal)
 })
@@ -100,10 +101,14 @@ const PLANS = {
 
 /**
  * One statement with the access path that serves it; a sequential scan never does (it would read other
- * tenants' rows), whatever the planner estimates. The settings last until the next statement sets its own.
+ * tenants' rows), whatever the planner estimates, and no parallel workers (starting them costs more than a
+ * page of navigation). The settings last until the next statement sets its own.
  */
 const on = (run: SearchStatement, access: keyof typeof PLANS) => <Row>(text: string, values: ReadonlyArray<unknown>) =>
-  Effect.zipRight(run(`${PLANS[access]}; SET LOCAL enable_seqscan = off`), run<Row>(text, values))
+  Effect.zipRight(
+    run(`${PLANS[access]}; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0`),
+    run<Row>(text, values)
+  )
 
 /**
  * Reads what the indexer extracted (`code_symbols`, `code_references`, `code_imports`) and the indexed files, on
@@ -149,11 +154,12 @@ export const NavigationStore = {
     const capped = params.add(cap + 1)
     const keyset = after === null ? "" : (() => {
       const rank = params.add(after.rank)
+      const repository = params.add(after.repositoryId)
       const k = keyParams(after, params)
-      return `WHERE (rank, lname, name, repository_id, path, ordinal) > (${rank}::int, ${k.lname}::text COLLATE "C", ` +
-        `${k.name}::text, ${k.repositoryId}::uuid, ${k.path}::text, ${k.ordinal}::int)`
+      return `WHERE (rank, ${ORDER}) > (${rank}::int, ${k.lname}::text COLLATE "C", ${repository}::uuid, ` +
+        `${k.path}::text, ${k.ordinal}::int)`
     })()
-    const order = "rank, lname, name, repository_id, path, ordinal"
+    const order = `rank, ${ORDER}`
     const text = `
       WITH c AS MATERIALIZED (
         SELECT ${SYMBOL_COLUMNS}, ${LNAME} AS lname,
@@ -190,7 +196,6 @@ export const NavigationStore = {
     limit: number
   ) => {
     const params = new Params()
-    const ids = params.add(repositoryIds)
     const rank = group === "exact" || group === "all" ? 0 : group === "prefix" ? 1 : 2
     let condition = ""
     if (group !== "all") {
@@ -203,22 +208,28 @@ export const NavigationStore = {
           params.add(containsPattern(q))
         }) AND NOT starts_with(lower(name), lower(${query}))`
     }
-    const keyset = after === null ? "" : (() => {
-      const k = keyParams(after, params)
-      return ` AND ${LNAME} >= ${k.lname}::text COLLATE "C" AND (${LNAME}, name, r.id, path, ordinal) > ` +
-        `(${k.lname}::text COLLATE "C", ${k.name}::text, ${k.repositoryId}::uuid, ${k.path}::text, ${k.ordinal}::int)`
-    })()
     const where = filterSql(filter, params)
     const n = params.add(limit)
-    const text = `
-      SELECT s.* FROM unnest(${ids}::uuid[]) AS r(id) CROSS JOIN LATERAL (
-        SELECT ${SYMBOL_COLUMNS}, ${LNAME} AS lname, ${rank} AS rank
-        FROM code_symbols
-        WHERE repository_id = r.id${condition}${keyset}${where}
-        ORDER BY ${LNAME}, name, path, ordinal
-        LIMIT ${n}
-      ) s
-      ORDER BY lname, name, repository_id, path, ordinal LIMIT ${n}`
+    // One ordered read per repository, each from where the cursor leaves it (a range of the index), merged.
+    const bounds = after === null ? null : keyParams(after, params)
+    const reads = repositoryIds.map((repositoryId) => {
+      let from = ""
+      if (bounds !== null) {
+        const lname = `${bounds.lname}::text COLLATE "C"`
+        from = repositoryId < after!.repositoryId
+          ? ` AND ${LNAME} > ${lname}`
+          : repositoryId === after!.repositoryId
+          ? ` AND (${LNAME}, path, ordinal) > (${lname}, ${bounds.path}::text, ${bounds.ordinal}::int)`
+          : ` AND ${LNAME} >= ${lname}`
+      }
+      // The page's keys from the index alone (it includes name, kind and language), then its rows.
+      return `(SELECT ${SYMBOLS_AS_S}, k.lname, ${rank} AS rank FROM (
+          SELECT repository_id, path, ordinal, ${LNAME} AS lname FROM code_symbols
+          WHERE repository_id = ${params.add(repositoryId)}::uuid${condition}${from}${where}
+          ORDER BY ${LNAME}, path, ordinal LIMIT ${n}
+        ) k JOIN code_symbols s USING (repository_id, path, ordinal))`
+    })
+    const text = `SELECT * FROM (${reads.join(" UNION ALL ")}) u ORDER BY ${ORDER} LIMIT ${n}`
     return on(run, "ordered")<RankedSymbolRow>(text, params.values)
   },
 
@@ -432,15 +443,15 @@ export const NavigationStore = {
     ),
 
   /**
-   * The most frequent names among the first `cap` references (by repository, then path): every reference of
-   * a repository that has fewer. `read` is how many were read.
+   * The most frequent names among the first `cap` references in name order (every reference of repositories
+   * that have fewer), read from the name index alone. `read` is how many were read.
    */
   referenceCounts: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, cap: number, top: number) =>
     on(run, "ordered")<{ name: string; n: number; read: number }>(
       `SELECT name, n, read FROM (
          SELECT name, count(*)::int AS n, sum(count(*)) OVER ()::int AS read
          FROM (SELECT name FROM code_references WHERE repository_id = ANY($1::uuid[])
-               ORDER BY repository_id, path, ordinal LIMIT $2) r
+               ORDER BY repository_id, name LIMIT $2) r
          GROUP BY name
        ) g ORDER BY n DESC, name LIMIT $3`,
       [repositoryIds, cap, top]
