@@ -109,7 +109,22 @@ const request = (operations: ReadonlyArray<Operation>) =>
     operation: fc.constantFrom(...operations),
     pathValues: fc.array(weird, { minLength: 3, maxLength: 3 }),
     query: fc.dictionary(
-      fc.oneof(fc.constantFrom("limit", "cursor", "q", "repository_id", "job_id", "user_email"), weird),
+      fc.oneof(
+        fc.constantFrom(
+          "limit",
+          "cursor",
+          "q",
+          "repository_id",
+          "job_id",
+          "user_email",
+          "name",
+          "path",
+          "lines",
+          "kind",
+          "depth"
+        ),
+        weird
+      ),
       weird,
       { maxKeys: 4 }
     ),
