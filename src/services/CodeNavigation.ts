@@ -24,13 +24,12 @@ import { readLines } from "./navigation/FileLines.js"
 import type { Reached } from "./navigation/ImpactWalk.js"
 import { MAX_STEP_CALLS, reacher, walkImpact } from "./navigation/ImpactWalk.js"
 import { outlineTree } from "./navigation/OutlineTree.js"
-import type { RankedSymbolRow, SymbolGroup, SymbolKey, SymbolRow } from "./stores/NavigationStore.js"
+import { findSymbols } from "./navigation/SymbolSearch.js"
+import type { RankedSymbolRow, SymbolKey, SymbolRow } from "./stores/NavigationStore.js"
 import { NavigationStore } from "./stores/NavigationStore.js"
 import type { SearchStatement } from "./stores/SearchDatabase.js"
 import { SearchDatabase } from "./stores/SearchDatabase.js"
 
-/** Symbol search ranks every match itself up to this many; beyond, it reads the name index in order. */
-export const RANKED_CANDIDATES = 500
 const MAX_OUTLINE_SYMBOLS = 5000
 const MAX_IMPACT_FILES = 1000
 /** What one overview reads at most per count: a larger repository gets lower bounds (`counts_exact: false`). */
@@ -43,9 +42,6 @@ const symbolCursor = makeCursor("symbols", ["int", "string", "uuid", "string", "
 const definitionCursor = makeCursor("definitions", ["int", "string", "int"] as const)
 const referenceCursor = makeCursor("references", ["string", "int"] as const)
 const callerCursor = makeCursor("callers", ["uuid", "string", "string"] as const)
-
-/** pg_trgm finds trigrams only in runs of three letters or digits: a query without one cannot use its index. */
-const indexable = (q: string) => /[\p{L}\p{N}]{3}/u.test(q)
 
 const location = (row: SymbolRow): SymbolLocation => ({
   repository_id: row.repository_id as RepositoryId,
@@ -199,46 +195,7 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
         return yield* session(userId, "searchSymbols", (run) =>
           Effect.gen(function*() {
             const ids = (yield* scope(run, userId, request.repositoryId)).map((r) => r.id)
-            const found: Array<RankedSymbolRow> = []
-            if (ids.length > 0) {
-              let ranked = false
-              if (q !== "*" && indexable(q)) {
-                const probe = yield* NavigationStore.symbolCandidates(
-                  run,
-                  ids,
-                  q,
-                  filter,
-                  key,
-                  limit + 1,
-                  RANKED_CANDIDATES
-                )
-                if (probe.candidates <= RANKED_CANDIDATES) {
-                  found.push(...probe.rows)
-                  ranked = true
-                }
-              }
-              if (!ranked) {
-                const groups: ReadonlyArray<SymbolGroup> = q === "*"
-                  ? ["all"]
-                  : indexable(q)
-                  ? ["exact", "prefix", "contains"]
-                  : ["exact", "prefix"]
-                for (const [rank, group] of groups.entries()) {
-                  if (found.length > limit) break
-                  if (key !== null && rank < key.rank) continue
-                  const rows = yield* NavigationStore.symbolGroup(
-                    run,
-                    ids,
-                    group,
-                    q,
-                    filter,
-                    key !== null && rank === key.rank ? key : null,
-                    limit + 1 - found.length
-                  )
-                  found.push(...rows)
-                }
-              }
-            }
+            const found = yield* findSymbols(run, ids, q, filter, key, limit + 1)
             const { items, next } = page(found, limit, (last) => {
               const k = keyOf(last)
               return symbolCursor.encode([k.rank, k.lname, k.repositoryId, k.path, k.ordinal])
