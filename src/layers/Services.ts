@@ -11,6 +11,7 @@ import { Indexer } from "../services/Indexer.js"
 import { Jobs } from "../services/Jobs.js"
 import { Repositories } from "../services/Repositories.js"
 import { Retention } from "../services/Retention.js"
+import { SearchAdmission } from "../services/SearchAdmission.js"
 import { SecretBox } from "../services/SecretBox.js"
 import { ApiKeyStore } from "../services/stores/ApiKeyStore.js"
 import { IndexedFileStore } from "../services/stores/IndexedFileStore.js"
@@ -51,6 +52,7 @@ export const ServicesLive = Layer.mergeAll(
 )
   .pipe(
     Layer.provideMerge(StoresLive),
+    Layer.provideMerge(SearchAdmission.Default),
     Layer.provideMerge(SecretBox.Default.pipe(Layer.provide(SecretsKeyLive))),
     Layer.provideMerge(Git.Default),
     Layer.provideMerge(WorkerStatus.Default)

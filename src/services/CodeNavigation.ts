@@ -14,9 +14,8 @@ import type {
 import { FileNotFound, LineRangeOutsideFile } from "../domain/Navigation.js"
 import type { RepositoryId } from "../domain/Repository.js"
 import { RepositoryNotFound } from "../domain/Repository.js"
-import { InvalidQuery, SearchUnavailable, TooManySearches } from "../domain/Search.js"
+import { InvalidQuery, SearchUnavailable } from "../domain/Search.js"
 import { languageNamed } from "../domain/SearchQuery.js"
-import { AppConfig } from "./AppConfig.js"
 import { decodeOptional, makeCursor } from "./navigation/Cursor.js"
 import { compare } from "./navigation/Cycles.js"
 import { MAX_GRAPH_FILES, walkDependencies } from "./navigation/DependencyWalk.js"
@@ -25,6 +24,7 @@ import type { Reached } from "./navigation/ImpactWalk.js"
 import { MAX_STEP_CALLS, reacher, walkImpact } from "./navigation/ImpactWalk.js"
 import { outlineTree } from "./navigation/OutlineTree.js"
 import { findSymbols } from "./navigation/SymbolSearch.js"
+import { SearchAdmission } from "./SearchAdmission.js"
 import type { RankedSymbolRow, SymbolKey, SymbolRow } from "./stores/NavigationStore.js"
 import { NavigationStore } from "./stores/NavigationStore.js"
 import type { SearchStatement } from "./stores/SearchDatabase.js"
@@ -98,46 +98,23 @@ export interface SymbolSearchRequest {
  * Code navigation (SPEC 10) over what the indexer extracted: symbol search, files, outlines, definitions,
  * references, callers, the import graph, impact and an overview, all within the caller's repositories and by
  * name only (`resolution: "name-match"`). Runs on the search pool, each request in one read-only snapshot,
- * with the same per-user bound on requests in flight as code search.
+ * within the per-user bound on requests in flight that it shares with code search.
  */
 export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/CodeNavigation", {
   effect: Effect.gen(function*() {
     const database = yield* SearchDatabase
-    const config = yield* AppConfig
-    const inFlight = new Map<string, number>()
-
-    const admit = (userId: string) =>
-      Effect.suspend(() => {
-        const n = inFlight.get(userId) ?? 0
-        if (n >= config.searchMaxInFlightPerUser) {
-          return Effect.fail(
-            new TooManySearches({
-              message: `at most ${config.searchMaxInFlightPerUser} navigation requests at a time per user`
-            })
-          )
-        }
-        inFlight.set(userId, n + 1)
-        return Effect.void
-      })
-    const leave = (userId: string) =>
-      Effect.sync(() => {
-        const n = (inFlight.get(userId) ?? 1) - 1
-        if (n <= 0) inFlight.delete(userId)
-        else inFlight.set(userId, n)
-      })
+    const admission = yield* SearchAdmission
 
     /** One request: admitted, on one search-pool connection, in one read-only transaction, with its span. */
     const session = <A, E>(userId: string, method: string, use: (run: SearchStatement) => Effect.Effect<A, E>) =>
-      Effect.acquireUseRelease(
-        admit(userId),
-        () =>
-          database.withConnection((run) =>
-            NavigationStore.begin(run).pipe(
-              Effect.zipRight(use(run)),
-              Effect.tap(() => NavigationStore.commit(run))
-            )
-          ),
-        () => leave(userId)
+      admission.admitted(
+        userId,
+        database.withConnection((run) =>
+          NavigationStore.begin(run).pipe(
+            Effect.zipRight(use(run)),
+            Effect.tap(() => NavigationStore.commit(run))
+          )
+        )
       ).pipe(
         Effect.catchIf((error): error is SqlError => error instanceof SqlError, (error) => {
           const code = (error.cause as { code?: unknown } | undefined)?.code

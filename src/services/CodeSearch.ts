@@ -2,11 +2,11 @@ import { Effect } from "effect"
 import type { RepositoryId } from "../domain/Repository.js"
 import { InvalidCursor, RepositoryNotFound } from "../domain/Repository.js"
 import type { CodeMatch, FileMatch } from "../domain/Search.js"
-import { InvalidQuery, SearchUnavailable, TooManySearches } from "../domain/Search.js"
+import { InvalidQuery, SearchUnavailable } from "../domain/Search.js"
 import type { Pattern, SearchQuery } from "../domain/SearchQuery.js"
 import { parseQuery, QueryError } from "../domain/SearchQuery.js"
 import type { Required } from "../domain/SearchRegex.js"
-import { AppConfig } from "./AppConfig.js"
+import { SearchAdmission } from "./SearchAdmission.js"
 import { fold } from "./stores/Chunking.js"
 import { NavigationStore } from "./stores/NavigationStore.js"
 import type { SearchStatement } from "./stores/SearchDatabase.js"
@@ -103,26 +103,7 @@ const snippetOf = (text: string, ranges: ReadonlyArray<readonly [number, number]
 export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearch", {
   effect: Effect.gen(function*() {
     const database = yield* SearchDatabase
-    const config = yield* AppConfig
-    const inFlight = new Map<string, number>()
-
-    const admit = (userId: string) =>
-      Effect.suspend(() => {
-        const n = inFlight.get(userId) ?? 0
-        if (n >= config.searchMaxInFlightPerUser) {
-          return Effect.fail(
-            new TooManySearches({ message: `at most ${config.searchMaxInFlightPerUser} searches at a time per user` })
-          )
-        }
-        inFlight.set(userId, n + 1)
-        return Effect.void
-      })
-    const leave = (userId: string) =>
-      Effect.sync(() => {
-        const n = (inFlight.get(userId) ?? 1) - 1
-        if (n <= 0) inFlight.delete(userId)
-        else inFlight.set(userId, n)
-      })
+    const admission = yield* SearchAdmission
 
     const run = (
       statement: SearchStatement,
@@ -404,18 +385,16 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
               : new InvalidQuery({ message: "the query could not be parsed", position: 0 })
         })
         const after = request.cursor === undefined ? null : yield* decodeCursor(request.cursor)
-        return yield* Effect.acquireUseRelease(
-          admit(userId),
-          () =>
-            database.withConnection((statement) =>
-              run(statement, userId, query, {
-                repositoryId: request.repositoryId,
-                limit: request.limit ?? 20,
-                after,
-                context: request.context ?? 0
-              }).pipe(Effect.tap(() => statement("COMMIT")))
-            ),
-          () => leave(userId)
+        return yield* admission.admitted(
+          userId,
+          database.withConnection((statement) =>
+            run(statement, userId, query, {
+              repositoryId: request.repositoryId,
+              limit: request.limit ?? 20,
+              after,
+              context: request.context ?? 0
+            }).pipe(Effect.tap(() => statement("COMMIT")))
+          )
         )
       }).pipe(
         Effect.catchTag("SqlError", (error) => {
