@@ -54,6 +54,18 @@ const encryptionKey = (name: string) =>
     validation: (key) => Buffer.from(Redacted.value(key), "base64").length === 32
   }))
 
+const BYTE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
+
+/** A size in bytes: `4294967296`, or with a binary unit, `4 GB` = `4GiB` = `4g` (1 GB = 1024³ bytes). */
+const byteSize = (name: string) =>
+  Config.string(name).pipe(Config.mapOrFail((value) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(value)
+    const unit = match === null ? undefined : BYTE_UNITS[match[2]!.toLowerCase()]
+    return match === null || unit === undefined
+      ? Either.left(ConfigError.InvalidData([], `${name}: expected bytes, e.g. 1048576, 512 MB or 4 GB`))
+      : Either.right(Math.floor(Number(match[1]) * unit))
+  }))
+
 const LOG_LEVELS: Record<string, LogLevel.LogLevel> = {
   all: LogLevel.All,
   trace: LogLevel.Trace,
@@ -120,6 +132,15 @@ const load = (options: { readonly server: boolean }) =>
         Config.duration(name).pipe(Config.validate({
           message: `${name}: at most ${max === undefined ? "" : Duration.format(max)}`,
           validation: (d) => max === undefined || Duration.lessThanOrEqualTo(d, max)
+        })),
+        fallback
+      )
+
+    const bytes = (name: string, fallback: number, min: number, max: number) =>
+      optional(
+        byteSize(name).pipe(Config.validate({
+          message: `${name}: must be between ${min} and ${max} bytes`,
+          validation: (n) => n >= min && n <= max
         })),
         fallback
       )
@@ -197,6 +218,14 @@ const load = (options: { readonly server: boolean }) =>
         ["github.com", "gitlab.com", "bitbucket.org"]
       ),
       gitAllowPrivateHosts: yield* optional(Config.boolean("GIT_ALLOW_PRIVATE_HOSTS"), false),
+      // Tenant limits: what one tenant's repositories may cost the workers, the disk and the database.
+      tenantMaxRepositories: yield* integer("TENANT_MAX_REPOSITORIES", 100, 1, 1_000_000),
+      repositoryMaxFiles: yield* integer("REPOSITORY_MAX_FILES", 100_000, 1, 100_000_000),
+      repositoryMaxBytes: yield* bytes("REPOSITORY_MAX_BYTES", 2 * 1024 ** 3, 1, 1024 ** 4),
+      repositoryMaxFileSize: yield* bytes("REPOSITORY_MAX_FILE_SIZE", 10 * 1024 ** 2, 1, 100 * 1024 ** 2),
+      gitFetchTimeout: yield* positive("GIT_FETCH_TIMEOUT", Duration.minutes(10)),
+      gitFetchMaxBytes: yield* bytes("GIT_FETCH_MAX_BYTES", 4 * 1024 ** 3, 1, 1024 ** 4),
+      workspaceMinFreeBytes: yield* bytes("WORKSPACE_MIN_FREE_BYTES", 1024 ** 3, 0, 1024 ** 4),
       mcpAllowedOrigins: yield* optional(origins("MCP_ALLOWED_ORIGINS"), []),
       githubApiUrl: yield* optional(
         httpUrl("GITHUB_API_URL").pipe(Config.map((url) => url.toString().replace(/\/+$/, ""))),
