@@ -25,6 +25,7 @@ import { SqlLive } from "../../src/layers/Sql.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
 import { Git } from "../../src/services/Git.js"
 import { Indexer } from "../../src/services/Indexer.js"
+import { RepositoryLimits } from "../../src/services/RepositoryLimits.js"
 import { IndexedFileStore } from "../../src/services/stores/IndexedFileStore.js"
 import { JobStore } from "../../src/services/stores/JobStore.js"
 import { RepositoryStore } from "../../src/services/stores/RepositoryStore.js"
@@ -145,6 +146,7 @@ const makeOurs = (databaseUrl: string) => {
   ])
   return ManagedRuntime.make(
     Indexer.Default.pipe(
+      Layer.provideMerge(RepositoryLimits.Default),
       Layer.provideMerge(
         Layer.mergeAll(Git.Default, RepositoryStore.Default, IndexedFileStore.Default, JobStore.Default)
       ),

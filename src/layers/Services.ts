@@ -9,6 +9,7 @@ import { Health } from "../services/Health.js"
 import { Indexer } from "../services/Indexer.js"
 import { Jobs } from "../services/Jobs.js"
 import { Repositories } from "../services/Repositories.js"
+import { RepositoryLimits } from "../services/RepositoryLimits.js"
 import { Retention } from "../services/Retention.js"
 import { SecretBox } from "../services/SecretBox.js"
 import { ApiKeyStore } from "../services/stores/ApiKeyStore.js"
@@ -48,6 +49,7 @@ export const ServicesLive = Layer.mergeAll(
   Retention.Default
 )
   .pipe(
+    Layer.provideMerge(RepositoryLimits.Default),
     Layer.provideMerge(StoresLive),
     Layer.provideMerge(SecretBox.Default.pipe(Layer.provide(SecretsKeyLive))),
     Layer.provideMerge(Git.Default),

@@ -1,5 +1,6 @@
 import { Config, ConfigError, Data, Duration, Effect, Either, Layer, LogLevel, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -225,7 +226,8 @@ const load = (options: { readonly server: boolean }) =>
       repositoryMaxFileSize: yield* bytes("REPOSITORY_MAX_FILE_SIZE", 10 * 1024 ** 2, 1, 100 * 1024 ** 2),
       gitFetchTimeout: yield* positive("GIT_FETCH_TIMEOUT", Duration.minutes(10)),
       gitFetchMaxBytes: yield* bytes("GIT_FETCH_MAX_BYTES", 4 * 1024 ** 3, 1, 1024 ** 4),
-      workspaceMinFreeBytes: yield* bytes("WORKSPACE_MIN_FREE_BYTES", 1024 ** 3, 0, 1024 ** 4),
+      workspaceMinFreeBytes: yield* bytes("WORKSPACE_MIN_FREE_BYTES", 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
+      workspaceDir: yield* optional(Config.string("WORKSPACE_DIR"), tmpdir()),
       mcpAllowedOrigins: yield* optional(origins("MCP_ALLOWED_ORIGINS"), []),
       githubApiUrl: yield* optional(
         httpUrl("GITHUB_API_URL").pipe(Config.map((url) => url.toString().replace(/\/+$/, ""))),

@@ -8,15 +8,15 @@ import { PermanentJobError, RetryableJobError } from "../domain/Job.js"
 import { languageOf } from "../domain/Language.js"
 import type { RepositoryId } from "../domain/Repository.js"
 import { AppConfig } from "./AppConfig.js"
-import type { GitError } from "./Git.js"
+import type { GitError, GitLimitExceeded } from "./Git.js"
 import { Git } from "./Git.js"
+import { fetchLimitFailure, RepositoryLimits } from "./RepositoryLimits.js"
 import type { IndexedFile } from "./stores/IndexedFileStore.js"
 import { IndexedFileStore } from "./stores/IndexedFileStore.js"
 import { JobStore } from "./stores/JobStore.js"
 import type { IndexTarget } from "./stores/RepositoryStore.js"
 import { RepositoryStore } from "./stores/RepositoryStore.js"
 
-const DEFAULT_MAX_FILE_SIZE = 1024 * 1024
 // Blobs are read through one `git cat-file --batch` per chunk of at most this many bytes / objects.
 const READ_CHUNK_BYTES = 32 * 1024 * 1024
 const READ_CHUNK_OBJECTS = 2_000
@@ -115,7 +115,8 @@ class BlobsUnavailable extends Data.TaggedError("BlobsUnavailable")<{ readonly m
 /** Gives up on a transfer slower than 1 kB/s for a minute. */
 const SLOW_TRANSFER = ["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=60"] as const
 
-const gitFailure = (error: GitError) => {
+const gitFailure = (error: GitError | GitLimitExceeded) => {
+  if (error._tag === "GitLimitExceeded") return fetchLimitFailure(error)
   const stderr = error.stderr.toLowerCase()
   const permanent = stderr.includes("repository not found") || stderr.includes("authentication failed") ||
     stderr.includes("could not read username") || stderr.includes("not found") && stderr.includes("404")
@@ -139,6 +140,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
     const files = yield* IndexedFileStore
     const jobs = yield* JobStore
     const config = yield* AppConfig
+    const limits = yield* RepositoryLimits
 
     /**
      * The URL's host must still resolve to public addresses when we connect (DNS may have changed
@@ -173,7 +175,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
      * from what we have. `blobless`: commits and trees only.
      */
     const fetch = (dir: string, options: ReadonlyArray<string>, ref: string, into: string, blobless = false) =>
-      git.run(dir, [
+      git.fetch(dir, [
         ...options,
         ...SLOW_TRANSFER,
         "fetch",
@@ -194,7 +196,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
     const fetchBlobs = (dir: string, options: ReadonlyArray<string>, entries: ReadonlyArray<TreeEntry>) => {
       if (entries.length === 0) return Effect.succeed([])
       const shas = entries.map((e) => e.blobSha).join("\n") + "\n"
-      return git.run(dir, [
+      return git.fetch(dir, [
         ...options,
         ...SLOW_TRANSFER,
         "-c",
@@ -248,9 +250,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           return yield* new PermanentJobError({ message: `repository ${request.repositoryId} no longer exists` })
         }
         const target: IndexTarget = found.value
-        const maxFileSize = typeof target.settings.max_file_size === "number"
-          ? target.settings.max_file_size
-          : DEFAULT_MAX_FILE_SIZE
+        const maxFileSize = limits.maxFileSize(target.settings)
         const options = yield* connectOptions(target.gitUrl)
         const dir = yield* git.workspace
         yield* git.run(dir, ["init", "--quiet", "--bare"]).pipe(Effect.mapError(gitFailure))
@@ -274,8 +274,13 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           yield* git.run(dir, ["config", "remote.origin.promisor", "true"]).pipe(Effect.mapError(gitFailure))
           yield* git.run(dir, ["config", "extensions.partialClone", "origin"]).pipe(Effect.mapError(gitFailure))
         }
+        // A base the server will not give means a full index; a fetch stopped by a limit fails the job.
         const baseFetched = tryBase &&
-          (yield* fetch(dir, options, candidateBase, "refs/kotadb/base", true).pipe(Effect.isSuccess))
+          (yield* fetch(dir, options, candidateBase, "refs/kotadb/base", true).pipe(
+            Effect.as(true),
+            Effect.catchTag("GitError", () => Effect.succeed(false)),
+            Effect.mapError(gitFailure)
+          ))
         yield* fetch(dir, options, ref, "refs/kotadb/head", baseFetched).pipe(Effect.mapError(gitFailure))
         const commit =
           (yield* git.run(dir, ["rev-parse", "refs/kotadb/head^{commit}"]).pipe(Effect.mapError(gitFailure)))
@@ -311,7 +316,10 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         // Blobless fetches bring no blob: the ones not already indexed are fetched now, then sized.
         const candidates = baseFetched
           ? yield* fetchBlobs(dir, options, inTree.filter((e) => existing.get(e.path) !== e.blobSha)).pipe(
-            Effect.mapError((error) => new BlobsUnavailable({ message: error.message }))
+            Effect.catchTags({
+              GitError: (error) => new BlobsUnavailable({ message: error.message }),
+              GitLimitExceeded: fetchLimitFailure
+            })
           )
           : inTree
         const toDelete = new Set<string>(
@@ -327,6 +335,11 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           else if (existing.get(entry.path) === entry.blobSha) unchanged++
           else toRead.push(entry)
         }
+        // Tenant limits (RepositoryLimits): the index this plan leads to, before any blob is read.
+        yield* limits.checkPlan(target.id, {
+          sized: candidates.filter((entry) => entry.size <= maxFileSize),
+          keptExcept: diff === null ? null : [...candidates.map((entry) => entry.path), ...toDelete]
+        })
         const contents = yield* readBlobs(dir, options, toRead).pipe(Effect.mapError(gitFailure))
         const toWrite: Array<IndexedFile> = []
         let bytes = 0

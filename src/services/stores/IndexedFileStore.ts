@@ -29,6 +29,14 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
       >`SELECT path, blob_sha FROM indexed_files WHERE repository_id = ${repositoryId}`
         .pipe(Effect.map((rows) => new Map(rows.map((row) => [row.path, row.blobSha]))))
 
+    /** How many files the repository's index holds, and their bytes, leaving out `paths`. */
+    const totalsExcept = (repositoryId: string, paths: ReadonlyArray<string>) =>
+      sql<{ files: number; bytes: number }>`
+        SELECT count(*)::int AS files, coalesce(sum(size_bytes), 0)::float8 AS bytes
+        FROM indexed_files WHERE repository_id = ${repositoryId} AND path <> ALL(${paths}::text[])`.pipe(
+        Effect.map((rows) => rows[0]!)
+      )
+
     // A file's chunks are replaced whole: the old version may have had more of them.
     const upsert = (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
       // The trigram index's pending list is merged in work_mem-sized runs: larger runs, fewer passes.
@@ -101,6 +109,8 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
 
     return {
       blobShas: (repositoryId: string) => blobShas(repositoryId).pipe(span("blobShas")),
+      totalsExcept: (repositoryId: string, paths: ReadonlyArray<string>) =>
+        totalsExcept(repositoryId, paths).pipe(span("totalsExcept")),
       upsert: (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
         upsert(repositoryId, files).pipe(span("upsert")),
       remove: (repositoryId: string, paths: ReadonlyArray<string>) => remove(repositoryId, paths).pipe(span("remove")),
