@@ -14,6 +14,8 @@ export interface ExtractorPoolOptions {
   readonly recycleAfter: number
   /** An unused thread is stopped after this long, giving its memory back. */
   readonly idleTimeout?: Duration.DurationInput
+  /** Starts a thread speaking the ExtractorWorker protocol; tests stand in threads that hang or crash. */
+  readonly spawn?: () => Worker
 }
 
 // From the sources (tsx, vitest) the thread must load TypeScript itself; from dist/ it is plain JS.
@@ -45,7 +47,7 @@ class Slot {
 
   private start(): Promise<void> {
     if (this.ready !== undefined) return this.ready
-    const worker = spawn()
+    const worker = (this.options.spawn ?? spawn)()
     this.worker = worker
     this.files = 0
     this.ready = new Promise<void>((resolve, reject) => {
