@@ -60,7 +60,7 @@ export type ExtractionOutcome =
     /** The tree had ERROR nodes; the partial result is still returned. */
     readonly parseErrors: boolean
   }
-  | { readonly _tag: "Skipped"; readonly reason: "unsupported_language" | "too_large" }
+  | { readonly _tag: "Skipped"; readonly reason: "unsupported_language" | "too_large" | "disabled" }
   | { readonly _tag: "Failed"; readonly reason: "timeout" | "crash"; readonly message: string }
 
 export interface ExtractionInput {

@@ -138,6 +138,7 @@ export const makeExtractorPool = (options: ExtractorPoolOptions) =>
     yield* Effect.addFinalizer(() => Effect.sync(() => all.forEach((slot) => slot.stop())))
 
     const one = (input: ExtractionInput): Effect.Effect<ExtractionOutcome> => {
+      if (options.workers === 0) return Effect.succeed({ _tag: "Skipped", reason: "disabled" })
       if (!supports(input.language)) return Effect.succeed({ _tag: "Skipped", reason: "unsupported_language" })
       if (Buffer.byteLength(input.text, "utf8") > options.maxFileSize) {
         return Effect.succeed({ _tag: "Skipped", reason: "too_large" })
@@ -146,10 +147,12 @@ export const makeExtractorPool = (options: ExtractorPoolOptions) =>
     }
 
     return {
+      /** SYMBOLS_WORKERS=0 turns extraction off: files are indexed for text search only. */
+      enabled: options.workers > 0,
       supports,
       /** One outcome per file, in order; a file that fails is an outcome, never an error. */
       extract: (files: ReadonlyArray<ExtractionInput>): Effect.Effect<ReadonlyArray<ExtractionOutcome>> =>
-        Effect.forEach(files, one, { concurrency: options.workers }).pipe(
+        Effect.forEach(files, one, { concurrency: Math.max(1, options.workers) }).pipe(
           Effect.withSpan("ExtractorPool.extract", { attributes: { files: files.length } })
         )
     } as const
