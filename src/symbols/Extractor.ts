@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs"
 import type { Node, QueryMatch } from "web-tree-sitter"
 import { Language, Parser, Query } from "web-tree-sitter"
+import { blankDeclarationMacros } from "./CMacros.js"
 import type {
   ExtractedImport,
   ExtractedReference,
@@ -9,8 +10,9 @@ import type {
   ReferenceKind,
   SymbolKind
 } from "./Extraction.js"
-import { LANGUAGES } from "./Languages.js"
+import { COMPILER_LANGUAGES, LANGUAGES } from "./Languages.js"
 import { isRubyLocal } from "./RubyLocals.js"
+import { extractTypeScript } from "./TypeScriptSyntax.js"
 
 const SIGNATURE_CHARS = 200
 const NAME_CHARS = 200
@@ -149,11 +151,13 @@ export class Extractor {
   }
 
   async extract(language: string | null, text: string): Promise<ExtractionOutcome> {
+    if (language !== null && COMPILER_LANGUAGES.has(language)) return extractTypeScript(language, text)
     const loading = language === null ? undefined : this.load(language)
     if (loading === undefined) return { _tag: "Skipped", reason: "unsupported_language" }
     const loaded = await loading
     this.parser.setLanguage(loaded.language)
-    const tree = this.parser.parse(text)
+    const source = language === "C" || language === "C++" ? blankDeclarationMacros(text) : text
+    const tree = this.parser.parse(source)
     if (tree === null) return { _tag: "Failed", reason: "crash", message: "the parser returned no tree" }
     try {
       const matches = loaded.query.matches(tree.rootNode)

@@ -12,22 +12,23 @@ export interface LanguageSpec {
   readonly queries: ReadonlyArray<string>
 }
 
+/**
+ * Read by the TypeScript compiler's parser instead of tree-sitter: tree-sitter-typescript cannot
+ * parse all of today's TypeScript (variance annotations, some overloads), and the compiler's parser
+ * agrees with ctags more and is no slower (bench/README.md, bench:symbols).
+ */
+export const COMPILER_LANGUAGES: ReadonlySet<string> = new Set(["TypeScript", "TSX", "JavaScript"])
+
 const packaged = (path: string) => require.resolve(path)
 const own = (file: string) => fileURLToPath(new URL(`./queries/${file}`, import.meta.url))
 
-const spec = (name: string, pkg: string, grammar: string, ours: string, stock: ReadonlyArray<string> = [pkg]) => ({
+const spec = (name: string, pkg: string, grammar: string, ours: string) => ({
   name,
   wasm: packaged(`${pkg}/${grammar}.wasm`),
-  queries: [own(ours), ...stock.map((p) => packaged(`${p}/queries/tags.scm`))]
+  queries: [own(ours), packaged(`${pkg}/queries/tags.scm`)]
 })
 
-// TypeScript's tags.scm only adds to JavaScript's (its tree-sitter.json lists both).
-const ts = ["tree-sitter-typescript", "tree-sitter-javascript"]
-
 const specs: ReadonlyArray<LanguageSpec> = [
-  spec("TypeScript", "tree-sitter-typescript", "tree-sitter-typescript", "typescript.scm", ts),
-  spec("TSX", "tree-sitter-typescript", "tree-sitter-tsx", "typescript.scm", ts),
-  spec("JavaScript", "tree-sitter-javascript", "tree-sitter-javascript", "javascript.scm"),
   spec("Python", "tree-sitter-python", "tree-sitter-python", "python.scm"),
   spec("Go", "tree-sitter-go", "tree-sitter-go", "go.scm"),
   spec("Rust", "tree-sitter-rust", "tree-sitter-rust", "rust.scm"),
@@ -39,7 +40,9 @@ const specs: ReadonlyArray<LanguageSpec> = [
   spec("C#", "tree-sitter-c-sharp", "tree-sitter-c_sharp", "csharp.scm")
 ]
 
+/** The languages tree-sitter parses. */
 export const LANGUAGES: ReadonlyMap<string, LanguageSpec> = new Map(specs.map((s) => [s.name, s]))
 
 /** Whether files of this language (a Linguist name, as `languageOf` returns) get symbols. */
-export const supports = (language: string | null): boolean => language !== null && LANGUAGES.has(language)
+export const supports = (language: string | null): boolean =>
+  language !== null && (LANGUAGES.has(language) || COMPILER_LANGUAGES.has(language))

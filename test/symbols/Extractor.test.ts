@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs"
 import { languageOf } from "../../src/domain/Language.js"
 import type { Extraction, ExtractionOutcome, ReferenceKind, SymbolKind } from "../../src/symbols/Extraction.js"
 import { Extractor } from "../../src/symbols/Extractor.js"
-import { LANGUAGES, supports } from "../../src/symbols/Languages.js"
+import { COMPILER_LANGUAGES, LANGUAGES, supports } from "../../src/symbols/Languages.js"
 
 let extractor: Extractor
 beforeAll(async () => {
@@ -28,16 +28,16 @@ const reference = (name: string, kind: ReferenceKind, line: number, enclosing: s
 const modules = (x: Extraction) => x.imports.map((i) => i.module)
 
 describe("Extractor: every grammar loads and its queries find what a reader would", () => {
-  it("maps each of the eleven languages (TypeScript and TSX apart) to a grammar and queries", () => {
-    expect([...LANGUAGES.keys()].sort()).toEqual(
-      ["C", "C#", "C++", "Go", "Java", "JavaScript", "PHP", "Python", "Ruby", "Rust", "TSX", "TypeScript"]
-    )
+  it("covers the eleven languages: TypeScript, TSX and JavaScript by the compiler's parser, the rest by tree-sitter", () => {
+    expect([...LANGUAGES.keys()].sort()).toEqual(["C", "C#", "C++", "Go", "Java", "PHP", "Python", "Ruby", "Rust"])
+    expect([...COMPILER_LANGUAGES].sort()).toEqual(["JavaScript", "TSX", "TypeScript"])
     expect(supports("TypeScript")).toBe(true)
+    expect(supports("Go")).toBe(true)
     expect(supports("Markdown")).toBe(false)
     expect(supports(null)).toBe(false)
   })
 
-  it("TypeScript", async () => {
+  it("TypeScript, variance annotations included", async () => {
     const x = await extract("sample.ts")
     expect(x.symbols).toEqual(expect.arrayContaining([
       symbol("Id", "type", 5),
@@ -307,6 +307,28 @@ describe("Extractor: positions, errors and languages it does not know", () => {
     if (outcome._tag !== "Extracted") return
     expect(outcome.parseErrors).toBe(true)
     expect(outcome.extraction.symbols).toEqual(expect.arrayContaining([symbol("ok", "function", 1)]))
+  })
+
+  it("keeps what the TypeScript parser could read from a broken file, and says so", async () => {
+    const outcome = await extractor.extract("TypeScript", "export function ok() {}\nfunction broken( {\n")
+    expect(outcome._tag).toBe("Extracted")
+    if (outcome._tag !== "Extracted") return
+    expect(outcome.parseErrors).toBe(true)
+    expect(outcome.extraction.symbols).toEqual(expect.arrayContaining([symbol("ok", "function", 1)]))
+  })
+
+  it("reads C declarations that glibc-style macros decorate, without moving any position", async () => {
+    const text = "__BEGIN_DECLS\n\nextern int foo (int __x) __THROW __nonnull ((1)) __wur;\n" +
+      "typedef void *handle_t;\ntypedef __int8_t int8_t;\n__END_DECLS\n"
+    const outcome = await extractor.extract("C", text)
+    if (outcome._tag !== "Extracted") throw new Error(outcome._tag)
+    expect(outcome.parseErrors).toBe(false)
+    expect(outcome.extraction.symbols).toEqual(expect.arrayContaining([
+      expect.objectContaining({ name: "foo", kind: "function", line: 3, column: 12 }),
+      symbol("handle_t", "type", 4),
+      symbol("int8_t", "type", 5)
+    ]))
+    expect(outcome.extraction.symbols.find((s) => s.name === "foo")?.signature).toContain("__THROW")
   })
 
   it("skips a language without a grammar", async () => {

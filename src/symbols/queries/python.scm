@@ -38,3 +38,7 @@
     (dotted_name (identifier) @name)
     (aliased_import name: (dotted_name (identifier) @name))
   ]) @reference.import
+
+(assignment
+  left: (identifier) @name
+  right: (lambda)) @definition.function
