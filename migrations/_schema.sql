@@ -95,6 +95,59 @@ CREATE TABLE public.api_keys (
 ) WITH (fillfactor=80);
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
+CREATE TABLE public.code_imports (
+  repository_id uuid NOT NULL,
+  path text NOT NULL,
+  ordinal integer NOT NULL,
+  module text NOT NULL,
+  module_stem text NOT NULL,
+  language text NOT NULL,
+  line integer NOT NULL,
+  resolved_path text,
+  CONSTRAINT code_imports_line_check CHECK ((line >= 1)),
+  CONSTRAINT code_imports_ordinal_check CHECK ((ordinal >= 0)),
+  CONSTRAINT code_imports_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
+);
+ALTER TABLE public.code_imports ENABLE ROW LEVEL SECURITY;
+
+CREATE TABLE public.code_references (
+  repository_id uuid NOT NULL,
+  path text NOT NULL,
+  ordinal integer NOT NULL,
+  name text NOT NULL,
+  kind text NOT NULL,
+  line integer NOT NULL,
+  col integer NOT NULL,
+  enclosing text,
+  CONSTRAINT code_references_col_check CHECK ((col >= 1)),
+  CONSTRAINT code_references_line_check CHECK ((line >= 1)),
+  CONSTRAINT code_references_ordinal_check CHECK ((ordinal >= 0)),
+  CONSTRAINT code_references_pkey PRIMARY KEY (repository_id, path, ordinal),
+  CONSTRAINT code_references_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
+);
+ALTER TABLE public.code_references ENABLE ROW LEVEL SECURITY;
+
+CREATE TABLE public.code_symbols (
+  repository_id uuid NOT NULL,
+  path text NOT NULL,
+  ordinal integer NOT NULL,
+  name text NOT NULL,
+  kind text NOT NULL,
+  language text NOT NULL,
+  line integer NOT NULL,
+  col integer NOT NULL,
+  end_line integer NOT NULL,
+  end_col integer NOT NULL,
+  container text,
+  signature text NOT NULL,
+  CONSTRAINT code_symbols_col_check CHECK ((col >= 1)),
+  CONSTRAINT code_symbols_line_check CHECK ((line >= 1)),
+  CONSTRAINT code_symbols_ordinal_check CHECK ((ordinal >= 0)),
+  CONSTRAINT code_symbols_pkey PRIMARY KEY (repository_id, path, ordinal),
+  CONSTRAINT code_symbols_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
+);
+ALTER TABLE public.code_symbols ENABLE ROW LEVEL SECURITY;
+
 CREATE TABLE public.indexed_chunks (
   repository_id uuid NOT NULL,
   path text NOT NULL,
@@ -120,6 +173,7 @@ CREATE TABLE public.indexed_files (
   line_count integer NOT NULL,
   created_at timestamp with time zone DEFAULT now() NOT NULL,
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
+  extractor_version integer DEFAULT 0 NOT NULL,
   CONSTRAINT indexed_files_line_count_check CHECK ((line_count >= 0)),
   CONSTRAINT indexed_files_pkey PRIMARY KEY (id),
   CONSTRAINT indexed_files_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE,
@@ -288,6 +342,22 @@ CREATE UNIQUE INDEX api_keys_key_hash_key ON public.api_keys USING btree (key_ha
 CREATE UNIQUE INDEX api_keys_pkey ON public.api_keys USING btree (id);
 
 CREATE INDEX api_keys_user_id_idx ON public.api_keys USING btree (user_id);
+
+CREATE INDEX code_imports_path_idx ON public.code_imports USING btree (repository_id, path, ordinal);
+
+CREATE INDEX code_imports_resolved_idx ON public.code_imports USING btree (repository_id, resolved_path) WHERE (resolved_path IS NOT NULL);
+
+CREATE INDEX code_imports_unresolved_idx ON public.code_imports USING btree (repository_id, module_stem) WHERE (resolved_path IS NULL);
+
+CREATE INDEX code_references_name_idx ON public.code_references USING btree (repository_id, name, kind);
+
+CREATE UNIQUE INDEX code_references_pkey ON public.code_references USING btree (repository_id, path, ordinal);
+
+CREATE INDEX code_symbols_name_idx ON public.code_symbols USING btree (repository_id, name);
+
+CREATE INDEX code_symbols_name_trgm_idx ON public.code_symbols USING gin (repository_id, lower(name) public.gin_trgm_ops);
+
+CREATE UNIQUE INDEX code_symbols_pkey ON public.code_symbols USING btree (repository_id, path, ordinal);
 
 CREATE UNIQUE INDEX indexed_chunks_pkey ON public.indexed_chunks USING btree (repository_id, path, chunk_no);
 
@@ -905,6 +975,24 @@ CREATE POLICY service_role_all ON public.api_key_usage_monthly AS PERMISSIVE FOR
 CREATE POLICY owner_select ON public.api_keys AS PERMISSIVE FOR SELECT TO authenticated USING ((( SELECT auth.uid() AS uid) = user_id));
 
 CREATE POLICY service_role_all ON public.api_keys AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
+
+CREATE POLICY owner_select ON public.code_imports AS PERMISSIVE FOR SELECT TO authenticated USING ((EXISTS ( SELECT 1
+   FROM public.repositories r
+  WHERE ((r.id = code_imports.repository_id) AND (r.user_id = ( SELECT auth.uid() AS uid))))));
+
+CREATE POLICY service_role_all ON public.code_imports AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
+
+CREATE POLICY owner_select ON public.code_references AS PERMISSIVE FOR SELECT TO authenticated USING ((EXISTS ( SELECT 1
+   FROM public.repositories r
+  WHERE ((r.id = code_references.repository_id) AND (r.user_id = ( SELECT auth.uid() AS uid))))));
+
+CREATE POLICY service_role_all ON public.code_references AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
+
+CREATE POLICY owner_select ON public.code_symbols AS PERMISSIVE FOR SELECT TO authenticated USING ((EXISTS ( SELECT 1
+   FROM public.repositories r
+  WHERE ((r.id = code_symbols.repository_id) AND (r.user_id = ( SELECT auth.uid() AS uid))))));
+
+CREATE POLICY service_role_all ON public.code_symbols AS PERMISSIVE FOR ALL TO service_role USING ((auth.role() = 'service_role'::text)) WITH CHECK ((auth.role() = 'service_role'::text));
 
 CREATE POLICY owner_select ON public.indexed_chunks AS PERMISSIVE FOR SELECT TO authenticated USING ((EXISTS ( SELECT 1
    FROM public.repositories r

@@ -6,10 +6,8 @@ import { CodeSearch } from "../services/CodeSearch.js"
 import { Git } from "../services/Git.js"
 import { GitHubHooks } from "../services/GitHubHooks.js"
 import { Health } from "../services/Health.js"
-import { Indexer } from "../services/Indexer.js"
 import { Jobs } from "../services/Jobs.js"
 import { Repositories } from "../services/Repositories.js"
-import { RepositoryLimits } from "../services/RepositoryLimits.js"
 import { Retention } from "../services/Retention.js"
 import { SecretBox } from "../services/SecretBox.js"
 import { ApiKeyStore } from "../services/stores/ApiKeyStore.js"
@@ -22,6 +20,7 @@ import { WebhookStore } from "../services/stores/WebhookStore.js"
 import { UsageRecorder } from "../services/UsageRecorder.js"
 import { Webhooks } from "../services/Webhooks.js"
 import { WorkerStatus } from "../services/WorkerStatus.js"
+import { IndexingLive } from "./Indexing.js"
 import { SecretsKeyLive } from "./Secrets.js"
 
 const StoresLive = Layer.mergeAll(
@@ -44,12 +43,11 @@ export const ServicesLive = Layer.mergeAll(
   Repositories.Default,
   Webhooks.Default,
   GitHubHooks.Default.pipe(Layer.provide(FetchHttpClient.layer)),
-  Indexer.Default,
+  IndexingLive,
   CodeSearch.Default,
   Retention.Default
 )
   .pipe(
-    Layer.provideMerge(RepositoryLimits.Default),
     Layer.provideMerge(StoresLive),
     Layer.provideMerge(SecretBox.Default.pipe(Layer.provide(SecretsKeyLive))),
     Layer.provideMerge(Git.Default),

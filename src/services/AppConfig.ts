@@ -212,6 +212,11 @@ const load = (options: { readonly server: boolean }) =>
       jobRetentionDays: yield* integer("JOB_RETENTION_DAYS", 30, 1, 36_500),
       retentionInterval: yield* duration("RETENTION_INTERVAL", Duration.hours(1)),
       retentionBatchSize: yield* integer("RETENTION_BATCH_SIZE", 2_000, 1, 100_000),
+      symbolsWorkers: yield* integer("SYMBOLS_WORKERS", 2, 0, 64),
+      symbolsMaxFileSize: yield* integer("SYMBOLS_MAX_FILE_SIZE", 1024 * 1024, 1024, 64 * 1024 * 1024),
+      symbolsTimeout: yield* positive("SYMBOLS_TIMEOUT", Duration.seconds(10)),
+      // A parser thread's wasm memory never shrinks, so threads are replaced after this many files.
+      symbolsRecycleAfter: yield* integer("SYMBOLS_RECYCLE_AFTER", 1_000, 1, 1_000_000),
       gitAllowedHosts: yield* optional(
         Config.string("GIT_ALLOWED_HOSTS").pipe(
           Config.map((list) => list.split(",").map((host) => host.trim().toLowerCase()).filter((host) => host !== ""))

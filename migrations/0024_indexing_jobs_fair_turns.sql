@@ -1,4 +1,4 @@
--- 0023 tenant fairness in the queue, and a machine-readable code beside a failed job's message.
+-- 0024 tenant fairness in the queue, and a machine-readable code beside a failed job's message.
 --
 -- Claims were ordered by priority and age alone, so one tenant that queued a thousand jobs delayed
 -- every other tenant's first job until its backlog drained. Now every queued job carries a `turn`,
