@@ -5,10 +5,11 @@ import type { RepositoryId } from "../domain/Repository.js"
 import type { ExtractionOutcome } from "../symbols/Extraction.js"
 import { EXTRACTOR_VERSION } from "../symbols/Extraction.js"
 import { ExtractorPool } from "../symbols/ExtractorPool.js"
+import { importContext, resolveImport } from "../symbols/ImportResolver.js"
 import type { TreeEntry } from "./indexer/GitObjects.js"
 import { gitFailure, GitRemote } from "./indexer/GitRemote.js"
+import type { ResolveImport } from "./indexer/ImportGraph.js"
 import { fileStems, RESOLUTION_CONFIG, resolveImports } from "./indexer/ImportGraph.js"
-import { importResolver } from "./indexer/ImportResolver.js"
 import type { Skipped } from "./indexer/IndexPlan.js"
 import { candidatesOf, classify, decode, deletionsOf } from "./indexer/IndexPlan.js"
 import { IndexWriter } from "./indexer/IndexWriter.js"
@@ -149,11 +150,11 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
             if (written !== undefined) return written.content
             return Option.getOrNull(yield* files.text(target.id, path))
           })
-        const resolve = importResolver({
-          files: new Set(tree.keys()),
+        const context = importContext(tree.keys(), {
           tsconfig: (yield* configText("tsconfig.json")) ?? (yield* configText("jsconfig.json")),
           goMod: yield* configText("go.mod")
         })
+        const resolve: ResolveImport = (i) => resolveImport({ ...i, ...context })
 
         const intel: Array<FileIntel> = []
         const failures: Array<ExtractionFailure> = []
