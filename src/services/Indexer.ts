@@ -2,18 +2,18 @@ import { Data, Effect, Option } from "effect"
 import type { JobId } from "../domain/Job.js"
 import { PermanentJobError, RetryableJobError } from "../domain/Job.js"
 import type { RepositoryId } from "../domain/Repository.js"
-import type { ExtractionOutcome } from "../symbols/Extraction.js"
 import { EXTRACTOR_VERSION } from "../symbols/Extraction.js"
 import { ExtractorPool } from "../symbols/ExtractorPool.js"
+import { importContext, resolveImport } from "../symbols/ImportResolver.js"
+import { fileIntelligence } from "./indexer/FileIntelligence.js"
 import type { TreeEntry } from "./indexer/GitObjects.js"
 import { gitFailure, GitRemote } from "./indexer/GitRemote.js"
-import { fileStems, RESOLUTION_CONFIG, resolveImports } from "./indexer/ImportGraph.js"
-import { importResolver } from "./indexer/ImportResolver.js"
+import type { ResolveImport } from "./indexer/ImportGraph.js"
+import { fileStems, RESOLUTION_CONFIG } from "./indexer/ImportGraph.js"
 import type { Skipped } from "./indexer/IndexPlan.js"
 import { candidatesOf, classify, decode, deletionsOf } from "./indexer/IndexPlan.js"
 import { IndexWriter } from "./indexer/IndexWriter.js"
 import { fetchLimitFailure, RepositoryLimits } from "./RepositoryLimits.js"
-import type { FileIntel } from "./stores/CodeIntelStore.js"
 import type { IndexedFile } from "./stores/IndexedFileStore.js"
 import { IndexedFileStore } from "./stores/IndexedFileStore.js"
 import { JobStore } from "./stores/JobStore.js"
@@ -38,11 +38,6 @@ export interface IndexRequest {
 /** The host took blobless fetches but would not send blobs by id: the update is redone as a full index. */
 class BlobsUnavailable extends Data.TaggedError("BlobsUnavailable")<{ readonly message: string }> {}
 
-interface ExtractionFailure {
-  readonly path: string
-  readonly reason: string
-}
-
 /**
  * Indexes a repository's tree with the git CLI in a throw-away workspace: a shallow fetch of exactly the
  * commit needed (GitRemote), the plan of what changed (IndexPlan: same blob = no write), the symbols of each
@@ -61,17 +56,14 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
     // With extraction off, files are written as never extracted, so turning it on extracts them.
     const extractorVersion = extractor.enabled ? EXTRACTOR_VERSION : 0
 
-    /** Reads, decodes and extracts the blobs a chunk at a time. */
-    const readAndExtract = (ws: Parameters<typeof remote.readBlobs>[0], toRead: ReadonlyArray<TreeEntry>) =>
-      remote.readBlobs(ws, toRead, (chunk, contents) =>
-        Effect.gen(function*() {
-          const decoded = chunk.map((entry, i) => ({ entry, file: decode(entry, contents[i]!, extractorVersion) }))
-          const text = decoded.flatMap((d) => d.file === "binary" ? [] : [d.file])
-          const outcomes = yield* extractor.extract(
-            text.map((f) => ({ path: f.path, language: f.language, text: f.content }))
-          )
-          return { decoded, text, outcomes }
-        }))
+    /** Reads and decodes the blobs, a chunk of raw blobs at a time. */
+    const readFiles = (ws: Parameters<typeof remote.readBlobs>[0], toRead: ReadonlyArray<TreeEntry>) =>
+      remote.readBlobs(
+        ws,
+        toRead,
+        (chunk, contents) =>
+          Effect.succeed(chunk.map((entry, i) => ({ entry, file: decode(entry, contents[i]!, extractorVersion) })))
+      )
 
     const attempt = (request: IndexRequest) =>
       Effect.gen(function*() {
@@ -140,15 +132,11 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         const skipped: Array<Skipped> = [...plan.skipped]
         const unchanged = plan.unchanged + inTree.length - candidates.length
 
-        const chunks = yield* readAndExtract(ws, plan.toRead)
+        const chunks = yield* readFiles(ws, plan.toRead)
         const toWrite: Array<IndexedFile> = []
-        const extracted: Array<{ readonly file: IndexedFile; readonly outcome: ExtractionOutcome }> = []
-        for (const chunk of chunks) {
-          for (const d of chunk.decoded) {
-            if (d.file === "binary") skipped.push({ path: d.entry.path, reason: "binary" })
-            else toWrite.push(d.file)
-          }
-          chunk.text.forEach((file, i) => extracted.push({ file, outcome: chunk.outcomes[i]! }))
+        for (const d of chunks.flat()) {
+          if (d.file === "binary") skipped.push({ path: d.entry.path, reason: "binary" })
+          else toWrite.push(d.file)
         }
         for (const { path } of skipped) if (existing.has(path)) toDelete.add(path)
         const bytes = toWrite.reduce((sum, f) => sum + f.sizeBytes, 0)
@@ -161,34 +149,11 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
             if (written !== undefined) return written.content
             return Option.getOrNull(yield* files.text(target.id, path))
           })
-        const resolve = importResolver({
-          files: new Set(tree.keys()),
+        const context = importContext(tree.keys(), {
           tsconfig: (yield* configText("tsconfig.json")) ?? (yield* configText("jsconfig.json")),
           goMod: yield* configText("go.mod")
         })
-
-        const intel: Array<FileIntel> = []
-        const failures: Array<ExtractionFailure> = []
-        let symbols = 0
-        let relationships = 0
-        let parseErrors = 0
-        let skippedTooLarge = 0
-        for (const { file, outcome } of extracted) {
-          if (outcome._tag === "Failed") failures.push({ path: file.path, reason: outcome.reason })
-          if (outcome._tag === "Skipped" && outcome.reason === "too_large") skippedTooLarge++
-          if (outcome._tag !== "Extracted" || file.language === null) continue
-          if (outcome.parseErrors) parseErrors++
-          const { imports, references, symbols: defined } = outcome.extraction
-          intel.push({
-            path: file.path,
-            language: file.language,
-            symbols: defined,
-            references,
-            imports: resolveImports(file.path, file.language, imports, resolve)
-          })
-          symbols += defined.length
-          relationships += references.length + imports.length
-        }
+        const resolve: ResolveImport = (i) => resolveImport({ ...i, ...context })
 
         const written = toWrite.map((f) => f.path)
         const added = written.filter((p) => !existing.has(p))
@@ -211,15 +176,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           files_unchanged: unchanged,
           bytes_written: bytes,
           skipped_binary: skipped.filter((s) => s.reason === "binary").length,
-          skipped_too_large: skipped.filter((s) => s.reason === "too_large").length,
-          symbols_extracted: symbols,
-          relationships_found: relationships,
-          extraction: {
-            files: intel.length,
-            with_parse_errors: parseErrors,
-            failed: failures.length,
-            skipped_too_large: skippedTooLarge
-          }
+          skipped_too_large: skipped.filter((s) => s.reason === "too_large").length
         }
         const applied = yield* writer.apply({
           jobId: request.jobId,
@@ -230,7 +187,8 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           branch: request.branch == null && target.defaultBranch === null ? null : branch,
           jobQueuedAt,
           files: toWrite,
-          intel,
+          // Runs beside the text write, inside the transaction: the threads parse while Postgres writes.
+          intelligence: fileIntelligence(extractor, toWrite, resolve),
           deleted: [...toDelete],
           reresolve: {
             all: [...written, ...toDelete].some((p) => RESOLUTION_CONFIG.has(p)),
@@ -241,20 +199,21 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           stats,
           bytes
         })
-        if (applied === "gone") {
+        if (applied._tag === "gone") {
           return yield* new PermanentJobError({ message: `repository ${target.id} was deleted while indexing` })
         }
-        if (applied === "moved") {
+        if (applied._tag === "moved") {
           return yield* new RetryableJobError({
             message: "another job indexed this repository meanwhile; planning again"
           })
         }
-        if (applied === "superseded") return { ...stats, superseded: true }
+        if (applied._tag === "superseded") return { ...stats, superseded: true }
         return {
           ...stats,
+          ...applied.intelligence.summary,
           ...(request.mode === "validate" ? { validated: true, differences: toWrite.length + toDelete.size } : {}),
           skipped: skipped.slice(0, REPORTED_SKIPS),
-          extraction_failures: failures.slice(0, REPORTED_SKIPS)
+          extraction_failures: applied.intelligence.failures
         }
       }).pipe(Effect.scoped)
 

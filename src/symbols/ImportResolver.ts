@@ -1,5 +1,4 @@
 import { posix } from "node:path"
-import ts from "typescript"
 
 /** tsconfig.json's module resolution settings, directories relative to the repository root ("" is the root). */
 export interface TsconfigPaths {
@@ -269,10 +268,37 @@ export const resolveImport = (input: ImportInput): ReadonlyArray<string> => {
   return resolve === undefined || input.module.trim() === "" ? [] : resolve(input)
 }
 
+/**
+ * tsconfig.json is JSON with comments and trailing commas. Parsed here rather than by the TypeScript
+ * compiler's own reader: this runs on the server's main thread, which should not load `typescript`.
+ */
+const parseJsonc = (text: string): unknown => {
+  let out = ""
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (c === "\"") {
+      const start = i
+      for (i++; i < text.length && text[i] !== "\""; i++) if (text[i] === "\\") i++
+      out += text.slice(start, i + 1)
+    } else if (c === "/" && text[i + 1] === "/") {
+      while (i < text.length && text[i] !== "\n") i++
+      out += "\n"
+    } else if (c === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2)
+      i = end === -1 ? text.length : end + 1
+    } else out += c
+  }
+  try {
+    return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"))
+  } catch {
+    return null
+  }
+}
+
 /** tsconfig.json's `baseUrl` and `paths` (comments and trailing commas allowed), or null. */
 export const parseTsconfig = (text: string, tsconfigPath = "tsconfig.json"): TsconfigPaths | null => {
-  const { config, error } = ts.parseConfigFileTextToJson(tsconfigPath, text)
-  if (error !== undefined || typeof config !== "object" || config === null) return null
+  const config = parseJsonc(text)
+  if (typeof config !== "object" || config === null) return null
   const options = (config as { compilerOptions?: { baseUrl?: unknown; paths?: unknown } }).compilerOptions ?? {}
   const dir = directoryOf(tsconfigPath)
   const baseUrl = typeof options.baseUrl === "string" ? join(dir, options.baseUrl) : null

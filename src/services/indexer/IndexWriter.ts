@@ -1,12 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { JobId } from "../../domain/Job.js"
-import type { FileIntel } from "../stores/CodeIntelStore.js"
 import { CodeIntelStore } from "../stores/CodeIntelStore.js"
 import type { IndexedFile } from "../stores/IndexedFileStore.js"
 import { IndexedFileStore } from "../stores/IndexedFileStore.js"
 import type { IndexTarget } from "../stores/RepositoryStore.js"
 import { RepositoryStore } from "../stores/RepositoryStore.js"
+import type { FileIntelligence } from "./FileIntelligence.js"
 import type { ResolveImport } from "./ImportGraph.js"
 import { resolveStored } from "./ImportGraph.js"
 
@@ -20,7 +20,8 @@ export interface IndexWrite {
   readonly branch: string | null
   readonly jobQueuedAt: string
   readonly files: ReadonlyArray<IndexedFile>
-  readonly intel: ReadonlyArray<FileIntel>
+  /** The files' symbols, references and imports: extracted while the text is written. */
+  readonly intelligence: Effect.Effect<FileIntelligence>
   readonly deleted: ReadonlyArray<string>
   /** Imports of unchanged files to resolve again: all of them, or by the stems of new files and deleted targets. */
   readonly reresolve: {
@@ -34,7 +35,7 @@ export interface IndexWrite {
 }
 
 /**
- * Writes an index in one transaction, under the repository's row lock: files, their chunks and their
+ * Writes an index in one transaction (extraction, off the main thread, runs beside its text writes), under the repository's row lock: files, their chunks and their
  * symbols, references and imports, the deletions, the repository's indexed commit and the usage rows. A job
  * queued before the one that wrote the current index never overwrites it, and an update applies only to the
  * commit it was diffed from.
@@ -49,16 +50,18 @@ export class IndexWriter extends Effect.Service<IndexWriter>()("services/indexer
     const apply = (write: IndexWrite) =>
       sql.withTransaction(Effect.gen(function*() {
         const locked = (yield* repositories.indexTarget(write.target.id, { lock: true })).pipe(Option.getOrUndefined)
-        if (locked === undefined) return "gone" as const
+        if (locked === undefined) return { _tag: "gone" } as const
         if (locked.indexedJobQueuedAt !== null && locked.indexedJobQueuedAt > write.jobQueuedAt) {
-          return "superseded" as const
+          return { _tag: "superseded" } as const
         }
-        if (write.mode === "incremental" && locked.lastIndexedCommit !== write.base) return "moved" as const
+        if (write.mode === "incremental" && locked.lastIndexedCommit !== write.base) return { _tag: "moved" } as const
         const repositoryId = write.target.id
         const written = write.files.map((f) => f.path)
-        yield* files.upsert(repositoryId, write.files)
-        yield* files.remove(repositoryId, write.deleted)
-        yield* intel.replace(repositoryId, written, write.intel)
+        const [, intelligence] = yield* Effect.all([
+          files.upsert(repositoryId, write.files).pipe(Effect.zipRight(files.remove(repositoryId, write.deleted))),
+          write.intelligence
+        ], { concurrency: 2 })
+        yield* intel.replace(repositoryId, written, intelligence.intel)
         yield* intel.remove(repositoryId, write.deleted)
         const writtenSet = new Set(written)
         const stale = (yield* intel.importsToResolve(repositoryId, write.reresolve)).filter((k) =>
@@ -69,7 +72,7 @@ export class IndexWriter extends Effect.Service<IndexWriter>()("services/indexer
           commit: write.commit,
           branch: write.branch,
           jobQueuedAt: write.jobQueuedAt,
-          stats: write.stats
+          stats: { ...write.stats, ...intelligence.summary }
         })
         yield* files.recordUsage({
           repositoryId,
@@ -80,7 +83,7 @@ export class IndexWriter extends Effect.Service<IndexWriter>()("services/indexer
           bytes: write.bytes,
           commit: write.commit
         })
-        return "applied" as const
+        return { _tag: "applied", intelligence } as const
       })).pipe(Effect.orDie, Effect.withSpan("IndexWriter.apply", { attributes: { "repository.id": write.target.id } }))
 
     return { apply } as const
