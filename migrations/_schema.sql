@@ -353,6 +353,8 @@ CREATE INDEX code_references_name_idx ON public.code_references USING btree (rep
 
 CREATE UNIQUE INDEX code_references_pkey ON public.code_references USING btree (repository_id, path, ordinal);
 
+CREATE INDEX code_symbols_lower_name_idx ON public.code_symbols USING btree (repository_id, lower(name) COLLATE "C");
+
 CREATE INDEX code_symbols_name_idx ON public.code_symbols USING btree (repository_id, name);
 
 CREATE INDEX code_symbols_name_trgm_idx ON public.code_symbols USING gin (repository_id, lower(name) public.gin_trgm_ops);

@@ -10,7 +10,8 @@ export const SearchParams = Schema.Struct({
     Schema.pattern(/^[^\r\n]*$/, { message: () => "q must be a single line" })
   ).annotations({
     description: "The query (README, Code search): one literal by default, \"phrases\", /RE2 regexes/, and the " +
-      "filters path:, -path:, lang:, -lang:, repo:, case:yes, type:file."
+      "filters path:, -path:, lang:, -lang:, repo:, case:yes, type:file, sym: (files defining that name; " +
+      "their definition lines are matches)."
   }),
   repository_id: Schema.optional(RepositoryId),
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100))),

@@ -38,6 +38,11 @@ export interface SearchQuery {
   readonly paths: ReadonlyArray<PathFilter>
   readonly languages: ReadonlyArray<LanguageFilter>
   readonly repos: ReadonlyArray<string>
+  /**
+   * `sym:` names: the file must define each (the symbol index, case-insensitive unless `case:yes`), and its
+   * definition lines are reported as matches, beside the lines matching any pattern.
+   */
+  readonly symbols: ReadonlyArray<string>
   readonly caseSensitive: boolean
   readonly typeFile: boolean
 }
@@ -118,6 +123,7 @@ export const parseQuery = (q: string): SearchQuery => {
   const paths: Array<PathFilter> = []
   const languages: Array<LanguageFilter> = []
   const repos: Array<string> = []
+  const symbols: Array<string> = []
   let caseSensitive: boolean | undefined
   let typeFile = false
   let piece = ""
@@ -159,7 +165,7 @@ export const parseQuery = (q: string): SearchQuery => {
       } else if (key === "type") {
         if (value !== "file") throw new QueryError(valueStart, "type: can only be file")
         typeFile = true
-      } else throw new QueryError(i, "sym: is not supported by code search yet")
+      } else symbols.push(value)
       flush()
       i = skipSpaces(q, end)
       continue
@@ -206,6 +212,7 @@ export const parseQuery = (q: string): SearchQuery => {
     paths,
     languages,
     repos,
+    symbols,
     caseSensitive: caseSensitive ?? false,
     typeFile
   }
@@ -226,6 +233,7 @@ export const printQuery = (query: SearchQuery): string =>
     ...query.paths.map((p) => `${p.negated ? "-" : ""}path:${filterValue(p.value)}`),
     ...query.languages.map((l) => `${l.negated ? "-" : ""}lang:${filterValue(l.name)}`),
     ...query.repos.map((r) => `repo:${filterValue(r)}`),
+    ...query.symbols.map((name) => `sym:${filterValue(name)}`),
     ...(query.caseSensitive ? ["case:yes"] : []),
     ...(query.typeFile ? ["type:file"] : [])
   ].join(" ")

@@ -9,11 +9,13 @@ import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
 import { McpHttpLive } from "../http/Mcp/Http.js"
+import { NavigationHttpLive } from "../http/Navigation/Http.js"
 import { createNodeServer } from "../http/NodeServer.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { RequestMetricsLive } from "../http/RequestMetrics.js"
 import { SearchHttpLive } from "../http/Search/Http.js"
 import { DocsSecurityHeaders } from "../http/SecurityHeaders.js"
+import { SymbolsHttpLive } from "../http/Symbols/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
 import { McpTools } from "../mcp/McpTools.js"
@@ -28,6 +30,8 @@ export const RoutesLive = Layer.mergeAll(
       RepositoriesHttpLive,
       JobsHttpLive,
       SearchHttpLive,
+      NavigationHttpLive,
+      SymbolsHttpLive,
       WebhooksHttpLive,
       AdminHttpLive,
       McpHttpLive.pipe(Layer.provide(McpTools.Default))

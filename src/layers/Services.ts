@@ -2,6 +2,7 @@ import { FetchHttpClient } from "@effect/platform"
 import { Layer } from "effect"
 import { ApiKey } from "../services/ApiKey.js"
 import { ApiKeyAdmin } from "../services/ApiKeyAdmin.js"
+import { CodeNavigation } from "../services/CodeNavigation.js"
 import { CodeSearch } from "../services/CodeSearch.js"
 import { Git } from "../services/Git.js"
 import { GitHubHooks } from "../services/GitHubHooks.js"
@@ -45,6 +46,7 @@ export const ServicesLive = Layer.mergeAll(
   GitHubHooks.Default.pipe(Layer.provide(FetchHttpClient.layer)),
   IndexingLive,
   CodeSearch.Default,
+  CodeNavigation.Default,
   Retention.Default
 )
   .pipe(

@@ -8,12 +8,15 @@ import { AppConfig } from "../services/AppConfig.js"
 import type { CallingKey, Tool, ToolFailure } from "./Tool.js"
 import { invalidArguments, toToolFailure } from "./Tool.js"
 import { JobTools } from "./tools/Jobs.js"
+import { NavigationTools } from "./tools/Navigation.js"
 import { RepositoryTools } from "./tools/Repositories.js"
 import { SearchCodeTool } from "./tools/SearchCode.js"
 
 const INSTRUCTIONS = "KotaDB indexes the git repositories of your account and searches their code. " +
   "Start with list_repositories (or register_repository, then get_job until the index is done), then " +
-  "search_code. Paged tools return next_cursor: pass it back as cursor for the next page."
+  "search_code, or search_symbols and the navigation tools (find_definitions, find_references, find_callers, " +
+  "get_outline, get_file, dependencies, analyze_impact), which match names, not types. Paged tools return " +
+  "next_cursor: pass it back as cursor for the next page."
 
 const MAX_IDLE_SERVERS = 64
 
@@ -32,7 +35,12 @@ const failureResult = (failure: { readonly tag: string; readonly message: string
 export class McpTools extends Effect.Service<McpTools>()("mcp/McpTools", {
   effect: Effect.gen(function*() {
     const config = yield* AppConfig
-    const tools: ReadonlyArray<Tool> = [yield* SearchCodeTool, ...(yield* RepositoryTools), ...(yield* JobTools)]
+    const tools: ReadonlyArray<Tool> = [
+      yield* SearchCodeTool,
+      ...(yield* NavigationTools),
+      ...(yield* RepositoryTools),
+      ...(yield* JobTools)
+    ]
     const byName = new Map(tools.map((tool) => [tool.name, { tool, input: z.object(tool.input) }] as const))
 
     /** Runs a tool on checked arguments. */

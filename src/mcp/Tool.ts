@@ -3,7 +3,7 @@ import { Data, Effect, ParseResult, Schema } from "effect"
 import { z } from "zod"
 import type { ApiKeyScope, CurrentApiKey } from "../domain/ApiKey.js"
 
-export type ToolCategory = "search" | "repositories" | "jobs"
+export type ToolCategory = "search" | "navigation" | "repositories" | "jobs"
 
 /** A tool's failure as a client sees it: the error shape's `_tag` and `message`, and the bridge's HTTP status. */
 export class ToolFailure extends Data.TaggedError("ToolFailure")<{

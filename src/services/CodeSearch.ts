@@ -8,12 +8,15 @@ import { parseQuery, QueryError } from "../domain/SearchQuery.js"
 import type { Required } from "../domain/SearchRegex.js"
 import { AppConfig } from "./AppConfig.js"
 import { fold } from "./stores/Chunking.js"
+import { NavigationStore } from "./stores/NavigationStore.js"
 import type { SearchStatement } from "./stores/SearchDatabase.js"
 import { SearchDatabase } from "./stores/SearchDatabase.js"
 import type { ChunkFilter, ChunkRow, Position } from "./stores/SearchStore.js"
 import { BATCH_CHUNKS, indexableOnly, SearchStore } from "./stores/SearchStore.js"
 
 const MATCHES_PER_FILE = 5
+/** Files a `sym:` search reads from the symbol index per statement. */
+const DEFINING_FILES_PER_READ = 50
 const SNIPPET_CHARS = 200
 
 type Match = typeof CodeMatch.Type
@@ -152,11 +155,11 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
         const limit = options.limit
         const matches: Array<Match> = []
         const files: Array<FileResult> = []
-        const listFiles = query.typeFile || query.patterns.length === 0
+        const listFiles = query.typeFile || (query.patterns.length === 0 && query.symbols.length === 0)
         const count = () => listFiles ? files.length : matches.length
         const full = () => count() > limit
 
-        if (query.patterns.length === 0) {
+        if (query.patterns.length === 0 && query.symbols.length === 0) {
           const filter: ChunkFilter = { required: { _tag: "any" }, paths: query.paths, languages: query.languages }
           for (const repository of repositories) {
             const start = after !== null && after.repositoryId === repository.id ? after.path : ""
@@ -180,8 +183,9 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
             repositoryId: string,
             path: string,
             language: string | null,
-            chunks: ReadonlyArray<ChunkRow>,
-            afterLine: number
+            chunks: ReadonlyArray<Pick<ChunkRow, "start_line" | "content">>,
+            afterLine: number,
+            definitions?: ReadonlyMap<number, ReadonlyArray<readonly [number, number]>>
           ) => {
             const lines: Array<LineMatch> = []
             const seen = new Set<number>()
@@ -193,7 +197,7 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
                 const nl = content.indexOf("\n", from)
                 const end = nl === -1 ? content.length : nl
                 const text = content.slice(from, end)
-                let ranges: Array<[number, number]> | undefined
+                let ranges: Array<[number, number]> | undefined = definitions?.get(line)?.map(([a, b]) => [a, b])
                 for (const [k, matcher] of matchers.entries()) {
                   matcher.lastIndex = 0
                   for (let m = matcher.exec(text); m !== null; m = matcher.exec(text)) {
@@ -231,7 +235,7 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
             }
           }
 
-          for (const repository of repositories) {
+          for (const repository of query.symbols.length > 0 ? [] : repositories) {
             const resume = after !== null && after.repositoryId === repository.id ? after : null
             let position: Position = resume === null
               ? { path: "", chunkNo: -1 }
@@ -270,6 +274,57 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
               const last = rows[rows.length - 1]!
               position = { path: last.path, chunkNo: last.chunk_no }
               if (mode === "probe") mode = "candidates"
+            }
+            if (full()) break
+          }
+
+          // sym: the files defining every name (from the symbol index, not the text), in path order; their
+          // definition lines are matches beside the lines matching a pattern, which the file must also hold.
+          for (const repository of query.symbols.length > 0 ? repositories : []) {
+            const resume = after !== null && after.repositoryId === repository.id ? after : null
+            let afterPath = resume === null ? "" : resume.path
+            let inclusive = resume !== null && resume.line !== -1
+            for (;;) {
+              const files = yield* NavigationStore.filesDefiningAll(
+                statement,
+                repository.id,
+                query.symbols,
+                query.caseSensitive,
+                { paths: query.paths, languages: query.languages },
+                afterPath,
+                inclusive,
+                DEFINING_FILES_PER_READ
+              )
+              const found = files.length === 0 ? [] : yield* NavigationStore.definitionsNamed(
+                statement,
+                repository.id,
+                query.symbols,
+                query.caseSensitive,
+                files.map((file) => file.path)
+              )
+              for (const file of files) {
+                const definitions = new Map<number, Array<readonly [number, number]>>()
+                for (const d of found) {
+                  if (d.path !== file.path) continue
+                  const ranges = definitions.get(d.line) ?? []
+                  ranges.push([d.col - 1, d.col - 1 + d.name.length])
+                  definitions.set(d.line, ranges)
+                }
+                const defined = [...definitions.keys()]
+                const chunks = yield* SearchStore.lines(
+                  statement,
+                  repository.id,
+                  file.path,
+                  matchers.length === 0 ? Math.min(...defined) : 1,
+                  matchers.length === 0 ? Math.max(...defined) : 2 ** 31 - 1
+                )
+                const afterLine = resume !== null && resume.path === file.path ? resume.line : 0
+                finishFile(repository.id, file.path, file.language, chunks, afterLine, definitions)
+                if (full()) break
+              }
+              if (full() || files.length < DEFINING_FILES_PER_READ) break
+              afterPath = files[files.length - 1]!.path
+              inclusive = false
             }
             if (full()) break
           }

@@ -45,6 +45,18 @@ describe("SearchQuery", () => {
     expect(parseQuery("path:src").patterns).toEqual([])
   })
 
+  it("reads sym: as names a file must define, beside the other filters and patterns", () => {
+    const query = parseQuery("sym:main lang:go sym:\"Server\" listen(")
+    expect(query.symbols).toEqual(["main", "Server"])
+    expect(query.languages).toEqual([{ name: "Go", negated: false }])
+    expect(texts(query)).toEqual(["Literal:listen("])
+    expect(parseQuery("sym:main").patterns).toEqual([])
+    expect(parseQuery("sym:main").symbols).toEqual(["main"])
+    expect(parseQuery("foo").symbols).toEqual([])
+    expect(error("-sym:main")).toMatchObject({ position: 0, problem: "sym: cannot be negated" })
+    expect(error("x sym:")).toMatchObject({ position: 2, problem: "sym: needs a value" })
+  })
+
   it("refuses what it cannot mean, with the position", () => {
     expect(error("foo \"open")).toEqual({ position: 4, problem: "unterminated phrase" })
     expect(error("x /unterminated")).toMatchObject({ position: 2 })
@@ -153,7 +165,9 @@ describe("SearchQuery", () => {
               "-lang:json",
               "repo:acme",
               "case:yes",
-              "type:file"
+              "type:file",
+              "sym:main",
+              "sym:\"a b\""
             )
           ),
           { maxLength: 6 }

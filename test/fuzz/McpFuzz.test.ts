@@ -14,6 +14,14 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 1000) / 2
 const TABLES = ["repositories", "repository_secrets", "indexing_jobs", "indexing_job_events", "indexed_files"] as const
 const TOOLS = [
   "search_code",
+  "search_symbols",
+  "find_definitions",
+  "find_references",
+  "find_callers",
+  "get_file",
+  "get_outline",
+  "dependencies",
+  "analyze_impact",
   "list_repositories",
   "get_repository",
   "register_repository",
@@ -48,7 +56,24 @@ const json: fc.Arbitrary<unknown> = fc.oneof(
   fc.dictionary(weird, weird, { maxKeys: 4 })
 )
 const args = fc.dictionary(
-  fc.oneof(fc.constantFrom("query", "repository_id", "limit", "cursor", "git_url", "branch", "name", "job_id"), weird),
+  fc.oneof(
+    fc.constantFrom(
+      "query",
+      "repository_id",
+      "limit",
+      "cursor",
+      "git_url",
+      "branch",
+      "name",
+      "job_id",
+      "path",
+      "paths",
+      "kind",
+      "start_line",
+      "depth"
+    ),
+    weird
+  ),
   json,
   { maxKeys: 5 }
 )

@@ -83,6 +83,14 @@ const initialize = (version: string) =>
 
 const TOOLS = [
   "search_code",
+  "search_symbols",
+  "find_definitions",
+  "find_references",
+  "find_callers",
+  "get_file",
+  "get_outline",
+  "dependencies",
+  "analyze_impact",
   "list_repositories",
   "get_repository",
   "register_repository",

@@ -17,7 +17,9 @@ export class SearchApi extends HttpApiGroup.make("search")
         OpenApi.Description,
         "Code search over the caller's repositories, or one of them with `repository_id`. `q` is one " +
           "case-insensitive literal (every character literal) unless it holds \"phrases\", /RE2 regexes/ or the " +
-          "filters path:, -path:, lang:, -lang:, repo:, case:yes, type:file (README, Code search). At most 5 " +
+          "filters path:, -path:, lang:, -lang:, repo:, case:yes, type:file (README, Code search). sym:name " +
+          "finds the files defining that name (the symbol index, case-insensitive unless case:yes) and reports " +
+          "its definition lines, beside the lines matching any pattern, which such a file must also hold. At most 5 " +
           "matches per file; `limit` matches (or files, with type:file) per page; `next_cursor` resumes exactly " +
           "where the page ended; `context` adds lines around each match."
       )

@@ -88,7 +88,8 @@ export const indexableOnly = (r: Required): Required => {
   }
 }
 
-class Params {
+/** Numbered statement parameters, added as the SQL text is built. */
+export class Params {
   readonly values: Array<unknown> = []
   add(value: unknown) {
     this.values.push(value)
@@ -112,7 +113,8 @@ const formulaSql = (r: Required, params: Params): string => {
   }
 }
 
-const filterSql = (filter: ChunkFilter, params: Params) => {
+/** The path and language filters of a query over a table with `path` and `language` columns. */
+export const filterSql = (filter: Pick<ChunkFilter, "paths" | "languages">, params: Params) => {
   const parts: Array<string> = []
   for (const p of filter.paths) {
     const test = GLOB.test(p.value)

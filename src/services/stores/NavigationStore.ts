@@ -1,0 +1,513 @@
+import { Effect } from "effect"
+import type { SearchStatement } from "./SearchDatabase.js"
+import type { ChunkFilter } from "./SearchStore.js"
+import { filterSql as fileFilterSql, Params } from "./SearchStore.js"
+
+export interface SymbolRow {
+  readonly repository_id: string
+  readonly path: string
+  readonly ordinal: number
+  readonly name: string
+  readonly kind: string
+  readonly language: string
+  readonly line: number
+  readonly col: number
+  readonly end_line: number
+  readonly end_col: number
+  readonly container: string | null
+  readonly signature: string
+}
+
+/** Where a symbol sits in symbol search's order: rank (0 exact, 1 prefix, 2 contains), lower-cased name, ... */
+export interface SymbolKey {
+  readonly rank: number
+  readonly lname: string
+  readonly name: string
+  readonly repositoryId: string
+  readonly path: string
+  readonly ordinal: number
+}
+
+export type RankedSymbolRow = SymbolRow & { readonly rank: number; readonly lname: string }
+
+export interface SymbolFilter {
+  readonly kind: string | undefined
+  readonly language: string | undefined
+}
+
+/** The groups of symbol search, each read in (lower-cased name, name, repository, path, ordinal) order. */
+export type SymbolGroup = "exact" | "prefix" | "contains" | "all"
+
+export interface ReferenceRow {
+  readonly repository_id: string
+  readonly path: string
+  readonly ordinal: number
+  readonly name: string
+  readonly kind: string
+  readonly line: number
+  readonly col: number
+  readonly enclosing: string | null
+}
+
+export interface CallerRow {
+  readonly repository_id: string
+  readonly path: string
+  readonly enclosing: string | null
+  readonly call_count: number
+  readonly lines: ReadonlyArray<number>
+  readonly cols: ReadonlyArray<number>
+}
+
+export interface FileRow {
+  readonly language: string | null
+  readonly size_bytes: number
+  readonly line_count: number
+}
+
+export interface Edge {
+  readonly path: string
+  readonly resolved_path: string
+}
+
+const SYMBOL_COLUMNS = "repository_id, path, ordinal, name, kind, language, line, col, end_line, end_col, container, " +
+  "signature"
+const LNAME = `lower(name) COLLATE "C"`
+/** The largest code point: every name starting with p sorts between p and p || MAX_CHAR in byte order. */
+const MAX_CHAR = "chr(1114111)"
+
+/** The cursor's key as parameters (all but its rank: a group's statement has one rank). */
+const keyParams = (after: SymbolKey, params: Params) => ({
+  lname: params.add(after.lname),
+  name: params.add(after.name),
+  repositoryId: params.add(after.repositoryId),
+  path: params.add(after.path),
+  ordinal: params.add(after.ordinal)
+})
+
+const filterSql = (filter: SymbolFilter, params: Params) =>
+  (filter.kind === undefined ? "" : ` AND kind = ${params.add(filter.kind)}`) +
+  (filter.language === undefined ? "" : ` AND language = ${params.add(filter.language)}`)
+
+/** `%q%` for LIKE, with LIKE's own characters escaped. */
+export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`
+
+const PLANS = {
+  /** The trigram index, every match found before any is read. */
+  bitmap: "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off",
+  /** A btree read in order, stopping at the statement's LIMIT. */
+  ordered: "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_indexonlyscan = on"
+} as const
+
+/**
+ * One statement with the access path that serves it; a sequential scan never does (it would read other
+ * tenants' rows), whatever the planner estimates. The settings last until the next statement sets its own.
+ */
+const on = (run: SearchStatement, access: keyof typeof PLANS) => <Row>(text: string, values: ReadonlyArray<unknown>) =>
+  Effect.zipRight(run(`${PLANS[access]}; SET LOCAL enable_seqscan = off`), run<Row>(text, values))
+
+/**
+ * Reads what the indexer extracted (`code_symbols`, `code_references`, `code_imports`) and the indexed files, on
+ * the search pool's connection, for code navigation (SPEC 10). Every statement names the caller's repositories
+ * first and is served by an index on them; none reads a repository whole, except where it says so.
+ */
+export const NavigationStore = {
+  begin: (run: SearchStatement) => run("BEGIN READ ONLY").pipe(Effect.asVoid),
+  commit: (run: SearchStatement) => run("COMMIT").pipe(Effect.asVoid),
+
+  /** The user's repositories in id order. */
+  repositories: (run: SearchStatement, userId: string) =>
+    on(run, "ordered")<{ id: string; name: string; last_indexed_commit: string | null }>(
+      "SELECT id, name, last_indexed_commit FROM repositories WHERE user_id = $1 ORDER BY id",
+      [userId]
+    ),
+
+  /** One repository of the user's; none when it is another user's or does not exist. */
+  repository: (run: SearchStatement, repositoryId: string, userId: string) =>
+    on(run, "ordered")<{ id: string; name: string; last_indexed_commit: string | null }>(
+      "SELECT id, name, last_indexed_commit FROM repositories WHERE id = $1 AND user_id = $2",
+      [repositoryId, userId]
+    ).pipe(Effect.map((rows) => rows[0])),
+
+  /**
+   * Symbol search when the matches are few: up to `cap + 1` of every name containing the query (the trigram
+   * index), ranked and paged here. `candidates` above `cap` means there are too many to rank this way.
+   */
+  symbolCandidates: (
+    run: SearchStatement,
+    repositoryIds: ReadonlyArray<string>,
+    q: string,
+    filter: SymbolFilter,
+    after: SymbolKey | null,
+    limit: number,
+    cap: number
+  ) => {
+    const params = new Params()
+    const ids = params.add(repositoryIds)
+    const query = params.add(q)
+    const like = params.add(containsPattern(q))
+    const where = filterSql(filter, params)
+    const capped = params.add(cap + 1)
+    const keyset = after === null ? "" : (() => {
+      const rank = params.add(after.rank)
+      const k = keyParams(after, params)
+      return `WHERE (rank, lname, name, repository_id, path, ordinal) > (${rank}::int, ${k.lname}::text COLLATE "C", ` +
+        `${k.name}::text, ${k.repositoryId}::uuid, ${k.path}::text, ${k.ordinal}::int)`
+    })()
+    const order = "rank, lname, name, repository_id, path, ordinal"
+    const text = `
+      WITH c AS MATERIALIZED (
+        SELECT ${SYMBOL_COLUMNS}, ${LNAME} AS lname,
+          CASE WHEN lower(name) = lower(${query}) THEN 0 WHEN starts_with(lower(name), lower(${query})) THEN 1
+          ELSE 2 END AS rank
+        FROM code_symbols
+        WHERE repository_id = ANY(${ids}::uuid[]) AND lower(name) LIKE lower(${like})${where}
+        LIMIT ${capped}
+      )
+      SELECT p.*, n.candidates
+      FROM (SELECT count(*)::int AS candidates FROM c) n
+      LEFT JOIN LATERAL (SELECT * FROM c ${keyset} ORDER BY ${order} LIMIT ${params.add(limit)}) p ON true
+      ORDER BY ${order}`
+    return on(run, "bitmap")<RankedSymbolRow & { readonly candidates: number }>(text, params.values).pipe(
+      Effect.map((rows) => ({
+        candidates: rows[0]?.candidates ?? 0,
+        rows: rows.filter((row) => row.path !== null) as ReadonlyArray<RankedSymbolRow>
+      }))
+    )
+  },
+
+  /**
+   * One group of symbol search in order, for each repository through the lower-cased name index: exact and
+   * prefix are ranges of it; contains reads it in order and stops after a page (used when matches are many,
+   * so a page is near); all lists every definition.
+   */
+  symbolGroup: (
+    run: SearchStatement,
+    repositoryIds: ReadonlyArray<string>,
+    group: SymbolGroup,
+    q: string,
+    filter: SymbolFilter,
+    after: SymbolKey | null,
+    limit: number
+  ) => {
+    const params = new Params()
+    const ids = params.add(repositoryIds)
+    const rank = group === "exact" || group === "all" ? 0 : group === "prefix" ? 1 : 2
+    let condition = ""
+    if (group !== "all") {
+      const query = params.add(q)
+      condition = group === "exact"
+        ? ` AND ${LNAME} = lower(${query})`
+        : group === "prefix"
+        ? ` AND ${LNAME} > lower(${query}) AND ${LNAME} < lower(${query}) || ${MAX_CHAR}`
+        : ` AND lower(name) LIKE lower(${
+          params.add(containsPattern(q))
+        }) AND NOT starts_with(lower(name), lower(${query}))`
+    }
+    const keyset = after === null ? "" : (() => {
+      const k = keyParams(after, params)
+      return ` AND ${LNAME} >= ${k.lname}::text COLLATE "C" AND (${LNAME}, name, r.id, path, ordinal) > ` +
+        `(${k.lname}::text COLLATE "C", ${k.name}::text, ${k.repositoryId}::uuid, ${k.path}::text, ${k.ordinal}::int)`
+    })()
+    const where = filterSql(filter, params)
+    const n = params.add(limit)
+    const text = `
+      SELECT s.* FROM unnest(${ids}::uuid[]) AS r(id) CROSS JOIN LATERAL (
+        SELECT ${SYMBOL_COLUMNS}, ${LNAME} AS lname, ${rank} AS rank
+        FROM code_symbols
+        WHERE repository_id = r.id${condition}${keyset}${where}
+        ORDER BY ${LNAME}, name, path, ordinal
+        LIMIT ${n}
+      ) s
+      ORDER BY lname, name, repository_id, path, ordinal LIMIT ${n}`
+    return on(run, "ordered")<RankedSymbolRow>(text, params.values)
+  },
+
+  /** Definitions named exactly `name` in one repository: those in `path` first (0), then in files it imports (1). */
+  definitions: (
+    run: SearchStatement,
+    repositoryId: string,
+    name: string,
+    path: string | null,
+    after: { readonly rank: number; readonly path: string; readonly ordinal: number } | null,
+    limit: number
+  ) =>
+    on(run, "ordered")<SymbolRow & { readonly rank: number }>(
+      `WITH d AS MATERIALIZED (
+         SELECT ${SYMBOL_COLUMNS},
+           CASE WHEN path = $3 THEN 0
+             WHEN path IN (SELECT resolved_path FROM code_imports
+                           WHERE repository_id = $1 AND path = $3 AND resolved_path IS NOT NULL) THEN 1
+             ELSE 2 END AS rank
+         FROM code_symbols WHERE repository_id = $1 AND name = $2
+       )
+       SELECT * FROM d WHERE ($4::int IS NULL OR (rank, path, ordinal) > ($4::int, $5::text, $6::int))
+       ORDER BY rank, path, ordinal LIMIT $7`,
+      [repositoryId, name, path, after?.rank ?? null, after?.path ?? "", after?.ordinal ?? 0, limit]
+    ),
+
+  /** References named exactly `name`, in (path, ordinal) order: reads every reference to that name. */
+  references: (
+    run: SearchStatement,
+    repositoryId: string,
+    name: string,
+    kind: string | null,
+    after: { readonly path: string; readonly ordinal: number } | null,
+    limit: number
+  ) =>
+    on(run, "ordered")<ReferenceRow>(
+      `WITH m AS MATERIALIZED (
+         SELECT repository_id, path, ordinal, name, kind, line, col, enclosing FROM code_references
+         WHERE repository_id = $1 AND name = $2 AND ($3::text IS NULL OR kind = $3)
+       )
+       SELECT * FROM m WHERE (path, ordinal) > ($4::text, $5::int) ORDER BY path, ordinal LIMIT $6`,
+      [repositoryId, name, kind, after?.path ?? "", after?.ordinal ?? -1, limit]
+    ),
+
+  /**
+   * Calls of `name` grouped by (repository, file, enclosing definition), in that order; at most 100 calls listed
+   * per group. Reads every call of that name.
+   */
+  callers: (
+    run: SearchStatement,
+    repositoryIds: ReadonlyArray<string>,
+    name: string,
+    after: { readonly repositoryId: string; readonly path: string; readonly enclosing: string } | null,
+    limit: number
+  ) =>
+    on(run, "ordered")<CallerRow>(
+      `WITH m AS MATERIALIZED (
+         SELECT repository_id, path, enclosing, line, col FROM code_references
+         WHERE repository_id = ANY($1::uuid[]) AND name = $2 AND kind = 'call'
+       )
+       SELECT repository_id, path, enclosing, count(*)::int AS call_count,
+         (array_agg(line ORDER BY line, col))[1:100] AS lines, (array_agg(col ORDER BY line, col))[1:100] AS cols
+       FROM m
+       WHERE (repository_id, path, coalesce(enclosing, '')) > ($3::uuid, $4::text, $5::text)
+       GROUP BY repository_id, path, enclosing
+       ORDER BY repository_id, path, coalesce(enclosing, '') LIMIT $6`,
+      [
+        repositoryIds,
+        name,
+        after?.repositoryId ?? "00000000-0000-0000-0000-000000000000",
+        after?.path ?? "",
+        after?.enclosing ?? "",
+        limit
+      ]
+    ),
+
+  /** Definitions with these names in these files (callers' enclosing definitions). */
+  definitionsIn: (
+    run: SearchStatement,
+    repositoryIds: ReadonlyArray<string>,
+    names: ReadonlyArray<string>,
+    paths: ReadonlyArray<string>
+  ) =>
+    on(run, "ordered")<SymbolRow>(
+      `SELECT ${SYMBOL_COLUMNS} FROM code_symbols
+       WHERE repository_id = ANY($1::uuid[]) AND name = ANY($2::text[]) AND path = ANY($3::text[])
+       ORDER BY repository_id, path, ordinal`,
+      [repositoryIds, names, paths]
+    ),
+
+  /** The symbols of one file in extraction order, at most `limit`. */
+  symbolsOf: (run: SearchStatement, repositoryId: string, path: string, limit: number) =>
+    on(run, "ordered")<SymbolRow>(
+      `SELECT ${SYMBOL_COLUMNS} FROM code_symbols WHERE repository_id = $1 AND path = $2 ORDER BY ordinal LIMIT $3`,
+      [repositoryId, path, limit]
+    ),
+
+  /** The symbols of the file at `path` in each of these repositories that has it, in source order. */
+  symbolsAt: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, path: string, limit: number) =>
+    on(run, "ordered")<SymbolRow>(
+      `SELECT ${SYMBOL_COLUMNS} FROM code_symbols WHERE repository_id = ANY($1::uuid[]) AND path = $2
+       ORDER BY repository_id, ordinal LIMIT $3`,
+      [repositoryIds, path, limit]
+    ),
+
+  /** Which of these repositories hold an indexed file at `path`. */
+  holding: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, path: string) =>
+    on(run, "ordered")<{ repository_id: string }>(
+      "SELECT repository_id FROM indexed_files WHERE repository_id = ANY($1::uuid[]) AND path = $2",
+      [repositoryIds, path]
+    ),
+
+  file: (run: SearchStatement, repositoryId: string, path: string) =>
+    on(run, "ordered")<FileRow>(
+      "SELECT language, size_bytes, line_count FROM indexed_files WHERE repository_id = $1 AND path = $2",
+      [repositoryId, path]
+    ).pipe(Effect.map((rows) => rows[0])),
+
+  /** The number of the chunk holding `line`. */
+  chunkOfLine: (run: SearchStatement, repositoryId: string, path: string, line: number) =>
+    on(run, "ordered")<{ chunk_no: number | null }>(
+      `SELECT max(chunk_no) AS chunk_no FROM indexed_chunks
+       WHERE repository_id = $1 AND path = $2 AND start_line <= $3`,
+      [repositoryId, path, line]
+    ).pipe(Effect.map((rows) => rows[0]?.chunk_no ?? 0)),
+
+  /** The file's chunks from `fromChunk` on, in order, at most `limit`. */
+  chunks: (run: SearchStatement, repositoryId: string, path: string, fromChunk: number, limit: number) =>
+    on(run, "ordered")<{ chunk_no: number; start_line: number; content: string }>(
+      `SELECT chunk_no, start_line, content FROM indexed_chunks
+       WHERE repository_id = $1 AND path = $2 AND chunk_no >= $3 ORDER BY chunk_no LIMIT $4`,
+      [repositoryId, path, fromChunk, limit]
+    ),
+
+  /** Import edges out of these files (the files they import), at most `limit`. */
+  importsOf: (run: SearchStatement, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
+    on(run, "ordered")<Edge>(
+      `SELECT DISTINCT path, resolved_path FROM code_imports
+       WHERE repository_id = $1 AND path = ANY($2::text[]) AND resolved_path IS NOT NULL
+       ORDER BY path, resolved_path LIMIT $3`,
+      [repositoryId, paths, limit]
+    ),
+
+  /** Import edges into these files (the files importing them), at most `limit`. */
+  importersOf: (run: SearchStatement, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
+    on(run, "ordered")<Edge>(
+      `SELECT DISTINCT path, resolved_path FROM code_imports
+       WHERE repository_id = $1 AND resolved_path = ANY($2::text[]) ORDER BY path, resolved_path LIMIT $3`,
+      [repositoryId, paths, limit]
+    ),
+
+  /** A file's imports that resolve to no file of the repository. */
+  unresolvedImports: (run: SearchStatement, repositoryId: string, path: string, limit: number) =>
+    on(run, "ordered")<{ module: string; line: number }>(
+      `SELECT module, line FROM code_imports
+       WHERE repository_id = $1 AND path = $2 AND resolved_path IS NULL ORDER BY ordinal LIMIT $3`,
+      [repositoryId, path, limit]
+    ),
+
+  /** Names defined in these files that a call can name, at most `limit`. */
+  callableNamesIn: (run: SearchStatement, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
+    on(run, "ordered")<{ name: string }>(
+      `SELECT DISTINCT name FROM code_symbols
+       WHERE repository_id = $1 AND path = ANY($2::text[])
+         AND kind IN ('function', 'method', 'class', 'constructor', 'macro', 'constant', 'variable')
+       LIMIT $3`,
+      [repositoryId, paths, limit]
+    ).pipe(Effect.map((rows) => rows.map((row) => row.name))),
+
+  /** The files with references to these names (calls only, or any kind), at most `limit` references read. */
+  referencingFiles: (
+    run: SearchStatement,
+    repositoryId: string,
+    names: ReadonlyArray<string>,
+    callsOnly: boolean,
+    limit: number
+  ) =>
+    on(run, "ordered")<{ path: string; name: string; n: number; read: number }>(
+      `SELECT path, name, count(*)::int AS n, sum(count(*)) OVER ()::int AS read FROM (
+         SELECT path, name FROM code_references
+         WHERE repository_id = $1 AND name = ANY($2::text[]) AND ($3::boolean IS FALSE OR kind = 'call') LIMIT $4
+       ) r GROUP BY path, name ORDER BY path, name`,
+      [repositoryId, names, callsOnly, limit]
+    ),
+
+  /** The files defining `name`. */
+  filesDefining: (run: SearchStatement, repositoryId: string, name: string, limit: number) =>
+    on(run, "ordered")<{ path: string }>(
+      "SELECT DISTINCT path FROM code_symbols WHERE repository_id = $1 AND name = $2 ORDER BY path LIMIT $3",
+      [repositoryId, name, limit]
+    ).pipe(Effect.map((rows) => rows.map((row) => row.path))),
+
+  /** Files per language over at most `cap` files of these repositories. */
+  languages: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, cap: number) =>
+    on(run, "ordered")<{ language: string | null; files: number; lines: number; bytes: number }>(
+      `SELECT language, count(*)::int AS files, coalesce(sum(line_count), 0)::float8 AS lines,
+         coalesce(sum(size_bytes), 0)::float8 AS bytes
+       FROM (SELECT language, line_count, size_bytes FROM indexed_files
+             WHERE repository_id = ANY($1::uuid[]) LIMIT $2) f
+       GROUP BY language ORDER BY files DESC, language`,
+      [repositoryIds, cap]
+    ),
+
+  /** Symbols per kind over at most `cap` symbols of these repositories. */
+  symbolKinds: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, cap: number) =>
+    on(run, "ordered")<{ kind: string; count: number }>(
+      `SELECT kind, count(*)::int AS count
+       FROM (SELECT kind FROM code_symbols WHERE repository_id = ANY($1::uuid[]) LIMIT $2) s
+       GROUP BY kind ORDER BY count DESC, kind`,
+      [repositoryIds, cap]
+    ),
+
+  /**
+   * The most frequent names among the first `cap` references (by repository, then path): every reference of
+   * a repository that has fewer. `read` is how many were read.
+   */
+  referenceCounts: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, cap: number, top: number) =>
+    on(run, "ordered")<{ name: string; n: number; read: number }>(
+      `SELECT name, n, read FROM (
+         SELECT name, count(*)::int AS n, sum(count(*)) OVER ()::int AS read
+         FROM (SELECT name FROM code_references WHERE repository_id = ANY($1::uuid[])
+               ORDER BY repository_id, path, ordinal LIMIT $2) r
+         GROUP BY name
+       ) g ORDER BY n DESC, name LIMIT $3`,
+      [repositoryIds, cap, top]
+    ),
+
+  /** For each of these names defined in these repositories: one definition and how many there are. */
+  definedNames: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, names: ReadonlyArray<string>) =>
+    on(run, "ordered")<
+      { name: string; kind: string; repository_id: string; path: string; line: number; definitions: number }
+    >(
+      `SELECT DISTINCT ON (name) name, kind, repository_id, path, line,
+         count(*) OVER (PARTITION BY name)::int AS definitions
+       FROM code_symbols WHERE repository_id = ANY($1::uuid[]) AND name = ANY($2::text[])
+       ORDER BY name, repository_id, path, ordinal`,
+      [repositoryIds, names]
+    ),
+
+  /**
+   * Code search's `sym:` (SPEC 9): the files after `afterPath` (or from it, `inclusive`) that define every one
+   * of `names` (case-insensitively unless `caseSensitive`), in path order, at most `limit`. Reads every
+   * definition with those names in the repository.
+   */
+  filesDefiningAll: (
+    run: SearchStatement,
+    repositoryId: string,
+    names: ReadonlyArray<string>,
+    caseSensitive: boolean,
+    filter: Pick<ChunkFilter, "paths" | "languages">,
+    afterPath: string,
+    inclusive: boolean,
+    limit: number
+  ) => {
+    const params = new Params()
+    const repository = params.add(repositoryId)
+    const wanted = params.add(names)
+    const key = caseSensitive ? "name" : "lower(name)"
+    const match = caseSensitive
+      ? `name = ANY(${wanted}::text[])`
+      : `${LNAME} = ANY(ARRAY(SELECT lower(n) FROM unnest(${wanted}::text[]) AS n))`
+    const text = `
+      SELECT path, min(language) AS language FROM code_symbols
+      WHERE repository_id = ${repository} AND ${match} AND path ${inclusive ? ">=" : ">"} ${params.add(afterPath)}${
+      fileFilterSql(filter, params)
+    }
+      GROUP BY path
+      HAVING count(DISTINCT ${key}) = (SELECT count(DISTINCT ${caseSensitive ? "n" : "lower(n)"})
+                                      FROM unnest(${wanted}::text[]) AS n)
+      ORDER BY path LIMIT ${params.add(limit)}`
+    return on(run, "ordered")<{ path: string; language: string }>(text, params.values)
+  },
+
+  /** The definitions of `names` (as `filesDefiningAll` matches them) in these files, by path and position. */
+  definitionsNamed: (
+    run: SearchStatement,
+    repositoryId: string,
+    names: ReadonlyArray<string>,
+    caseSensitive: boolean,
+    paths: ReadonlyArray<string>
+  ) =>
+    on(run, "ordered")<{ path: string; name: string; line: number; col: number }>(
+      `SELECT path, name, line, col FROM code_symbols
+       WHERE repository_id = $1 AND path = ANY($3::text[]) AND ${
+        caseSensitive
+          ? "name = ANY($2::text[])"
+          : "lower(name) = ANY(ARRAY(SELECT lower(n) FROM unnest($2::text[]) AS n))"
+      }
+       ORDER BY path, line, col`,
+      [repositoryId, names, paths]
+    )
+}
