@@ -212,7 +212,8 @@ const load = (options: { readonly server: boolean }) =>
       jobRetentionDays: yield* integer("JOB_RETENTION_DAYS", 30, 1, 36_500),
       retentionInterval: yield* duration("RETENTION_INTERVAL", Duration.hours(1)),
       retentionBatchSize: yield* integer("RETENTION_BATCH_SIZE", 2_000, 1, 100_000),
-      symbolsWorkers: yield* integer("SYMBOLS_WORKERS", 2, 0, 64),
+      // 0 turns code intelligence off (text search only).
+      symbolsWorkers: yield* integer("SYMBOLS_WORKERS", 1, 0, 64),
       symbolsMaxFileSize: yield* integer("SYMBOLS_MAX_FILE_SIZE", 1024 * 1024, 1024, 64 * 1024 * 1024),
       symbolsTimeout: yield* positive("SYMBOLS_TIMEOUT", Duration.seconds(10)),
       // A parser thread's wasm memory never shrinks, so threads are replaced after this many files.

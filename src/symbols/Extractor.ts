@@ -12,7 +12,7 @@ import type {
 } from "./Extraction.js"
 import { COMPILER_LANGUAGES, LANGUAGES } from "./Languages.js"
 import { isRubyLocal } from "./RubyLocals.js"
-import { extractTypeScript } from "./TypeScriptSyntax.js"
+import type * as TypeScriptSyntax from "./TypeScriptSyntax.js"
 
 const SIGNATURE_CHARS = 200
 const NAME_CHARS = 200
@@ -110,25 +110,25 @@ const innermost = (spans: ReadonlyArray<Span>, positions: ReadonlyArray<number>)
   return out
 }
 
-let initialized: Promise<void> | undefined
-
 /**
  * Extracts symbols, references and imports from one file at a time with one reused parser. Trees are
  * deleted after each file, since wasm memory only grows; the caller recycles the whole extractor
- * (its thread) after a number of files to give that memory back.
+ * (its thread) after a number of files to give that memory back. tree-sitter and the TypeScript
+ * compiler are each loaded on first use, so a thread that sees one kind of file holds only its parser.
  */
 export class Extractor {
-  private readonly parser: Parser
+  private parser: Promise<Parser> | undefined
+  private compiler: Promise<typeof TypeScriptSyntax> | undefined
   private readonly loaded = new Map<string, Promise<Loaded>>()
 
-  private constructor(parser: Parser) {
-    this.parser = parser
-  }
+  private constructor() {}
 
   static async make(): Promise<Extractor> {
-    initialized ??= Parser.init()
-    await initialized
-    return new Extractor(new Parser())
+    return new Extractor()
+  }
+
+  private treeSitter(): Promise<Parser> {
+    return this.parser ??= Parser.init().then(() => new Parser())
   }
 
   private load(name: string): Promise<Loaded> | undefined {
@@ -136,7 +136,7 @@ export class Extractor {
     if (spec === undefined) return undefined
     let loaded = this.loaded.get(name)
     if (loaded === undefined) {
-      loaded = Language.load(spec.wasm).then((language) => {
+      loaded = this.treeSitter().then(() => Language.load(spec.wasm)).then((language) => {
         const source = spec.queries.map((path) => readFileSync(path, "utf8")).join("\n")
         const query = new Query(language, source)
         const nonLocal = new Set<number>()
@@ -151,13 +151,17 @@ export class Extractor {
   }
 
   async extract(language: string | null, text: string): Promise<ExtractionOutcome> {
-    if (language !== null && COMPILER_LANGUAGES.has(language)) return extractTypeScript(language, text)
+    if (language !== null && COMPILER_LANGUAGES.has(language)) {
+      this.compiler ??= import("./TypeScriptSyntax.js")
+      return (await this.compiler).extractTypeScript(language, text)
+    }
     const loading = language === null ? undefined : this.load(language)
     if (loading === undefined) return { _tag: "Skipped", reason: "unsupported_language" }
     const loaded = await loading
-    this.parser.setLanguage(loaded.language)
+    const parser = await this.treeSitter()
+    parser.setLanguage(loaded.language)
     const source = language === "C" || language === "C++" ? blankDeclarationMacros(text) : text
-    const tree = this.parser.parse(source)
+    const tree = parser.parse(source)
     if (tree === null) return { _tag: "Failed", reason: "crash", message: "the parser returned no tree" }
     try {
       const matches = loaded.query.matches(tree.rootNode)
@@ -172,7 +176,7 @@ export class Extractor {
   }
 
   delete(): void {
-    this.parser.delete()
+    void this.parser?.then((parser) => parser.delete())
   }
 }
 

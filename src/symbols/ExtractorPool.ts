@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads"
 import { AppConfig } from "../services/AppConfig.js"
 import type { ExtractionInput, ExtractionOutcome } from "./Extraction.js"
 import type { ExtractorRequest, ExtractorResponse } from "./ExtractorWorker.js"
-import { supports } from "./Languages.js"
+import { COMPILER_LANGUAGES, supports } from "./Languages.js"
 
 export interface ExtractorPoolOptions {
   readonly workers: number
@@ -18,20 +18,27 @@ export interface ExtractorPoolOptions {
   readonly spawn?: () => Worker
 }
 
+// A thread's JavaScript heap (the TypeScript parser's trees are garbage after each file) is kept small, so
+// that collection runs early instead of growing toward node's default; a file that still does not fit
+// fails as a crash and the thread is replaced.
+const HEAP = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 }
+
 // From the sources (tsx, vitest) the thread must load TypeScript itself; from dist/ it is plain JS.
 const spawn = (): Worker => {
   const here = import.meta.url
-  if (!here.endsWith(".ts")) return new Worker(new URL("./ExtractorWorker.js", here))
+  if (!here.endsWith(".ts")) return new Worker(new URL("./ExtractorWorker.js", here), { resourceLimits: HEAP })
   // tsx's ESM entry (its CJS twin registers hooks it cannot find); require.resolve gives the CJS path.
   const tsx = pathToFileURL(createRequire(here).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href
   const entry = new URL("./ExtractorWorker.ts", here).href
   return new Worker(
     `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`,
-    { eval: true }
+    { eval: true, resourceLimits: HEAP }
   )
 }
 
 const STARTUP_TIMEOUT = Duration.seconds(60)
+/** tree-sitter's wasm memory grows with the largest tree and never shrinks: a thread is replaced after a file this large. */
+const LARGE_FILE = 256 * 1024
 
 const crash = (message: string): ExtractionOutcome => ({ _tag: "Failed", reason: "crash", message })
 
@@ -83,6 +90,9 @@ class Slot {
       }).pipe(Effect.timeout(STARTUP_TIMEOUT))
     }).pipe(
       Effect.flatMap(() => this.call(input)),
+      Effect.tap(() => {
+        if (input.text.length > LARGE_FILE && !COMPILER_LANGUAGES.has(input.language ?? "")) this.stop()
+      }),
       Effect.catchAll((error) => Effect.succeed(crash(`the extractor thread did not start: ${error.message}`))),
       Effect.ensuring(Effect.sync(() => {
         if (this.options.idleTimeout === undefined) return
@@ -96,22 +106,26 @@ class Slot {
     return Effect.async<ExtractionOutcome>((resume) => {
       const id = this.nextId++
       this.files++
+      // The returned finalizer only runs on interruption: on an answer the listeners are removed here.
+      const finish = (outcome: ExtractionOutcome) => {
+        detach()
+        resume(Effect.succeed(outcome))
+      }
       const onMessage = (message: ExtractorResponse) => {
-        if (message.id === id) resume(Effect.succeed(message.outcome))
+        if (message.id === id) finish(message.outcome)
       }
       const onError = (error: Error) => {
         this.stop(worker)
-        resume(Effect.succeed(crash(error.message)))
+        finish(crash(error.message))
       }
       const onExit = (code: number) => {
         this.stop(worker)
-        resume(Effect.succeed(crash(`the extractor thread exited (${code})`)))
+        finish(crash(`the extractor thread exited (${code})`))
       }
+      const detach = () => void worker.off("message", onMessage).off("error", onError).off("exit", onExit)
       worker.on("message", onMessage).on("error", onError).on("exit", onExit)
       worker.postMessage({ id, language: input.language, text: input.text } satisfies ExtractorRequest)
-      return Effect.sync(() => {
-        worker.off("message", onMessage).off("error", onError).off("exit", onExit)
-      })
+      return Effect.sync(detach)
     }).pipe(
       Effect.timeoutTo({
         duration: this.options.timeout,

@@ -9,6 +9,37 @@ import type {
   SymbolKind
 } from "./Extraction.js"
 
+// The kinds `visit` switches on, as constants rather than a property read per case.
+const {
+  BinaryExpression,
+  CallExpression,
+  ClassDeclaration,
+  ClassExpression,
+  ConstructSignature,
+  Constructor,
+  EnumDeclaration,
+  ExportDeclaration,
+  FunctionDeclaration,
+  FunctionExpression,
+  GetAccessor,
+  ImportDeclaration,
+  ImportEqualsDeclaration,
+  InterfaceDeclaration,
+  MethodDeclaration,
+  MethodSignature,
+  ModuleBlock,
+  ModuleDeclaration,
+  NewExpression,
+  PropertyAssignment,
+  PropertyDeclaration,
+  PropertySignature,
+  SetAccessor,
+  SourceFile,
+  TypeAliasDeclaration,
+  TypeReference,
+  VariableDeclaration
+} = ts.SyntaxKind
+
 const SIGNATURE_CHARS = 200
 
 const scriptKind = (language: string) =>
@@ -42,7 +73,14 @@ const declarationName = (name: ts.Node | undefined): ts.Node | undefined =>
  * syntax tree is used: no program, no type checker.
  */
 export const extractTypeScript = (language: string, text: string): ExtractionOutcome => {
-  const file = ts.createSourceFile("file", text, ts.ScriptTarget.Latest, false, scriptKind(language))
+  // JSDoc is not read: it is most of the comments, and parsing it was a tenth of the time.
+  const file = ts.createSourceFile(
+    "file",
+    text,
+    { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
+    false,
+    scriptKind(language)
+  )
   const symbols: Array<ExtractedSymbol> = []
   const references: Array<ExtractedReference> = []
   const imports: Array<ExtractedImport> = []
@@ -114,13 +152,13 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
 
   const visit = (node: ts.Node): void => {
     switch (node.kind) {
-      case ts.SyntaxKind.FunctionDeclaration:
-      case ts.SyntaxKind.FunctionExpression: {
+      case FunctionDeclaration:
+      case FunctionExpression: {
         const name = (node as ts.FunctionDeclaration).name
         return name === undefined ? children(node) : define(name, "function", node, () => children(node))
       }
-      case ts.SyntaxKind.ClassDeclaration:
-      case ts.SyntaxKind.ClassExpression: {
+      case ClassDeclaration:
+      case ClassExpression: {
         const c = node as ts.ClassLikeDeclaration
         if (c.name === undefined) return children(node)
         return define(c.name, "class", node, () => {
@@ -129,7 +167,7 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
           c.modifiers?.forEach(visit)
         })
       }
-      case ts.SyntaxKind.InterfaceDeclaration: {
+      case InterfaceDeclaration: {
         const i = node as ts.InterfaceDeclaration
         return define(i.name, "interface", node, () => {
           heritage(i.heritageClauses)
@@ -137,42 +175,42 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
           i.members.forEach(visit)
         })
       }
-      case ts.SyntaxKind.TypeAliasDeclaration:
+      case TypeAliasDeclaration:
         return define((node as ts.TypeAliasDeclaration).name, "type", node, () => children(node))
-      case ts.SyntaxKind.EnumDeclaration:
+      case EnumDeclaration:
         return define((node as ts.EnumDeclaration).name, "enum", node, () => children(node))
-      case ts.SyntaxKind.ModuleDeclaration: {
+      case ModuleDeclaration: {
         const m = node as ts.ModuleDeclaration
         return define(m.name, "module", node, () => m.body && visit(m.body))
       }
-      case ts.SyntaxKind.Constructor: {
+      case Constructor: {
         const keyword = node.getChildren(file).find((c) => c.kind === ts.SyntaxKind.ConstructorKeyword)
         return define(keyword ?? node, "constructor", node, () => children(node))
       }
-      case ts.SyntaxKind.MethodDeclaration:
-      case ts.SyntaxKind.GetAccessor:
-      case ts.SyntaxKind.SetAccessor:
-      case ts.SyntaxKind.MethodSignature: {
+      case MethodDeclaration:
+      case GetAccessor:
+      case SetAccessor:
+      case MethodSignature: {
         const name = declarationName((node as ts.MethodDeclaration).name)
         return name === undefined ? children(node) : define(name, "method", node, () => children(node))
       }
-      case ts.SyntaxKind.ConstructSignature:
+      case ConstructSignature:
         return define(node.getFirstToken(file) ?? node, "method", node, () => children(node))
-      case ts.SyntaxKind.PropertyDeclaration:
-      case ts.SyntaxKind.PropertySignature: {
+      case PropertyDeclaration:
+      case PropertySignature: {
         const p = node as ts.PropertyDeclaration
         const name = declarationName(p.name)
         if (name === undefined) return children(node)
         return define(name, isFunctionLike(p.initializer) ? "method" : "field", node, () => children(node))
       }
-      case ts.SyntaxKind.PropertyAssignment: {
+      case PropertyAssignment: {
         const p = node as ts.PropertyAssignment
         const name = declarationName(p.name)
         if (name === undefined || !isFunctionLike(p.initializer)) return children(node)
         return define(name, "function", node, () => visit(p.initializer))
       }
-      case ts.SyntaxKind.SourceFile:
-      case ts.SyntaxKind.ModuleBlock:
+      case SourceFile:
+      case ModuleBlock:
         for (const statement of (node as ts.SourceFile).statements) {
           if (ts.isVariableStatement(statement)) {
             const constant = (statement.declarationList.flags & ts.NodeFlags.Const) !== 0
@@ -183,9 +221,9 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
           }
         }
         return
-      case ts.SyntaxKind.VariableDeclaration:
+      case VariableDeclaration:
         return variable(node as ts.VariableDeclaration, undefined)
-      case ts.SyntaxKind.BinaryExpression: {
+      case BinaryExpression: {
         const b = node as ts.BinaryExpression
         const right = b.right
         if (
@@ -202,7 +240,7 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
         }
         return children(node)
       }
-      case ts.SyntaxKind.CallExpression: {
+      case CallExpression: {
         const call = node as ts.CallExpression
         const callee = call.expression
         if (callee.kind === ts.SyntaxKind.ImportKeyword) {
@@ -214,13 +252,13 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
         }
         return children(node)
       }
-      case ts.SyntaxKind.NewExpression:
+      case NewExpression:
         refer(nameOfExpression((node as ts.NewExpression).expression), "call")
         return children(node)
-      case ts.SyntaxKind.TypeReference:
+      case TypeReference:
         refer(nameOfEntity((node as ts.TypeReferenceNode).typeName), "type")
         return children(node)
-      case ts.SyntaxKind.ImportDeclaration: {
+      case ImportDeclaration: {
         const i = node as ts.ImportDeclaration
         importOf(i.moduleSpecifier)
         const clause = i.importClause
@@ -232,10 +270,10 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
         }
         return
       }
-      case ts.SyntaxKind.ExportDeclaration:
+      case ExportDeclaration:
         importOf((node as ts.ExportDeclaration).moduleSpecifier)
         return children(node)
-      case ts.SyntaxKind.ImportEqualsDeclaration: {
+      case ImportEqualsDeclaration: {
         const reference = (node as ts.ImportEqualsDeclaration).moduleReference
         if (ts.isExternalModuleReference(reference)) importOf(reference.expression)
         return

@@ -35,7 +35,7 @@ const withPool = <A>(
 
 describe("ExtractorPool", () => {
   it.live("extracts files of every language on worker threads, answering in the order asked", () =>
-    withPool({ recycleAfter: 10 }, (pool) =>
+    withPool({}, (pool) =>
       Effect.gen(function*() {
         const files = [...fixtures, { path: "README.md", language: "Markdown", text: "# hi" }, ...fixtures]
         const outcomes = yield* pool.extract(files)
@@ -92,6 +92,34 @@ describe("ExtractorPool", () => {
         expect(threads[0]).toBe(threads[1])
         expect(threads[2]).toBe(threads[3])
         expect(new Set(threads).size).toBe(3)
+      })))
+
+  it.live("leaves no listeners behind on a thread that has answered many files", () => {
+    const spawned: Array<Worker> = []
+    const spawn = () => {
+      const worker = stub()
+      spawned.push(worker)
+      return worker
+    }
+    return withPool({ workers: 1, spawn }, (pool) =>
+      Effect.gen(function*() {
+        yield* pool.extract(Array.from({ length: 30 }, (_, i) => input(String(i))))
+        expect(spawned).toHaveLength(1)
+        expect(spawned[0]!.listenerCount("message")).toBe(0)
+        expect(spawned[0]!.listenerCount("exit")).toBe(0)
+      }))
+  })
+
+  it.live("replaces a tree-sitter thread after a large file, whose memory it would otherwise keep", () =>
+    withPool({ workers: 1, spawn: stub }, (pool) =>
+      Effect.gen(function*() {
+        const large = input(`x = 1\n`.repeat(60_000))
+        const threads = (yield* pool.extract([input("a"), large, input("b")])).map(thread)
+        expect(threads[0]).toBe(threads[1])
+        expect(threads[2]).not.toBe(threads[1])
+        const ts = { path: "big.ts", language: "TypeScript", text: large.text }
+        const after = (yield* pool.extract([ts, input("c")])).map(thread)
+        expect(after[0]).toBe(after[1])
       })))
 
   it.live("ExtractorPool.Default takes its settings from AppConfig", () =>
