@@ -1,4 +1,4 @@
-// npm run bench: every benchmark in sequence (auth, webhooks, queue, index, search, mcp), each in its own child process
+// npm run bench: every benchmark in sequence (auth, webhooks, queue, index, search, symbols, mcp), each in its own child process
 // as `npm run bench:<name>` runs it (`tsx bench/<name>/run.ts`), with this environment and its output
 // streamed through. Each bench writes its figures as JSON (bench/lib/report.ts); then one summary (SPEC
 // section 8 targets, met or not, and peak RSS) is printed and written to bench/README.md between the
@@ -23,7 +23,7 @@ import { failed, renderSummary, withSummary } from "./lib/summary.js"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const README = join(ROOT, "bench/README.md")
-const BENCHES = ["auth", "webhooks", "queue", "index", "search", "mcp"]
+const BENCHES = ["auth", "webhooks", "queue", "index", "search", "symbols", "mcp"]
 // Environment that does not change what is measured: left out of the summary's settings line.
 const NOT_SETTINGS = new Set(["BENCH_DATABASE_URL", "BENCH_ONLY_BENCHES", "BENCH_NO_README", "BENCH_RESULT_FILE"])
 

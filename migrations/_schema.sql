@@ -215,6 +215,9 @@ CREATE TABLE public.indexing_jobs (
   finished_at timestamp with time zone,
   created_at timestamp with time zone DEFAULT now() NOT NULL,
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
+  user_id uuid,
+  turn bigint DEFAULT 0 NOT NULL,
+  error_code text,
   CONSTRAINT indexing_jobs_attempt_check CHECK ((attempt >= 0)),
   CONSTRAINT indexing_jobs_finished_check CHECK (((status <> ALL (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text])) OR (finished_at IS NOT NULL))),
   CONSTRAINT indexing_jobs_job_type_check CHECK ((job_type = ANY (ARRAY['full_index'::text, 'incremental_update'::text, 'webhook_update'::text, 'validate'::text, 'provision_webhook'::text]))),
@@ -372,7 +375,7 @@ CREATE INDEX indexing_job_events_job_id_id_idx ON public.indexing_job_events USI
 
 CREATE UNIQUE INDEX indexing_job_events_pkey ON public.indexing_job_events USING btree (id);
 
-CREATE INDEX indexing_jobs_claim_idx ON public.indexing_jobs USING btree (priority DESC, run_at, id) WHERE (status = 'queued'::text);
+CREATE INDEX indexing_jobs_claim_idx ON public.indexing_jobs USING btree (priority DESC, turn, id) WHERE (status = 'queued'::text);
 
 CREATE INDEX indexing_jobs_failed_finished_at_idx ON public.indexing_jobs USING btree (finished_at) INCLUDE (job_type) WHERE (status = 'failed'::text);
 
@@ -385,6 +388,8 @@ CREATE UNIQUE INDEX indexing_jobs_pkey ON public.indexing_jobs USING btree (id);
 CREATE INDEX indexing_jobs_repository_id_created_at_idx ON public.indexing_jobs USING btree (repository_id, created_at DESC, id DESC);
 
 CREATE INDEX indexing_jobs_requested_by_idx ON public.indexing_jobs USING btree (requested_by) WHERE (requested_by IS NOT NULL);
+
+CREATE INDEX indexing_jobs_tenant_turn_idx ON public.indexing_jobs USING btree (user_id, turn) WHERE (status = 'queued'::text);
 
 CREATE UNIQUE INDEX kotadb_migrations_pkey ON public.kotadb_migrations USING btree (migration_id);
 
@@ -742,7 +747,7 @@ BEGIN
     -- Fenced by locked_by alone, found by primary key (0012).
     UPDATE public.indexing_jobs j
     SET status = 'completed', result = r.result, finished_at = now(), locked_by = NULL, locked_at = NULL,
-        error_message = NULL, updated_at = now()
+        error_message = NULL, error_code = NULL, updated_at = now()
     FROM unnest(p_done, p_results) AS r(id, result)
     WHERE j.id = r.id AND j.locked_by = p_worker;
   END IF;
@@ -756,13 +761,33 @@ BEGIN
     FROM (
       SELECT q.id FROM public.indexing_jobs q
       WHERE q.status = 'queued' AND q.run_at <= now()
-      ORDER BY q.priority DESC, q.run_at, q.id
+      ORDER BY q.priority DESC, q.turn, q.id
       LIMIT p_limit
       FOR UPDATE SKIP LOCKED
     ) next
     WHERE j.id = next.id
     RETURNING j.id, j.repository_id, j.job_type, j.attempt, j.max_attempts, j.payload, j.traceparent;
   END IF;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION public.indexing_jobs_take_turn()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+BEGIN
+  SELECT r.user_id INTO NEW.user_id FROM public.repositories r WHERE r.id = NEW.repository_id;
+  IF NEW.status = 'queued' THEN
+    -- greatest() ignores NULLs: a tenant with nothing queued joins at the head of the queue.
+    NEW.turn := coalesce(greatest(
+      (SELECT q.turn + 1 FROM public.indexing_jobs q
+       WHERE q.user_id = NEW.user_id AND q.status = 'queued' ORDER BY q.turn DESC LIMIT 1),
+      (SELECT q.turn FROM public.indexing_jobs q
+       WHERE q.status = 'queued' ORDER BY q.priority DESC, q.turn, q.id LIMIT 1)
+    ), 0);
+  END IF;
+  RETURN NEW;
 END
 $function$;
 
@@ -922,6 +947,10 @@ $function$;
 -- triggers
 
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON public.indexed_files FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER indexing_jobs_take_turn BEFORE INSERT ON public.indexing_jobs FOR EACH ROW EXECUTE FUNCTION public.indexing_jobs_take_turn();
+
+CREATE TRIGGER indexing_jobs_take_turn_again BEFORE UPDATE OF status ON public.indexing_jobs FOR EACH ROW WHEN (((new.status = 'queued'::text) AND (old.status <> 'queued'::text))) EXECUTE FUNCTION public.indexing_jobs_take_turn();
 
 CREATE TRIGGER webhook_delivery_follows_job AFTER UPDATE OF status ON public.indexing_jobs FOR EACH ROW WHEN (((new.job_type = 'webhook_update'::text) AND (new.status IS DISTINCT FROM old.status))) EXECUTE FUNCTION public.webhook_delivery_follows_job();
 

@@ -21,6 +21,7 @@ import pg from "pg"
 import type { JobId } from "../../src/domain/Job.js"
 import type { RepositoryId } from "../../src/domain/Repository.js"
 import { DatabaseUrl } from "../../src/layers/EmbeddedPostgres.js"
+import { IndexingLive } from "../../src/layers/Indexing.js"
 import { SqlLive } from "../../src/layers/Sql.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
 import { Git } from "../../src/services/Git.js"
@@ -33,7 +34,7 @@ import { startGitServer } from "../../test/utils/GitServer.js"
 import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import { cpuSeconds, loadAverage, machineCpu, peakRssMiB, resetPeakRss } from "../lib/processes.js"
-import { figure, peakRss, writeReport } from "../lib/report.js"
+import { atLeast, figure, peakRss, writeReport } from "../lib/report.js"
 import { runMain } from "../lib/runMain.js"
 import { fmt } from "../lib/table.js"
 import type { Row } from "./baseline.js"
@@ -134,17 +135,18 @@ const buildCorpus = async (server: GitServer): Promise<Corpus> => {
 // Ours: the real Indexer over our SQL layer (migrations included), in this process.
 // ---------------------------------------------------------------------------------------------------
 
-const makeOurs = (databaseUrl: string) => {
+const makeOurs = (databaseUrl: string, symbolsWorkers?: number) => {
   const env = new Map([
     ["DATABASE_URL", databaseUrl],
     ["DATABASE_MAX_CONNECTIONS", "10"],
     ["GIT_ALLOW_PRIVATE_HOSTS", "true"],
     ["SECRETS_ENCRYPTION_KEY", Buffer.alloc(32, 1).toString("base64")],
     ["KOTADB_WEBHOOK_BASE_URL", "http://127.0.0.1"],
-    ["LOG_LEVEL", "warning"]
+    ["LOG_LEVEL", "warning"],
+    ...(symbolsWorkers === undefined ? [] : [["SYMBOLS_WORKERS", String(symbolsWorkers)] as const])
   ])
   return ManagedRuntime.make(
-    Indexer.Default.pipe(
+    IndexingLive.pipe(
       Layer.provideMerge(
         Layer.mergeAll(Git.Default, RepositoryStore.Default, IndexedFileStore.Default, JobStore.Default)
       ),
@@ -161,7 +163,7 @@ const makeOurs = (databaseUrl: string) => {
 // ---------------------------------------------------------------------------------------------------
 
 interface Measured {
-  readonly system: "ours" | "baseline"
+  readonly system: "ours" | "ours, text only" | "baseline"
   readonly kind: "full" | "incremental"
   readonly round: number
   readonly files: number
@@ -223,11 +225,15 @@ const main = async () => {
     await runtime.dispose()
   })
   const indexer = await runtime.runPromise(Indexer) // builds the layers: migrates the scratch database
-  const runOurs = async <A, E>(effect: Effect.Effect<A, E, never>) => {
-    const fiber = runtime.runFork(effect)
+  // The same indexer with code intelligence off (SYMBOLS_WORKERS=0): what extraction costs.
+  const textRuntime = makeOurs(db.url, 0)
+  onCleanup(() => textRuntime.dispose())
+  const textIndexer = await textRuntime.runPromise(Indexer)
+  const runOurs = async <A, E>(effect: Effect.Effect<A, E, never>, on = runtime) => {
+    const fiber = on.runFork(effect)
     running = fiber
     try {
-      return await runtime.runPromise(Fiber.join(fiber))
+      return await on.runPromise(Fiber.join(fiber))
     } finally {
       running = undefined
     }
@@ -352,41 +358,48 @@ const main = async () => {
     return rows.length === 1 ? Number(rows[0]!.at) : Number.NaN
   }
 
-  const ours = async (round: number) => {
+  const oursWith = (system: "ours" | "ours, text only") => async (round: number) => {
+    const textOnly = system !== "ours"
     const repositoryId = await freshRepository()
     for (const kind of ["full", "incremental"] as const) {
       const jobId = await newJob(repositoryId, kind === "full" ? "full_index" : "incremental_update")
       const before = await sample("before")
       const wallStart = Date.now()
-      const result = await runOurs(indexer.index({
-        jobId: jobId as JobId,
-        repositoryId: repositoryId as RepositoryId,
-        ...(kind === "full" ? { mode: "full", commit: corpus.first } : { mode: "incremental", commit: corpus.second })
-      })) as Record<string, unknown>
+      const result = await runOurs(
+        (textOnly ? textIndexer : indexer).index({
+          jobId: jobId as JobId,
+          repositoryId: repositoryId as RepositoryId,
+          ...(kind === "full" ? { mode: "full", commit: corpus.first } : { mode: "incremental", commit: corpus.second })
+        }),
+        textOnly ? textRuntime : runtime
+      ) as Record<string, unknown>
       const wallEnd = Date.now()
       const after = await sample("after")
       await finishJob(jobId, result)
       const readMs = (await progressAt(jobId)) - wallStart
       if (Number.isNaN(readMs)) {
-        problems.push(`ours ${kind} round ${round}: no progress event; result ${JSON.stringify(result)}`)
+        problems.push(`${system} ${kind} round ${round}: no progress event; result ${JSON.stringify(result)}`)
       }
       const expected = kind === "full"
         ? { mode: "full", commit: corpus.first, files_written: corpus.indexable.length, files_deleted: 0 }
         : { mode: "incremental", commit: corpus.second, files_written: corpus.changed.length, files_deleted: 0 }
       for (const [key, value] of Object.entries(expected)) {
         if (result[key] !== value) {
-          problems.push(`ours ${kind} round ${round}: ${key} is ${JSON.stringify(result[key])}, expected ${value}`)
+          problems.push(`${system} ${kind} round ${round}: ${key} is ${JSON.stringify(result[key])}, expected ${value}`)
         }
       }
       const bytes = Number(result.bytes_written)
       const expectedBytes = kind === "full" ? corpus.indexableBytes : corpus.changedBytes
       if (bytes !== expectedBytes) {
-        problems.push(`ours ${kind} round ${round}: bytes_written ${bytes}, expected ${expectedBytes}`)
+        problems.push(`${system} ${kind} round ${round}: bytes_written ${bytes}, expected ${expectedBytes}`)
       }
-      await checkDigest("ours", kind, repositoryId, corpus.indexable.length)
+      if (!textOnly && !(Number(result.symbols_extracted) > 0)) {
+        problems.push(`${system} ${kind} round ${round}: no symbols extracted; result ${JSON.stringify(result)}`)
+      }
+      await checkDigest(system, kind, repositoryId, corpus.indexable.length)
       const s = since(before, after)
       record({
-        system: "ours",
+        system,
         kind,
         round,
         files: Number(result.files_written),
@@ -460,10 +473,12 @@ const main = async () => {
   // Both systems run in this process: its peak RSS is reset before each system's turn and read after it.
   const peaks = new Map<string, number>()
   let perTurn = true
+  const ours = oursWith("ours")
+  const oursText = oursWith("ours, text only")
   const turn = async (system: typeof ours, round: number) => {
     perTurn = resetPeakRss() && perTurn
     await system(round)
-    const name = system === ours ? "ours" : "baseline"
+    const name = system === ours ? "ours" : system === oursText ? "ours, text only" : "baseline"
     peaks.set(name, Math.max(peaks.get(name) ?? 0, peakRssMiB(process.pid)))
   }
 
@@ -478,7 +493,7 @@ const main = async () => {
       break
     }
     rounds = round
-    const order = round % 2 === 1 ? [ours, baseline] : [baseline, ours]
+    const order = round % 2 === 1 ? [ours, oursText, baseline] : [baseline, oursText, ours]
     for (const system of order) await turn(system, round)
     longestRoundMs = Math.max(longestRoundMs, Date.now() - roundStart)
   }
@@ -500,7 +515,7 @@ const main = async () => {
   ]]
   const ratios: Record<string, number> = {}
   for (const kind of ["full", "incremental"] as const) {
-    for (const system of ["ours", "baseline"] as const) {
+    for (const system of ["ours", "ours, text only", "baseline"] as const) {
       const m = best(system, kind)
       rows.push([
         `${kind} ${system}`,
@@ -529,6 +544,21 @@ const main = async () => {
       ...Array<string>(5).fill("")
     ])
   }
+  const extractionRatio: Record<string, number> = {}
+  for (const kind of ["full", "incremental"] as const) {
+    const o = best("ours", kind)
+    const t = best("ours, text only", kind)
+    extractionRatio[kind] = (o.files / o.ms) / (t.files / t.ms)
+    rows.push([
+      `${kind} ratio ours/text only`,
+      "",
+      "",
+      "",
+      fmt(extractionRatio[kind], 3),
+      fmt((o.bytes / o.ms) / (t.bytes / t.ms), 3),
+      ...Array<string>(5).fill("")
+    ])
+  }
   log(`best of ${rounds} round${rounds === 1 ? "" : "s"} (the shortest run of each):`)
   table(rows)
   const processPeak = peakRssMiB(process.pid)
@@ -536,7 +566,9 @@ const main = async () => {
     perTurn
       ? `peak RSS MiB of the bench process (VmHWM, reset before each system's turn): during ours' turns ${
         fmt(peaks.get("ours")!, 1)
-      }, during the baseline's ${fmt(peaks.get("baseline")!, 1)} (process.resourceUsage().maxRSS ${
+      }, during the text-only turns ${fmt(peaks.get("ours, text only")!, 1)}, during the baseline's ${
+        fmt(peaks.get("baseline")!, 1)
+      } (process.resourceUsage().maxRSS ${
         fmt(process.resourceUsage().maxRSS / 1024, 1)
       } over the whole run, corpus and git server included)`
       : `peak RSS MiB of the bench process (VmHWM; /proc/self/clear_refs not writable, so one figure for both `
@@ -564,6 +596,13 @@ const main = async () => {
         filesPerSecond("ours", "incremental"),
         filesPerSecond("baseline", "incremental"),
         { notes: `${corpus.changed.length} of ${corpus.indexable.length} files changed; ${shortest}` }
+      ),
+      figure(
+        "full index with symbols / text only",
+        "files/s",
+        filesPerSecond("ours", "full"),
+        filesPerSecond("ours, text only", "full"),
+        { bar: atLeast(0.7, "ratio"), notes: "issue 19: code intelligence costs a full index at most 30 %" }
       )
     ],
     peakRssMiB: perTurn
@@ -578,6 +617,7 @@ const main = async () => {
     problems
   })
   log(`index files/s ratio ours/baseline: ${ratios.full!.toFixed(2)}`)
+  log(`full index with symbols / text only: ${extractionRatio.full!.toFixed(2)} (bar 0.7)`)
   return problems.length === 0 ? 0 : 1
 }
 

@@ -1,12 +1,13 @@
-// npm run bench:queue: jobs claimed and completed per second (no-op handler), and enqueue→start latency
-// over LISTEN/NOTIFY, ours against graphile-worker, side by side in one run (SPEC section 8). See
-// bench/README.md, section "queue".
+// npm run bench:queue: jobs claimed and completed per second (no-op handler), enqueue→start latency
+// over LISTEN/NOTIFY, and another tenant's enqueue→start latency behind one tenant's backlog (issue 22),
+// ours against graphile-worker, side by side in one run (SPEC section 8). See bench/README.md, section "queue".
 //
 // Env (all optional): BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
 // BENCH_JOBS (5000), BENCH_WARMUP_JOBS (500), BENCH_BATCHED_JOBS (30000) and BENCH_BATCHED_WARMUP_JOBS (3000) for the
 // batched runs, BENCH_ROUNDS (2), BENCH_LATENCY_JOBS (300),
 // BENCH_GRAPHILE_LOCAL_QUEUE (200: graphile's localQueue.size in batched mode),
-// BENCH_ONLY=throughput|latency (one part alone), BENCH_PHASE=single|batched (throughput phases whose name starts
+// BENCH_FAIRNESS_BACKLOG (10000) and BENCH_FAIRNESS_PROBES (20) for the fairness part,
+// BENCH_ONLY=throughput|latency|fairness (one part alone), BENCH_PHASE=single|batched (throughput phases whose name starts
 // so), and for profiling only (never the headline figures):
 // BENCH_OURS_SQL (SQL run in ours' scratch database after its migrations, e.g. an ALTER FUNCTION to try),
 // BENCH_CPU_PROF (a directory: every worker process runs with --cpu-prof and writes <dir>/<name>/*.cpuprofile),
@@ -34,7 +35,7 @@ import { runMain } from "../lib/runMain.js"
 import { fmt } from "../lib/table.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-const TIME_LIMIT_MS = 280_000
+const TIME_LIMIT_MS = 400_000
 /** A further round starts only if one more round as long as the longest so far still ends before this. */
 const ROUNDS_BUDGET_MS = 230_000
 const PREFIX = "kotadb_bench_queue"
@@ -53,9 +54,14 @@ const GRAPHILE_LOCAL_QUEUE = intEnv("BENCH_GRAPHILE_LOCAL_QUEUE", 200)
 const OURS_SQL = process.env.BENCH_OURS_SQL ?? ""
 const ONLY = process.env.BENCH_ONLY ?? ""
 const PHASE_FILTER = process.env.BENCH_PHASE ?? ""
-if (!["", "throughput", "latency"].includes(ONLY)) {
-  throw new Error(`BENCH_ONLY must be throughput or latency, not ${ONLY}`)
+if (!["", "throughput", "latency", "fairness"].includes(ONLY)) {
+  throw new Error(`BENCH_ONLY must be throughput, latency or fairness, not ${ONLY}`)
 }
+const runs = (part: "throughput" | "latency" | "fairness") => ONLY === "" || ONLY === part
+const FAIRNESS_BACKLOG = intEnv("BENCH_FAIRNESS_BACKLOG", 10_000)
+const FAIRNESS_PROBES = intEnv("BENCH_FAIRNESS_PROBES", 20)
+// The probes go in once the workers are this far into the backlog.
+const FAIRNESS_START_AFTER = 100
 const REPOSITORIES = 50
 const POLL_MS = 1000 // both systems' poll interval while measuring throughput (ours' default)
 const IDLE_POLL_MS = 60_000 // while measuring latency: only NOTIFY can wake a worker in time
@@ -95,6 +101,8 @@ interface System {
   readonly insertBulk: (n: number, payload: object) => Promise<void>
   /** One job through the system's own enqueue API. */
   readonly enqueue: (i: number, payload: object) => Promise<void>
+  /** One job of another tenant than the bulk and `enqueue` jobs' (graphile-worker has no tenants: any job). */
+  readonly enqueueOther: (payload: object) => Promise<void>
   readonly remaining: () => Promise<number>
   /** After a run: problems with the jobs' final state. */
   readonly check: (expected: number) => Promise<Array<string>>
@@ -142,6 +150,16 @@ const makeOurs = async (db: ScratchDatabase): Promise<System> => {
       RETURNING id`
     return rows.map((row) => row.id)
   }))
+  // Another tenant, with a repository of its own: the fairness probes' jobs.
+  const other = await runtime.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const [row] = yield* sql<{ id: string }>`
+      WITH u AS (INSERT INTO auth.users (email) VALUES (${`bench-${crypto.randomUUID()}@example.test`}) RETURNING id)
+      INSERT INTO repositories (user_id, name, git_url, provider)
+      SELECT u.id, 'bench-other', ${`https://github.com/bench/other-${crypto.randomUUID()}`}, 'github' FROM u
+      RETURNING id`
+    return row!.id
+  }))
   const client = await connect(db.url)
   if (OURS_SQL !== "") await client.query(OURS_SQL)
   const store = await runtime.runPromise(JobStore)
@@ -177,6 +195,8 @@ const makeOurs = async (db: ScratchDatabase): Promise<System> => {
       runtime.runPromise(
         store.enqueue({ repositoryId: repositories[i % REPOSITORIES]!, jobType: "validate", payload })
       ).then(() => undefined),
+    enqueueOther: (payload) =>
+      runtime.runPromise(store.enqueue({ repositoryId: other, jobType: "validate", payload })).then(() => undefined),
     remaining: async () =>
       Number(
         (await client.query<{ n: string }>(
@@ -232,6 +252,9 @@ const makeGraphile = async (db: ScratchDatabase): Promise<System> => {
       )
     },
     enqueue: async (_i, payload) => {
+      await utils.addJob("validate", payload)
+    },
+    enqueueOther: async (payload) => {
       await utils.addJob("validate", payload)
     },
     remaining: async () =>
@@ -533,6 +556,58 @@ const measureLatency = async (system: System): Promise<Latency> => {
   }
 }
 
+interface Fairness {
+  readonly p50: number
+  readonly max: number
+  readonly n: number
+  /** Jobs of the backlog still queued or running when the last probe was enqueued. */
+  readonly backlogLeft: number
+}
+
+/**
+ * Another tenant's first jobs behind one tenant's backlog (issue 22): single mode, C = 4, woken by
+ * NOTIFY. After a warm-up, FAIRNESS_BACKLOG jobs of one tenant in one statement; once the workers are
+ * FAIRNESS_START_AFTER jobs into it, FAIRNESS_PROBES jobs of another tenant through the system's API,
+ * LATENCY_SPACING_MS apart, each timed from before its insert to its handler's start. graphile-worker
+ * claims by priority, run_at and id alone, so its figure is how long the backlog takes to drain.
+ */
+const measureFairness = async (system: System): Promise<Fairness> => {
+  await vacuum(system)
+  const settings = { concurrency: 4, batch: 1, pollMs: POLL_MS }
+  const worker = await startWorker(system, settings, [WARMUP_JOBS, WARMUP_JOBS + FAIRNESS_START_AFTER])
+  let sent = 0
+  try {
+    await system.insertBulk(WARMUP_JOBS, {})
+    await worker.waitFor(`mark ${WARMUP_JOBS}`, 60_000)
+    await waitDrained(system, 30_000)
+    await system.insertBulk(FAIRNESS_BACKLOG, {})
+    await worker.waitFor(`mark ${WARMUP_JOBS + FAIRNESS_START_AFTER}`, 60_000)
+    const start = performance.now()
+    for (let i = 0; i < FAIRNESS_PROBES; i++) {
+      const wait = start + i * LATENCY_SPACING_MS - performance.now()
+      if (wait > 0) await sleep(wait)
+      await system.enqueueOther({ t: process.hrtime.bigint().toString() })
+      sent++
+    }
+    const backlogLeft = await system.remaining() - (FAIRNESS_PROBES - worker.latencies.length)
+    const deadline = Date.now() + 120_000
+    while (worker.latencies.length < FAIRNESS_PROBES) {
+      if (Date.now() > deadline) {
+        throw new Error(`${system.name}: ${worker.latencies.length}/${FAIRNESS_PROBES} probes started within 120 s`)
+      }
+      await sleep(5)
+    }
+    await waitDrained(system, 120_000)
+    const sorted = [...worker.latencies].sort((a, b) => a - b)
+    return { p50: percentile(sorted, 0.5), max: sorted.at(-1)!, n: sorted.length, backlogLeft }
+  } finally {
+    const ran = await worker.stop()
+    const expected = WARMUP_JOBS + FAIRNESS_BACKLOG + sent
+    if (ran !== expected) problems.push(`${system.name}: the handler ran ${ran} times for ${expected} fairness jobs`)
+    ranSoFar.set(system.name, (ranSoFar.get(system.name) ?? 0) + expected)
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 const SINGLE_SIZE = { jobs: JOBS, warmup: WARMUP_JOBS }
@@ -573,7 +648,8 @@ const main = async () => {
     `queue bench: ${JOBS} no-op jobs per single-mode throughput run (after ${WARMUP_JOBS} untimed warm-up jobs), `
       + `${BATCHED_JOBS} per batched run (after ${BATCHED_WARMUP_JOBS}), `
       + `${REPOSITORIES} repositories, ${ROUNDS} rounds, best of each reported; `
-      + `latency: ${LATENCY_JOBS} jobs ${LATENCY_SPACING_MS} ms apart (after ${LATENCY_WARMUP_JOBS} warm-up jobs)`
+      + `latency: ${LATENCY_JOBS} jobs ${LATENCY_SPACING_MS} ms apart (after ${LATENCY_WARMUP_JOBS} warm-up jobs); `
+      + `fairness: ${FAIRNESS_PROBES} jobs of another tenant behind one tenant's ${FAIRNESS_BACKLOG}-job backlog`
   )
   log(
     `machine: ${cpus().length} cores, Node ${process.versions.node}, PostgreSQL ${version} (fsync ${fsync}); `
@@ -588,6 +664,7 @@ const main = async () => {
 
   const results = new Map<string, Array<Throughput>>()
   const latencies = new Map<SystemName, Array<Latency>>()
+  const fairness = new Map<SystemName, Array<Fairness>>()
   let longestRoundMs = 0
   let rounds = 0
   for (let round = 1; round <= ROUNDS; round++) {
@@ -603,7 +680,7 @@ const main = async () => {
     rounds = round
     // Alternate which system goes first, so that neither always runs on a warmer (or busier) machine.
     const order = round % 2 === 1 ? systems : [...systems].reverse()
-    for (const phase of ONLY === "latency" ? [] : PHASES) {
+    for (const phase of runs("throughput") ? PHASES : []) {
       for (const system of order) {
         const r = await measureThroughput(system, phase.settings, phase.size)
         const key = `${phase.key}|${system.name}`
@@ -617,7 +694,7 @@ const main = async () => {
         )
       }
     }
-    for (const system of ONLY === "throughput" ? [] : order) {
+    for (const system of runs("latency") ? order : []) {
       const r = await measureLatency(system)
       latencies.set(system.name, [...(latencies.get(system.name) ?? []), r])
       log(
@@ -628,6 +705,17 @@ const main = async () => {
       )
     }
     longestRoundMs = Math.max(longestRoundMs, Date.now() - roundStart)
+  }
+  // Once, after the rounds: graphile-worker's figure is the time its backlog takes to drain, which is
+  // long, and the two figures differ by orders of magnitude.
+  for (const system of runs("fairness") ? systems : []) {
+    const r = await measureFairness(system)
+    fairness.set(system.name, [r])
+    log(
+      `fairness     ${system.name.padEnd(16)} another tenant's job behind ${FAIRNESS_BACKLOG} queued: `
+        + `enqueue→start p50 ${fmt(r.p50, 2)} ms, max ${fmt(r.max, 2)} ms (${r.n} jobs; ${r.backlogLeft} of the `
+        + `backlog still queued or running after the last one was enqueued); load ${fmt(loadAverage(), 2)}`
+    )
   }
 
   for (const system of systems) problems.push(...await system.check(ranSoFar.get(system.name) ?? 0))
@@ -641,7 +729,7 @@ const main = async () => {
       undefined
     )
   const rows: Array<Array<string>> = [["figure", "ours", "graphile-worker", "ratio ours/graphile"]]
-  for (const phase of ONLY === "latency" ? [] : PHASES) {
+  for (const phase of runs("throughput") ? PHASES : []) {
     const ours = best(phase.key, "ours")
     const graphile = best(phase.key, "graphile-worker")
     rows.push([`jobs/s ${phase.key}`, fmt(ours), fmt(graphile), fmt(ours / graphile, 2)])
@@ -651,6 +739,12 @@ const main = async () => {
   if (lo !== undefined && lg !== undefined) {
     rows.push(["enqueue→start p50 ms", fmt(lo.p50, 2), fmt(lg.p50, 2), fmt(lo.p50 / lg.p50, 2)])
     rows.push(["enqueue→start p99 ms", fmt(lo.p99, 2), fmt(lg.p99, 2), fmt(lo.p99 / lg.p99, 2)])
+  }
+  const fo = fairness.get("ours")?.[0]
+  const fg = fairness.get("graphile-worker")?.[0]
+  if (fo !== undefined && fg !== undefined) {
+    rows.push(["other tenant behind backlog p50 ms", fmt(fo.p50, 2), fmt(fg.p50, 2), fmt(fo.p50 / fg.p50, 3)])
+    rows.push(["other tenant behind backlog max ms", fmt(fo.max, 2), fmt(fg.max, 2), fmt(fo.max / fg.max, 3)])
   }
   log(
     `best of ${rounds} round${rounds === 1 ? "" : "s"} (jobs/s: the highest, higher is better; latency: the round `
@@ -668,7 +762,7 @@ const main = async () => {
   for (const problem of problems) log(`PROBLEM: ${problem}`)
   const ratio = best("single C=4", "ours") / best("single C=4", "graphile-worker")
   const figures: Array<Figure> = []
-  for (const phase of ONLY === "latency" ? [] : PHASES) {
+  for (const phase of runs("throughput") ? PHASES : []) {
     const [ours, graphile] = [best(phase.key, "ours"), best(phase.key, "graphile-worker")]
     figures.push(
       figure(`jobs/s ${phase.key}, ratio ours/graphile-worker`, "jobs/s", ours, graphile, {
@@ -683,6 +777,21 @@ const main = async () => {
     figures.push(
       figure("enqueue→start p50 latency", "ms", lo.p50, lg.p50, { notes }),
       figure("enqueue→start p99 latency", "ms", lo.p99, lg.p99, { bar: atMost(SPEC.p99Ms), notes })
+    )
+  }
+  if (fo !== undefined && fg !== undefined) {
+    const notes = `${FAIRNESS_PROBES} jobs of another tenant, ${LATENCY_SPACING_MS} ms apart, queued once the workers `
+      + `(single, C=4) were ${FAIRNESS_START_AFTER} jobs into one tenant's ${FAIRNESS_BACKLOG}-job backlog `
+      + `(${fo.backlogLeft} and ${fg.backlogLeft} of it still waiting); one run after the rounds. `
+      + "graphile-worker has no tenants: it claims by priority and age, so its jobs wait for the backlog "
+      + "(its job_queue would serialise a tenant's jobs, one at a time, instead)"
+    figures.push(
+      figure(`another tenant's enqueue→start p50 behind a ${FAIRNESS_BACKLOG}-job backlog`, "ms", fo.p50, fg.p50, {
+        notes
+      }),
+      figure(`another tenant's enqueue→start max behind a ${FAIRNESS_BACKLOG}-job backlog`, "ms", fo.max, fg.max, {
+        notes
+      })
     )
   }
   writeReport({

@@ -28,11 +28,27 @@ export interface ClaimedJob {
   readonly traceparent: string | null
 }
 
+/**
+ * Why a job failed, for tenants and their tools: stored in the job's `error_code` and its failure
+ * event beside the message. Only failures a tenant can act on have one.
+ */
+export type JobErrorCode =
+  | "repository_too_large"
+  | "fetch_timeout"
+  | "fetch_too_large"
+  | "insufficient_disk"
+
 /** A handler failure the queue retries with backoff until `max_attempts`. */
-export class RetryableJobError extends Data.TaggedError("RetryableJobError")<{ readonly message: string }> {}
+export class RetryableJobError extends Data.TaggedError("RetryableJobError")<{
+  readonly message: string
+  readonly code?: JobErrorCode
+}> {}
 
 /** A handler failure no retry can fix (the repository is gone, the payload is invalid): fails at once. */
-export class PermanentJobError extends Data.TaggedError("PermanentJobError")<{ readonly message: string }> {}
+export class PermanentJobError extends Data.TaggedError("PermanentJobError")<{
+  readonly message: string
+  readonly code?: JobErrorCode
+}> {}
 
 export type JobError = RetryableJobError | PermanentJobError
 
@@ -69,6 +85,8 @@ export const JobView = Schema.Struct({
   started_at: Timestamp,
   finished_at: Timestamp,
   error_message: Schema.NullOr(Schema.String),
+  /** With `error_message` when the failure has a code: `repository_too_large`, `fetch_timeout`, … */
+  error_code: Schema.NullOr(Schema.String),
   result: AnyJson
 })
 export type JobView = typeof JobView.Type

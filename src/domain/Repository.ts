@@ -11,6 +11,21 @@ export class RepositoryNotFound extends Schema.TaggedError<RepositoryNotFound>()
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 404 })) {}
 
+/**
+ * A 409, not a 429: waiting does not lift the limit (a 429 invites clients to retry after a while);
+ * only deleting a repository does, a change of the state the request conflicts with.
+ */
+export class RepositoryLimitExceeded extends Schema.TaggedError<RepositoryLimitExceeded>()("RepositoryLimitExceeded", {
+  message: Schema.String,
+  limit: Schema.Int
+}, HttpApiSchema.annotations({ status: 409 })) {}
+
+export class InvalidRepositorySettings extends Schema.TaggedError<InvalidRepositorySettings>()(
+  "InvalidRepositorySettings",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
 export class InvalidCursor extends Schema.TaggedError<InvalidCursor>()("InvalidCursor", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 400 })) {}
@@ -27,7 +42,7 @@ const BranchName = Schema.String.pipe(
 export const RepositorySettings = Schema.Struct({
   /** Pushes to these branches are indexed too (the default branch always is). */
   branches: Schema.optional(Schema.Array(BranchName).pipe(Schema.maxItems(50))),
-  /** Files larger than this are skipped by the indexer (default 1 MB). */
+  /** Files larger than this are skipped by the indexer (default 1 MB; at most REPOSITORY_MAX_FILE_SIZE). */
   max_file_size: Schema.optional(Schema.Int.pipe(Schema.between(1, 100 * 1024 * 1024)))
 })
 export type RepositorySettings = typeof RepositorySettings.Type
@@ -77,6 +92,12 @@ export const RepositoryView = Schema.Struct({
   last_indexed_commit: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   job_summary: JobSummary,
+  /** When status is `error`: why the latest index job failed (`code` such as `repository_too_large`). */
+  error: Schema.NullOr(Schema.Struct({
+    code: Schema.NullOr(Schema.String),
+    message: Schema.String,
+    job_id: JobId
+  })),
   webhook_url: Schema.String
 })
 export type RepositoryView = typeof RepositoryView.Type

@@ -7,7 +7,6 @@ import { CodeSearch } from "../services/CodeSearch.js"
 import { Git } from "../services/Git.js"
 import { GitHubHooks } from "../services/GitHubHooks.js"
 import { Health } from "../services/Health.js"
-import { Indexer } from "../services/Indexer.js"
 import { Jobs } from "../services/Jobs.js"
 import { Repositories } from "../services/Repositories.js"
 import { Retention } from "../services/Retention.js"
@@ -23,6 +22,7 @@ import { WebhookStore } from "../services/stores/WebhookStore.js"
 import { UsageRecorder } from "../services/UsageRecorder.js"
 import { Webhooks } from "../services/Webhooks.js"
 import { WorkerStatus } from "../services/WorkerStatus.js"
+import { IndexingLive } from "./Indexing.js"
 import { SecretsKeyLive } from "./Secrets.js"
 
 const StoresLive = Layer.mergeAll(
@@ -45,7 +45,7 @@ export const ServicesLive = Layer.mergeAll(
   Repositories.Default,
   Webhooks.Default,
   GitHubHooks.Default.pipe(Layer.provide(FetchHttpClient.layer)),
-  Indexer.Default,
+  IndexingLive,
   CodeSearch.Default,
   CodeNavigation.Default,
   Retention.Default

@@ -18,7 +18,13 @@ export class ToolFailure extends Data.TaggedError("ToolFailure")<{
 }
 
 const statusOf = (tag: string) =>
-  tag.endsWith("NotFound") ? 404 : tag === "Forbidden" ? 403 : tag.endsWith("Conflict") ? 409 : 400
+  tag.endsWith("NotFound")
+    ? 404
+    : tag === "Forbidden"
+    ? 403
+    : tag.endsWith("Conflict") || tag === "RepositoryLimitExceeded"
+    ? 409
+    : 400
 
 /** Any typed service error (`{ _tag, message }`) as a tool failure. */
 export const toToolFailure = (error: { readonly _tag: string; readonly message: string }) =>

@@ -1,5 +1,6 @@
 import { Config, ConfigError, Data, Duration, Effect, Either, Layer, LogLevel, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -52,6 +53,18 @@ const encryptionKey = (name: string) =>
   Config.redacted(name).pipe(Config.validate({
     message: `${name}: must be 32 bytes in base64 (openssl rand -base64 32)`,
     validation: (key) => Buffer.from(Redacted.value(key), "base64").length === 32
+  }))
+
+const BYTE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
+
+/** A size in bytes: `4294967296`, or with a binary unit, `4 GB` = `4GiB` = `4g` (1 GB = 1024³ bytes). */
+const byteSize = (name: string) =>
+  Config.string(name).pipe(Config.mapOrFail((value) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(value)
+    const unit = match === null ? undefined : BYTE_UNITS[match[2]!.toLowerCase()]
+    return match === null || unit === undefined
+      ? Either.left(ConfigError.InvalidData([], `${name}: expected bytes, e.g. 1048576, 512 MB or 4 GB`))
+      : Either.right(Math.floor(Number(match[1]) * unit))
   }))
 
 const LOG_LEVELS: Record<string, LogLevel.LogLevel> = {
@@ -124,6 +137,15 @@ const load = (options: { readonly server: boolean }) =>
         fallback
       )
 
+    const bytes = (name: string, fallback: number, min: number, max: number) =>
+      optional(
+        byteSize(name).pipe(Config.validate({
+          message: `${name}: must be between ${min} and ${max} bytes`,
+          validation: (n) => n >= min && n <= max
+        })),
+        fallback
+      )
+
     const otlpEndpoint = yield* read(Config.option(httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT")), Option.none())
     const host = yield* optional(Config.string("HOST"), "0.0.0.0")
     const positive = (name: string, fallback: Duration.Duration) =>
@@ -190,6 +212,12 @@ const load = (options: { readonly server: boolean }) =>
       jobRetentionDays: yield* integer("JOB_RETENTION_DAYS", 30, 1, 36_500),
       retentionInterval: yield* duration("RETENTION_INTERVAL", Duration.hours(1)),
       retentionBatchSize: yield* integer("RETENTION_BATCH_SIZE", 2_000, 1, 100_000),
+      // 0 turns code intelligence off (text search only).
+      symbolsWorkers: yield* integer("SYMBOLS_WORKERS", 1, 0, 64),
+      symbolsMaxFileSize: yield* integer("SYMBOLS_MAX_FILE_SIZE", 1024 * 1024, 1024, 64 * 1024 * 1024),
+      symbolsTimeout: yield* positive("SYMBOLS_TIMEOUT", Duration.seconds(10)),
+      // A parser thread's wasm memory never shrinks, so threads are replaced after this many files.
+      symbolsRecycleAfter: yield* integer("SYMBOLS_RECYCLE_AFTER", 1_000, 1, 1_000_000),
       gitAllowedHosts: yield* optional(
         Config.string("GIT_ALLOWED_HOSTS").pipe(
           Config.map((list) => list.split(",").map((host) => host.trim().toLowerCase()).filter((host) => host !== ""))
@@ -197,6 +225,15 @@ const load = (options: { readonly server: boolean }) =>
         ["github.com", "gitlab.com", "bitbucket.org"]
       ),
       gitAllowPrivateHosts: yield* optional(Config.boolean("GIT_ALLOW_PRIVATE_HOSTS"), false),
+      // Tenant limits: what one tenant's repositories may cost the workers, the disk and the database.
+      tenantMaxRepositories: yield* integer("TENANT_MAX_REPOSITORIES", 100, 1, 1_000_000),
+      repositoryMaxFiles: yield* integer("REPOSITORY_MAX_FILES", 100_000, 1, 100_000_000),
+      repositoryMaxBytes: yield* bytes("REPOSITORY_MAX_BYTES", 2 * 1024 ** 3, 1, 1024 ** 4),
+      repositoryMaxFileSize: yield* bytes("REPOSITORY_MAX_FILE_SIZE", 10 * 1024 ** 2, 1, 100 * 1024 ** 2),
+      gitFetchTimeout: yield* positive("GIT_FETCH_TIMEOUT", Duration.minutes(10)),
+      gitFetchMaxBytes: yield* bytes("GIT_FETCH_MAX_BYTES", 4 * 1024 ** 3, 1, 1024 ** 4),
+      workspaceMinFreeBytes: yield* bytes("WORKSPACE_MIN_FREE_BYTES", 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
+      workspaceDir: yield* optional(Config.string("WORKSPACE_DIR"), tmpdir()),
       mcpAllowedOrigins: yield* optional(origins("MCP_ALLOWED_ORIGINS"), []),
       githubApiUrl: yield* optional(
         httpUrl("GITHUB_API_URL").pipe(Config.map((url) => url.toString().replace(/\/+$/, ""))),

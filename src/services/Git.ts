@@ -1,8 +1,10 @@
-import { Data, Effect } from "effect"
+import { Data, Duration, Effect, Schedule } from "effect"
 import { execFile, spawn } from "node:child_process"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises"
 import { join } from "node:path"
+import { formatBytes } from "../domain/Bytes.js"
+import { AppConfig } from "./AppConfig.js"
+import { directorySize } from "./DirectorySize.js"
 
 export class GitError extends Data.TaggedError("GitError")<{
   readonly message: string
@@ -12,15 +14,38 @@ export class GitError extends Data.TaggedError("GitError")<{
 
 export class GitUnavailable extends Data.TaggedError("GitUnavailable")<{ readonly message: string }> {}
 
+/** A fetch stopped by a limit of ours (its git processes killed), or not started for want of disk. */
+export class GitLimitExceeded extends Data.TaggedError("GitLimitExceeded")<{
+  readonly code: "fetch_timeout" | "fetch_too_large" | "insufficient_disk"
+  readonly message: string
+}> {}
+
 const MAX_STDERR = 8 * 1024
+// How often a running fetch's workspace is measured: the most a fetch can overshoot its byte cap is
+// what arrives in one interval.
+const SIZE_POLL = Duration.millis(100)
+// A killed process group is waited for (so nothing writes into a workspace being removed), but not forever.
+const KILL_WAIT = Duration.seconds(5)
 
 /**
  * The `git` CLI, run without a shell, with no system or user configuration and no prompts, in
- * throw-away workspaces. An interrupted command is killed; a workspace is removed when its scope
- * closes, whether the job succeeded, failed or was interrupted.
+ * throw-away workspaces. A command runs in a process group of its own: interrupting it kills the group
+ * (git's helpers too: `git-remote-https`, `index-pack`) and waits for it to exit. A workspace is
+ * removed when its scope closes, whether the job succeeded, failed or was interrupted.
+ *
+ * `fetch` is `run` with the limits of a transfer: it refuses to start when the workspace's filesystem
+ * has less than `WORKSPACE_MIN_FREE_BYTES` free, is killed after `GIT_FETCH_TIMEOUT`, and is killed as
+ * soon as the workspace's objects (all its fetches' together) pass `GIT_FETCH_MAX_BYTES`. They are
+ * measured on disk rather
+ * than by parsing git's progress output: the size of what landed is exact whichever process wrote it,
+ * needs no `--progress` text (rounded, localised, throttled, absent for small transfers), and is the
+ * resource the cap protects. `fetch.unpackLimit=1` keeps every received pack as a pack, which
+ * `index-pack` writes to disk as it streams in (a small pack would otherwise go to `unpack-objects`,
+ * which holds each object in memory until it is whole), so the size on disk tracks the transfer.
  */
 export class Git extends Effect.Service<Git>()("services/Git", {
   effect: Effect.gen(function*() {
+    const config = yield* AppConfig
     const version = yield* Effect.async<string, GitUnavailable>((resume) => {
       execFile("git", ["--version"], (error, stdout) =>
         resume(
@@ -33,9 +58,11 @@ export class Git extends Effect.Service<Git>()("services/Git", {
     })
     yield* Effect.logDebug("git found").pipe(Effect.annotateLogs({ version }))
 
+    yield* Effect.promise(() => mkdir(config.workspaceDir, { recursive: true }))
+
     /** A fresh empty directory for one job, removed when the scope closes. */
     const workspace = Effect.acquireRelease(
-      Effect.promise(() => mkdtemp(join(tmpdir(), "kotadb-git-"))),
+      Effect.promise(() => mkdtemp(join(config.workspaceDir, "kotadb-git-"))),
       (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
     )
 
@@ -52,20 +79,22 @@ export class Git extends Effect.Service<Git>()("services/Git", {
             GIT_ASKPASS: "/bin/false",
             LC_ALL: "C"
           },
-          stdio: ["pipe", "pipe", "pipe"]
+          stdio: ["pipe", "pipe", "pipe"],
+          detached: true
         })
+        let closed = false
         const out: Array<Buffer> = []
         let err = ""
         child.stdout.on("data", (chunk: Buffer) => out.push(chunk))
         child.stderr.on("data", (chunk: Buffer) => {
           if (err.length < MAX_STDERR) err += chunk.toString("utf8")
         })
-        child.on(
-          "error",
-          (error) =>
-            resume(Effect.fail(new GitError({ message: `git could not start: ${error.message}`, args, stderr: "" })))
-        )
+        child.on("error", (error) => {
+          closed = true
+          resume(Effect.fail(new GitError({ message: `git could not start: ${error.message}`, args, stderr: "" })))
+        })
         child.on("close", (code, signal) => {
+          closed = true
           if (code === 0) return resume(Effect.succeed(Buffer.concat(out)))
           resume(Effect.fail(
             new GitError({
@@ -79,11 +108,64 @@ export class Git extends Effect.Service<Git>()("services/Git", {
         })
         child.stdin.on("error", () => {}) // git may exit before reading all of stdin; its exit code tells.
         child.stdin.end(options.stdin ?? "")
-        return Effect.sync(() => {
-          child.kill("SIGKILL")
-        })
+        // `close` comes once every process of the group has let go of the pipes: then none can write.
+        return Effect.async<void>((done) => {
+          if (closed || child.pid === undefined) return done(Effect.void)
+          child.once("close", () => done(Effect.void))
+          try {
+            process.kill(-child.pid, "SIGKILL")
+          } catch {
+            child.kill("SIGKILL")
+          }
+        }).pipe(Effect.timeoutOption(KILL_WAIT), Effect.asVoid)
       })
 
-    return { version, workspace, run } as const
+    const freeBytes = (dir: string) => Effect.promise(() => statfs(dir)).pipe(Effect.map((fs) => fs.bavail * fs.bsize))
+
+    const tooLarge = (size: number) =>
+      new GitLimitExceeded({
+        code: "fetch_too_large",
+        message: `the fetch passed ${formatBytes(size)}, over the transfer limit of ${
+          formatBytes(config.gitFetchMaxBytes)
+        }`
+      })
+
+    /** Fails once the workspace holds more than the cap; never succeeds. */
+    const watchSize = (dir: string) =>
+      Effect.promise(() => directorySize(join(dir, "objects"))).pipe(
+        Effect.filterOrFail((size) => size <= config.gitFetchMaxBytes, tooLarge),
+        Effect.repeat(Schedule.spaced(SIZE_POLL)),
+        Effect.zipRight(Effect.never)
+      )
+
+    /** `run` for a `git fetch` in the workspace `dir`, within the transfer limits (see the class). */
+    const fetch = (dir: string, args: ReadonlyArray<string>, options: { readonly stdin?: string } = {}) =>
+      Effect.gen(function*() {
+        const free = yield* freeBytes(dir)
+        if (free < config.workspaceMinFreeBytes) {
+          return yield* new GitLimitExceeded({
+            code: "insufficient_disk",
+            message: `the worker has ${formatBytes(free)} of disk free for workspaces, below its minimum of ` +
+              `${formatBytes(config.workspaceMinFreeBytes)}; the fetch will be retried`
+          })
+        }
+        const out = yield* run(dir, ["-c", "fetch.unpackLimit=1", ...args], options).pipe(
+          Effect.raceFirst(watchSize(dir)),
+          Effect.timeoutFail({
+            duration: config.gitFetchTimeout,
+            onTimeout: () =>
+              new GitLimitExceeded({
+                code: "fetch_timeout",
+                message: `the fetch took longer than ${Duration.format(config.gitFetchTimeout)}`
+              })
+          })
+        )
+        // A transfer faster than the polling still counts whole.
+        const size = yield* Effect.promise(() => directorySize(join(dir, "objects")))
+        if (size > config.gitFetchMaxBytes) return yield* tooLarge(size)
+        return out
+      }).pipe(Effect.withSpan("Git.fetch"))
+
+    return { version, workspace, run, fetch } as const
   })
 }) {}

@@ -1,27 +1,25 @@
-import { SqlClient } from "@effect/sql"
 import { Data, Effect, Option } from "effect"
-import { lookup } from "node:dns/promises"
-import { isIP } from "node:net"
-import { isPublicAddress } from "../domain/GitUrl.js"
 import type { JobId } from "../domain/Job.js"
 import { PermanentJobError, RetryableJobError } from "../domain/Job.js"
-import { languageOf } from "../domain/Language.js"
 import type { RepositoryId } from "../domain/Repository.js"
-import { AppConfig } from "./AppConfig.js"
-import type { GitError } from "./Git.js"
-import { Git } from "./Git.js"
+import { EXTRACTOR_VERSION } from "../symbols/Extraction.js"
+import { ExtractorPool } from "../symbols/ExtractorPool.js"
+import { importContext, resolveImport } from "../symbols/ImportResolver.js"
+import { fileIntelligence } from "./indexer/FileIntelligence.js"
+import type { TreeEntry } from "./indexer/GitObjects.js"
+import { gitFailure, GitRemote } from "./indexer/GitRemote.js"
+import type { ResolveImport } from "./indexer/ImportGraph.js"
+import { fileStems, RESOLUTION_CONFIG } from "./indexer/ImportGraph.js"
+import type { Skipped } from "./indexer/IndexPlan.js"
+import { candidatesOf, classify, decode, deletionsOf } from "./indexer/IndexPlan.js"
+import { IndexWriter } from "./indexer/IndexWriter.js"
+import { fetchLimitFailure, RepositoryLimits } from "./RepositoryLimits.js"
 import type { IndexedFile } from "./stores/IndexedFileStore.js"
 import { IndexedFileStore } from "./stores/IndexedFileStore.js"
 import { JobStore } from "./stores/JobStore.js"
 import type { IndexTarget } from "./stores/RepositoryStore.js"
 import { RepositoryStore } from "./stores/RepositoryStore.js"
 
-const DEFAULT_MAX_FILE_SIZE = 1024 * 1024
-// Blobs are read through one `git cat-file --batch` per chunk of at most this many bytes / objects.
-const READ_CHUNK_BYTES = 32 * 1024 * 1024
-const READ_CHUNK_OBJECTS = 2_000
-// Git's own test for binary content: a NUL byte in the first 8000 bytes.
-const BINARY_SNIFF_BYTES = 8000
 const REPORTED_SKIPS = 20
 const SHA = /^[0-9a-f]{40}$/
 
@@ -37,209 +35,35 @@ export interface IndexRequest {
   readonly forced?: boolean
 }
 
-interface TreeEntry {
-  readonly path: string
-  readonly blobSha: string
-  readonly size: number
-}
-
-interface Skipped {
-  readonly path: string
-  readonly reason: "binary" | "too_large"
-}
-
-/**
- * `git ls-tree -r -z [-l]`: regular files only (no symlinks, no submodules). Without `-l` (a blobless
- * base, where sizes would make git fetch every blob) the size is -1 until `fetchBlobs` fills it in.
- */
-const parseTree = (out: Buffer) => {
-  const entries = new Map<string, TreeEntry>()
-  for (const record of out.toString("utf8").split("\0")) {
-    if (record === "") continue
-    const tab = record.indexOf("\t")
-    const [mode, type, sha, size] = record.slice(0, tab).split(/\s+/)
-    if (type !== "blob" || (mode !== "100644" && mode !== "100755")) continue
-    entries.set(record.slice(tab + 1), {
-      path: record.slice(tab + 1),
-      blobSha: sha!,
-      size: size === undefined ? -1 : Number(size)
-    })
-  }
-  return entries
-}
-
-/** `git diff --name-status -z`: paths to (re)write and paths to delete. */
-const parseDiff = (out: Buffer) => {
-  const fields = out.toString("utf8").split("\0")
-  const written = new Set<string>()
-  const deleted = new Set<string>()
-  for (let i = 0; i < fields.length - 1;) {
-    const status = fields[i++]!
-    if (status.startsWith("R") || status.startsWith("C")) {
-      const from = fields[i++]!
-      const to = fields[i++]!
-      if (status.startsWith("R")) deleted.add(from)
-      written.add(to)
-    } else {
-      const path = fields[i++]!
-      if (status === "D") deleted.add(path)
-      else written.add(path)
-    }
-  }
-  return { written, deleted }
-}
-
-/** Splits `git cat-file --batch` output into the contents of the requested blobs, in order. */
-const parseBatch = (out: Buffer) => {
-  const blobs: Array<Buffer> = []
-  let at = 0
-  while (at < out.length) {
-    const newline = out.indexOf(10, at)
-    const size = Number(out.subarray(at, newline).toString("latin1").split(" ")[2])
-    blobs.push(out.subarray(newline + 1, newline + 1 + size))
-    at = newline + 1 + size + 1
-  }
-  return blobs
-}
-
-const lineCount = (text: string) => {
-  if (text.length === 0) return 0
-  let lines = 0
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lines++
-  return text.endsWith("\n") ? lines : lines + 1
-}
-
 /** The host took blobless fetches but would not send blobs by id: the update is redone as a full index. */
 class BlobsUnavailable extends Data.TaggedError("BlobsUnavailable")<{ readonly message: string }> {}
 
-/** Gives up on a transfer slower than 1 kB/s for a minute. */
-const SLOW_TRANSFER = ["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=60"] as const
-
-const gitFailure = (error: GitError) => {
-  const stderr = error.stderr.toLowerCase()
-  const permanent = stderr.includes("repository not found") || stderr.includes("authentication failed") ||
-    stderr.includes("could not read username") || stderr.includes("not found") && stderr.includes("404")
-  return permanent
-    ? new PermanentJobError({ message: error.message })
-    : new RetryableJobError({ message: error.message })
-}
-
 /**
- * Indexes a repository's tree into `indexed_files` with the git CLI in a throw-away workspace: a
- * shallow fetch of exactly the commit needed, then only what changed is written (same blob = no
- * write), what is gone is deleted, binaries and files over `max_file_size` are skipped. The writes,
- * the repository's last indexed commit and the usage rows commit together, under the repository's
- * row lock, and a job queued before the one that wrote the current index never overwrites it.
+ * Indexes a repository's tree with the git CLI in a throw-away workspace: a shallow fetch of exactly the
+ * commit needed (GitRemote), the plan of what changed (IndexPlan: same blob = no write), the symbols of each
+ * file read (ExtractorPool, src/symbols), then one transaction (IndexWriter). Binaries and files over
+ * `max_file_size` are skipped; a file whose extraction fails keeps its text search and is reported.
  */
 export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
   effect: Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const git = yield* Git
+    const remote = yield* GitRemote
     const repositories = yield* RepositoryStore
     const files = yield* IndexedFileStore
     const jobs = yield* JobStore
-    const config = yield* AppConfig
+    const extractor = yield* ExtractorPool
+    const writer = yield* IndexWriter
+    const limits = yield* RepositoryLimits
+    // With extraction off, files are written as never extracted, so turning it on extracts them.
+    const extractorVersion = extractor.enabled ? EXTRACTOR_VERSION : 0
 
-    /**
-     * The URL's host must still resolve to public addresses when we connect (DNS may have changed
-     * since registration); git is pinned to the address checked, so a rebinding cannot slip in.
-     */
-    const connectOptions = (gitUrl: string) =>
-      Effect.gen(function*() {
-        const url = new URL(gitUrl)
-        const host = url.hostname.replace(/^\[|\]$/g, "")
-        const port = url.port === "" ? (url.protocol === "http:" ? "80" : "443") : url.port
-        const protocols = ["-c", "protocol.allow=never", "-c", `protocol.${url.protocol.slice(0, -1)}.allow=always`]
-        if (isIP(host) !== 0) {
-          if (!config.gitAllowPrivateHosts && !isPublicAddress(host)) {
-            return yield* new PermanentJobError({ message: `${host} is not a public address` })
-          }
-          return protocols
-        }
-        const addresses = yield* Effect.tryPromise({
-          try: () => lookup(host, { all: true }),
-          catch: (error) => new RetryableJobError({ message: `cannot resolve ${host}: ${String(error)}` })
-        })
-        const allowed = addresses.filter((a) => config.gitAllowPrivateHosts || isPublicAddress(a.address))
-        if (allowed.length === 0 || allowed.length !== addresses.length) {
-          return yield* new PermanentJobError({ message: `${host} resolves to a private or reserved address` })
-        }
-        const pinned = allowed[0]!.family === 6 ? `[${allowed[0]!.address}]` : allowed[0]!.address
-        return [...protocols, "-c", `http.curloptResolve=${host}:${port}:${pinned}`]
-      })
-
-    /**
-     * Fetches `ref` (depth 1) from `origin` into the local ref `into`: refs make the next fetch negotiate
-     * from what we have. `blobless`: commits and trees only.
-     */
-    const fetch = (dir: string, options: ReadonlyArray<string>, ref: string, into: string, blobless = false) =>
-      git.run(dir, [
-        ...options,
-        ...SLOW_TRANSFER,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--depth=1",
-        // git makes a filter the remote's default for later fetches: anything else is fetched whole.
-        blobless ? "--filter=blob:none" : "--no-filter",
-        "origin",
-        `${ref}:${into}`
-      ])
-
-    /**
-     * After blobless fetches: the blobs of `entries` in one request, with their sizes. No negotiation,
-     * so the server sends whole objects: deltas against the base's blobs, which we do not have, would
-     * make git fetch each base on its own.
-     */
-    const fetchBlobs = (dir: string, options: ReadonlyArray<string>, entries: ReadonlyArray<TreeEntry>) => {
-      if (entries.length === 0) return Effect.succeed([])
-      const shas = entries.map((e) => e.blobSha).join("\n") + "\n"
-      return git.run(dir, [
-        ...options,
-        ...SLOW_TRANSFER,
-        "-c",
-        "fetch.negotiationAlgorithm=noop",
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-write-fetch-head",
-        "--recurse-submodules=no",
-        "--filter=blob:none",
-        "--stdin",
-        "origin"
-      ], { stdin: shas }).pipe(
-        Effect.zipRight(git.run(dir, [...options, "cat-file", "--batch-check"], { stdin: shas })),
-        Effect.map((out) => {
-          const lines = out.toString("latin1").split("\n")
-          return entries.map((entry, i) => ({ ...entry, size: Number(lines[i]!.split(" ")[2]) }))
-        })
+    /** Reads and decodes the blobs, a chunk of raw blobs at a time. */
+    const readFiles = (ws: Parameters<typeof remote.readBlobs>[0], toRead: ReadonlyArray<TreeEntry>) =>
+      remote.readBlobs(
+        ws,
+        toRead,
+        (chunk, contents) =>
+          Effect.succeed(chunk.map((entry, i) => ({ entry, file: decode(entry, contents[i]!, extractorVersion) })))
       )
-    }
-
-    /** Reads blob contents, a bounded chunk per `git cat-file --batch`. */
-    const readBlobs = (dir: string, options: ReadonlyArray<string>, entries: ReadonlyArray<TreeEntry>) =>
-      Effect.gen(function*() {
-        const contents: Array<Buffer> = []
-        let start = 0
-        while (start < entries.length) {
-          let end = start
-          let bytes = 0
-          while (
-            end < entries.length && end - start < READ_CHUNK_OBJECTS &&
-            (end === start || bytes + entries[end]!.size <= READ_CHUNK_BYTES)
-          ) {
-            bytes += entries[end]!.size
-            end++
-          }
-          const chunk = entries.slice(start, end)
-          const out = yield* git.run(dir, [...options, "cat-file", "--batch"], {
-            stdin: chunk.map((e) => e.blobSha).join("\n") + "\n"
-          })
-          contents.push(...parseBatch(out))
-          start = end
-        }
-        return contents
-      })
 
     const attempt = (request: IndexRequest) =>
       Effect.gen(function*() {
@@ -248,13 +72,11 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           return yield* new PermanentJobError({ message: `repository ${request.repositoryId} no longer exists` })
         }
         const target: IndexTarget = found.value
-        const maxFileSize = typeof target.settings.max_file_size === "number"
-          ? target.settings.max_file_size
-          : DEFAULT_MAX_FILE_SIZE
-        const options = yield* connectOptions(target.gitUrl)
-        const dir = yield* git.workspace
-        yield* git.run(dir, ["init", "--quiet", "--bare"]).pipe(Effect.mapError(gitFailure))
-        yield* git.run(dir, ["remote", "add", "origin", target.gitUrl]).pipe(Effect.mapError(gitFailure))
+        const maxFileSize = limits.maxFileSize(target.settings)
+        const existing = yield* files.indexed(target.id)
+        // Files from an older extractor: the whole commit is read, so each of them gains its symbols.
+        const staleExtraction = [...existing.values()].some((f) => f.extractorVersion < extractorVersion)
+        const ws = yield* remote.open(target.gitUrl)
 
         const branch = request.branch ?? target.defaultBranch
         const ref = request.commit != null && SHA.test(request.commit)
@@ -266,88 +88,75 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         // base and then the new commit are fetched without blobs (the second negotiating from the
         // first, so it sends only the trees that changed), and `fetchBlobs` takes the blobs to write.
         // A server that ignores the filter sends the blobs, as a whole fetch would.
-        const candidateBase = request.mode === "incremental" && request.forced !== true
+        const candidateBase = request.mode === "incremental" && request.forced !== true && !staleExtraction
           ? target.lastIndexedCommit
           : null
         const tryBase = candidateBase !== null && candidateBase !== request.commit
-        if (tryBase) {
-          yield* git.run(dir, ["config", "remote.origin.promisor", "true"]).pipe(Effect.mapError(gitFailure))
-          yield* git.run(dir, ["config", "extensions.partialClone", "origin"]).pipe(Effect.mapError(gitFailure))
-        }
+        if (tryBase) yield* remote.allowBlobless(ws)
+        // A base the server will not give means a full index; a fetch stopped by a limit fails the job.
         const baseFetched = tryBase &&
-          (yield* fetch(dir, options, candidateBase, "refs/kotadb/base", true).pipe(Effect.isSuccess))
-        yield* fetch(dir, options, ref, "refs/kotadb/head", baseFetched).pipe(Effect.mapError(gitFailure))
-        const commit =
-          (yield* git.run(dir, ["rev-parse", "refs/kotadb/head^{commit}"]).pipe(Effect.mapError(gitFailure)))
-            .toString("utf8").trim()
-        const tree = parseTree(
-          yield* git.run(dir, ["ls-tree", "-r", "-z", ...(baseFetched ? [] : ["-l"]), commit]).pipe(
+          (yield* remote.fetch(ws, candidateBase, "refs/kotadb/base", true).pipe(
+            Effect.as(true),
+            Effect.catchTag("GitError", () => Effect.succeed(false)),
             Effect.mapError(gitFailure)
-          )
-        )
+          ))
+        yield* remote.fetch(ws, ref, "refs/kotadb/head", baseFetched).pipe(Effect.mapError(gitFailure))
+        const commit = yield* remote.resolveCommit(ws, "refs/kotadb/head")
+        const tree = yield* remote.listTree(ws, commit, !baseFetched)
 
         // Incremental when there is a base to diff from and it could be fetched; else full.
         const base = candidateBase
-        let mode: "full" | "incremental" | "validate" = request.mode === "validate" ? "validate" : "full"
-        let diff: { written: Set<string>; deleted: Set<string> } | null = null
         if (base !== null && base === commit) {
           return { mode: "incremental", commit, up_to_date: true }
         }
-        if (base !== null && baseFetched) {
-          diff = parseDiff(
-            // No rename detection: it would read the base's blobs, and a rename is a delete plus a write here.
-            yield* git.run(dir, ["diff", "--name-status", "-z", "--no-renames", base, commit]).pipe(
-              Effect.mapError(gitFailure)
-            )
-          )
-          mode = "incremental"
-        }
+        const diff = base !== null && baseFetched ? yield* remote.diff(ws, base, commit) : null
+        const mode = diff !== null ? "incremental" : request.mode === "validate" ? "validate" : "full"
 
-        const existing = yield* files.blobShas(target.id)
-        const inTree = diff === null ? [...tree.values()] : [...diff.written].flatMap((p) => {
-          const entry = tree.get(p)
-          return entry === undefined ? [] : [entry]
-        })
+        const inTree = candidatesOf(tree, diff)
         // Blobless fetches bring no blob: the ones not already indexed are fetched now, then sized.
         const candidates = baseFetched
-          ? yield* fetchBlobs(dir, options, inTree.filter((e) => existing.get(e.path) !== e.blobSha)).pipe(
-            Effect.mapError((error) => new BlobsUnavailable({ message: error.message }))
+          ? yield* remote.fetchBlobs(ws, inTree.filter((e) => existing.get(e.path)?.blobSha !== e.blobSha)).pipe(
+            Effect.catchTags({
+              GitError: (error) => new BlobsUnavailable({ message: error.message }),
+              GitLimitExceeded: fetchLimitFailure
+            })
           )
           : inTree
-        const toDelete = new Set<string>(
-          diff === null
-            ? [...existing.keys()].filter((path) => !tree.has(path))
-            : [...diff.deleted, ...[...diff.written].filter((p) => !tree.has(p))].filter((p) => existing.has(p))
-        )
-        const skipped: Array<Skipped> = []
-        const toRead: Array<TreeEntry> = []
-        let unchanged = inTree.length - candidates.length
-        for (const entry of candidates) {
-          if (entry.size > maxFileSize) skipped.push({ path: entry.path, reason: "too_large" })
-          else if (existing.get(entry.path) === entry.blobSha) unchanged++
-          else toRead.push(entry)
-        }
-        const contents = yield* readBlobs(dir, options, toRead).pipe(Effect.mapError(gitFailure))
+        const toDelete = deletionsOf(tree, diff, existing)
+        const plan = classify(candidates, existing, maxFileSize, extractorVersion)
+        // Tenant limits (RepositoryLimits): the index this plan leads to, before any blob is read.
+        yield* limits.checkPlan(target.id, {
+          sized: candidates.filter((entry) => entry.size <= maxFileSize),
+          keptExcept: diff === null ? null : [...candidates.map((entry) => entry.path), ...toDelete]
+        })
+        const skipped: Array<Skipped> = [...plan.skipped]
+        const unchanged = plan.unchanged + inTree.length - candidates.length
+
+        const chunks = yield* readFiles(ws, plan.toRead)
         const toWrite: Array<IndexedFile> = []
-        let bytes = 0
-        for (const [i, entry] of toRead.entries()) {
-          const content = contents[i]!
-          if (content.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
-            skipped.push({ path: entry.path, reason: "binary" })
-            continue
-          }
-          const text = content.toString("utf8")
-          bytes += content.length
-          toWrite.push({
-            path: entry.path,
-            blobSha: entry.blobSha,
-            language: languageOf(entry.path),
-            sizeBytes: content.length,
-            lineCount: lineCount(text),
-            content: text
-          })
+        for (const d of chunks.flat()) {
+          if (d.file === "binary") skipped.push({ path: d.entry.path, reason: "binary" })
+          else toWrite.push(d.file)
         }
         for (const { path } of skipped) if (existing.has(path)) toDelete.add(path)
+        const bytes = toWrite.reduce((sum, f) => sum + f.sizeBytes, 0)
+
+        // Import resolution needs the module roots and path aliases as of this commit.
+        const configText = (path: string) =>
+          Effect.gen(function*() {
+            if (!tree.has(path)) return null
+            const written = toWrite.find((f) => f.path === path)
+            if (written !== undefined) return written.content
+            return Option.getOrNull(yield* files.text(target.id, path))
+          })
+        const context = importContext(tree.keys(), {
+          tsconfig: (yield* configText("tsconfig.json")) ?? (yield* configText("jsconfig.json")),
+          goMod: yield* configText("go.mod")
+        })
+        const resolve: ResolveImport = (i) => resolveImport({ ...i, ...context })
+
+        const written = toWrite.map((f) => f.path)
+        const added = written.filter((p) => !existing.has(p))
         yield* jobs.appendEvents([{
           jobId: request.jobId,
           type: "progress",
@@ -361,6 +170,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           commit,
           ...(mode === "incremental" ? { base } : {}),
           files_in_tree: tree.size,
+          files_processed: toWrite.length,
           files_written: toWrite.length,
           files_deleted: toDelete.size,
           files_unchanged: unchanged,
@@ -368,45 +178,42 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           skipped_binary: skipped.filter((s) => s.reason === "binary").length,
           skipped_too_large: skipped.filter((s) => s.reason === "too_large").length
         }
-        const applied = yield* sql.withTransaction(Effect.gen(function*() {
-          const locked = (yield* repositories.indexTarget(target.id, { lock: true })).pipe(Option.getOrUndefined)
-          if (locked === undefined) return "gone" as const
-          if (locked.indexedJobQueuedAt !== null && locked.indexedJobQueuedAt > jobQueuedAt) {
-            return "superseded" as const
-          }
-          if (mode === "incremental" && locked.lastIndexedCommit !== base) return "moved" as const
-          yield* files.upsert(target.id, toWrite)
-          yield* files.remove(target.id, [...toDelete])
-          yield* repositories.markIndexed(target.id, {
-            commit,
-            branch: request.branch == null && target.defaultBranch === null ? null : branch,
-            jobQueuedAt,
-            stats
-          })
-          yield* files.recordUsage({
-            repositoryId: target.id,
-            jobId: request.jobId,
-            apiKeyId: locked.apiKeyId,
-            userId: locked.userId,
-            files: toWrite.length,
-            bytes,
-            commit
-          })
-          return "applied" as const
-        })).pipe(Effect.orDie)
-        if (applied === "gone") {
+        const applied = yield* writer.apply({
+          jobId: request.jobId,
+          target,
+          mode,
+          base,
+          commit,
+          branch: request.branch == null && target.defaultBranch === null ? null : branch,
+          jobQueuedAt,
+          files: toWrite,
+          // Runs beside the text write, inside the transaction: the threads parse while Postgres writes.
+          intelligence: fileIntelligence(extractor, toWrite, resolve),
+          deleted: [...toDelete],
+          reresolve: {
+            all: [...written, ...toDelete].some((p) => RESOLUTION_CONFIG.has(p)),
+            stems: [...new Set(added.flatMap(fileStems))],
+            targets: [...toDelete]
+          },
+          resolve,
+          stats,
+          bytes
+        })
+        if (applied._tag === "gone") {
           return yield* new PermanentJobError({ message: `repository ${target.id} was deleted while indexing` })
         }
-        if (applied === "moved") {
+        if (applied._tag === "moved") {
           return yield* new RetryableJobError({
             message: "another job indexed this repository meanwhile; planning again"
           })
         }
-        if (applied === "superseded") return { ...stats, superseded: true }
+        if (applied._tag === "superseded") return { ...stats, superseded: true }
         return {
           ...stats,
+          ...applied.intelligence.summary,
           ...(request.mode === "validate" ? { validated: true, differences: toWrite.length + toDelete.size } : {}),
-          skipped: skipped.slice(0, REPORTED_SKIPS)
+          skipped: skipped.slice(0, REPORTED_SKIPS),
+          extraction_failures: applied.intelligence.failures
         }
       }).pipe(Effect.scoped)
 

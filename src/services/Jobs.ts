@@ -18,6 +18,7 @@ const view = (row: JobRow): JobView => ({
   started_at: row.startedAt,
   finished_at: row.finishedAt,
   error_message: row.errorMessage,
+  error_code: row.errorCode,
   result: row.result ?? null
 })
 

@@ -3,7 +3,12 @@ import { Effect, Option, Redacted } from "effect"
 import { parseGitUrl } from "../domain/GitUrl.js"
 import type { JobId } from "../domain/Job.js"
 import type { RepositoryId, RepositorySettings, RepositoryView } from "../domain/Repository.js"
-import { InvalidCursor, RepositoryNotFound } from "../domain/Repository.js"
+import {
+  InvalidCursor,
+  InvalidRepositorySettings,
+  RepositoryLimitExceeded,
+  RepositoryNotFound
+} from "../domain/Repository.js"
 import { AppConfig } from "./AppConfig.js"
 import { SecretBox, secretHash } from "./SecretBox.js"
 import { JobStore } from "./stores/JobStore.js"
@@ -59,6 +64,7 @@ export class Repositories extends Effect.Service<Repositories>()("services/Repos
       last_indexed_commit: row.lastIndexedCommit,
       created_at: row.createdAt,
       job_summary: row.jobSummary,
+      error: row.error === null ? null : { ...row.error, job_id: row.error.job_id as JobId },
       webhook_url: webhookUrl(row.id)
     })
 
@@ -76,7 +82,21 @@ export class Repositories extends Effect.Service<Repositories>()("services/Repos
     const register = (userId: string, apiKeyId: string | null, input: Registration) =>
       Effect.gen(function*() {
         const parsed = yield* parseGitUrl(input.gitUrl, policy)
+        const maxFileSize = input.settings?.max_file_size
+        if (maxFileSize !== undefined && maxFileSize > config.repositoryMaxFileSize) {
+          return yield* new InvalidRepositorySettings({
+            message: `settings.max_file_size: at most ${config.repositoryMaxFileSize} bytes`
+          })
+        }
         const { created, jobId, repositoryId, secret } = yield* sql.withTransaction(Effect.gen(function*() {
+          const count = yield* store.countForRegistration(userId, parsed.url)
+          if (!count.registered && count.repositories >= config.tenantMaxRepositories) {
+            return yield* new RepositoryLimitExceeded({
+              message: `repository limit reached: ${count.repositories} of ${config.tenantMaxRepositories} ` +
+                "repositories registered; delete one to register another",
+              limit: config.tenantMaxRepositories
+            })
+          }
           const repo = yield* store.upsert({
             userId,
             apiKeyId,
@@ -100,7 +120,7 @@ export class Repositories extends Effect.Service<Repositories>()("services/Repos
             jobId: job.id,
             secret: stored ? Option.some(candidate) : Option.none()
           }
-        })).pipe(Effect.orDie)
+        })).pipe(Effect.catchTag("SqlError", Effect.die))
         const row = yield* Effect.orDie(find(repositoryId, userId))
         return {
           created,

@@ -131,9 +131,11 @@ export const runWorker = Effect.gen(function*() {
   const recordFailure = (job: ClaimedJob, cause: Cause.Cause<unknown>) =>
     Effect.gen(function*() {
       const message = errorMessage(cause)
-      const permanent = Option.exists(Cause.failureOption(cause), (e) => e instanceof PermanentJobError)
+      const failure = Cause.failureOption(cause)
+      const permanent = Option.exists(failure, (e) => e instanceof PermanentJobError)
+      const code = Option.getOrNull(Option.flatMapNullable(failure, (e) => (e as { code?: string }).code))
       const inMs = Duration.toMillis(retryDelay(job.attempt, config.jobRetryBase, config.jobRetryCap))
-      yield* store.fail(workerId, job.id, message, permanent ? null : { at: new Date(Date.now() + inMs), inMs })
+      yield* store.fail(workerId, job.id, message, permanent ? null : { at: new Date(Date.now() + inMs), inMs }, code)
     })
 
   // Claimed jobs are registered before anything can interrupt: none is held without being known.

@@ -124,4 +124,42 @@ describe("AppConfig", () => {
       expect(tooSmall.problems).toHaveLength(1)
       expect(tooSmall.problems[0]).toContain("HTTP_BODY_LIMIT: must be between 1024 and 26214400")
     }))
+
+  it.effect("tenant limits: documented defaults, sizes in bytes or binary units, invalid ones named", () =>
+    Effect.gen(function*() {
+      const defaults = yield* load({})
+      expect(defaults.tenantMaxRepositories).toBe(100)
+      expect(defaults.repositoryMaxFiles).toBe(100_000)
+      expect(defaults.repositoryMaxBytes).toBe(2 * 1024 ** 3)
+      expect(defaults.repositoryMaxFileSize).toBe(10 * 1024 ** 2)
+      expect(Duration.toMillis(defaults.gitFetchTimeout)).toBe(10 * 60_000)
+      expect(defaults.gitFetchMaxBytes).toBe(4 * 1024 ** 3)
+      expect(defaults.workspaceMinFreeBytes).toBe(1024 ** 3)
+
+      const set = yield* load({
+        REPOSITORY_MAX_BYTES: "512 MB",
+        GIT_FETCH_MAX_BYTES: "1.5GiB",
+        REPOSITORY_MAX_FILE_SIZE: "65536",
+        WORKSPACE_MIN_FREE_BYTES: "0",
+        GIT_FETCH_TIMEOUT: "30 seconds"
+      })
+      expect(set.repositoryMaxBytes).toBe(512 * 1024 ** 2)
+      expect(set.gitFetchMaxBytes).toBe(1.5 * 1024 ** 3)
+      expect(set.repositoryMaxFileSize).toBe(65_536)
+      expect(set.workspaceMinFreeBytes).toBe(0)
+      expect(Duration.toMillis(set.gitFetchTimeout)).toBe(30_000)
+
+      const error = yield* Effect.flip(load({
+        TENANT_MAX_REPOSITORIES: "0",
+        REPOSITORY_MAX_BYTES: "lots",
+        REPOSITORY_MAX_FILE_SIZE: "200 MB",
+        GIT_FETCH_TIMEOUT: "0 seconds"
+      }))
+      expect(error.problems.map((p) => p.split(":")[0]).sort()).toEqual([
+        "GIT_FETCH_TIMEOUT",
+        "REPOSITORY_MAX_BYTES",
+        "REPOSITORY_MAX_FILE_SIZE",
+        "TENANT_MAX_REPOSITORIES"
+      ])
+    }))
 })

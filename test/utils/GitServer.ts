@@ -53,6 +53,15 @@ export interface TestRepository {
   readonly tree: (sha?: string) => Promise<Array<TreeEntry>>
 }
 
+/**
+ * How the server sends the bodies of `git-upload-pack` POSTs (the packs): at most `bytesPerSecond`,
+ * and/or only the first `stallAfterBytes` bytes, then nothing more with the connection left open.
+ */
+export interface PackShaping {
+  readonly bytesPerSecond?: number
+  readonly stallAfterBytes?: number
+}
+
 export interface GitServer {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
   readonly url: string
@@ -63,6 +72,10 @@ export interface GitServer {
   readonly requests: number
   /** Bytes of response bodies (packs, ref lists) served so far. */
   readonly bytesServed: number
+  /** Responses the client closed before they were complete. */
+  readonly responsesCut: number
+  /** Shapes the pack responses of requests from now on; `null`: full speed. */
+  readonly shapePacks: (shaping: PackShaping | null) => void
   readonly close: () => Promise<void>
 }
 
@@ -181,6 +194,8 @@ export const startGitServer = async (): Promise<GitServer> => {
   const names = new Set<string>()
   let requests = 0
   let bytesServed = 0
+  let responsesCut = 0
+  let shaping: PackShaping | null = null
   let base = ""
   let lastTime = 0
   let closing: Promise<void> | undefined
@@ -247,8 +262,14 @@ export const startGitServer = async (): Promise<GitServer> => {
       }
     })
     request.on("error", () => child.kill("SIGKILL"))
+    const shaped = request.method === "POST" && pathInfo.endsWith("/git-upload-pack") ? shaping : null
+    let cut = false
     response.on("close", () => {
-      if (!response.writableFinished && child.exitCode === null) child.kill("SIGKILL")
+      if (!response.writableFinished) {
+        cut = true
+        responsesCut++
+        if (child.exitCode === null) child.kill("SIGKILL")
+      }
     })
     request.pipe(child.stdin)
 
@@ -264,8 +285,36 @@ export const startGitServer = async (): Promise<GitServer> => {
       const { headers, status, statusMessage } = parseCgiHeaders(head.subarray(0, end.headers).toString("latin1"))
       if (statusMessage === undefined) response.writeHead(status, headers)
       else response.writeHead(status, statusMessage, headers)
-      response.write(head.subarray(end.body))
-      child.stdout.pipe(response)
+      if (shaped === null) {
+        response.write(head.subarray(end.body))
+        child.stdout.pipe(response)
+      } else {
+        child.stdout.pause() // nothing may flow past the shaper before it reads
+        void sendShaped(head.subarray(end.body), shaped)
+      }
+    }
+    // The body at most `bytesPerSecond`, in 16 kB writes; past `stallAfterBytes` the rest is held back.
+    const sendShaped = async (first: Buffer, { bytesPerSecond, stallAfterBytes }: PackShaping) => {
+      const started = Date.now()
+      let sent = 0
+      const send = async (chunk: Buffer) => {
+        for (let at = 0; at < chunk.length && !cut; at += 16 * 1024) {
+          if (stallAfterBytes !== undefined && sent >= stallAfterBytes) return
+          const piece = chunk.subarray(at, at + 16 * 1024)
+          response.write(piece)
+          sent += piece.length
+          if (bytesPerSecond !== undefined) {
+            const due = started + (1000 * sent) / bytesPerSecond - Date.now()
+            if (due > 0) await new Promise((resolve) => setTimeout(resolve, due))
+          }
+        }
+      }
+      await send(first)
+      for await (const chunk of child.stdout) {
+        await send(chunk as Buffer)
+        if (cut) return
+      }
+      if (stallAfterBytes === undefined || sent < stallAfterBytes) response.end()
     }
     child.stdout.on("data", onData)
     child.stdout.on("end", () => {
@@ -431,6 +480,12 @@ export const startGitServer = async (): Promise<GitServer> => {
     },
     get bytesServed() {
       return bytesServed
+    },
+    get responsesCut() {
+      return responsesCut
+    },
+    shapePacks: (next) => {
+      shaping = next
     },
     close
   }

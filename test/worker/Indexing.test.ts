@@ -1,11 +1,12 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
-import { expect, it } from "@effect/vitest"
+import { afterAll, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
 import { createHmac, randomBytes } from "node:crypto"
-import { readdirSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { JobHandlersLive } from "../../src/layers/Worker.js"
 import { runWorker } from "../../src/worker/Worker.js"
 import type { GitServer, TestRepository } from "../utils/GitServer.js"
@@ -13,17 +14,22 @@ import { gitServer } from "../utils/GitServer.js"
 import { createKey, get, withKey } from "../utils/keys.js"
 import { testApp } from "../utils/TestApp.js"
 
+// Workspaces of this file's workers only: other test files fetch at the same time.
+const workspaceDir = mkdtempSync(join(tmpdir(), "kotadb-indexing-test-"))
+afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }))
+
 const app = Layer.scopedDiscard(runWorker).pipe(
   Layer.provide(JobHandlersLive),
   Layer.provideMerge(testApp({
     GIT_ALLOW_PRIVATE_HOSTS: "true",
+    WORKSPACE_DIR: workspaceDir,
     WORKER_POLL_INTERVAL: "100 millis",
     JOB_RETRY_BASE_DELAY: "100 millis",
     JOB_RETRY_MAX_DELAY: "300 millis"
   }))
 )
 
-const workspaces = () => readdirSync(tmpdir()).filter((name) => name.startsWith("kotadb-git-"))
+const workspaces = () => readdirSync(workspaceDir).filter((name) => name.startsWith("kotadb-git-"))
 
 const post = (path: string, headers: Record<string, string>, body: unknown) =>
   Effect.flatMap(HttpClient.HttpClient, (client) =>

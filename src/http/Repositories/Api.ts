@@ -3,10 +3,12 @@ import { Schema } from "effect"
 import { InvalidGitUrl } from "../../domain/GitUrl.js"
 import {
   InvalidCursor,
+  InvalidRepositorySettings,
   Registered,
   RegisterRepository,
   Reindexed,
   RepositoryIdFromPath,
+  RepositoryLimitExceeded,
   RepositoryNotFound,
   RepositoryPage,
   RepositoryView,
@@ -21,11 +23,14 @@ export class RepositoriesApi extends HttpApiGroup.make("repositories")
       .setPayload(RegisterRepository)
       .addSuccess(Registered, { status: 201 })
       .addError(InvalidGitUrl)
+      .addError(InvalidRepositorySettings)
+      .addError(RepositoryLimitExceeded)
       .annotate(RequiredScope, "write")
       .annotate(
         OpenApi.Description,
         "201 when the repository is new, 200 (same body) when this user already registered the URL. " +
-          "The webhook secret is in the body only when it was created by this call."
+          "The webhook secret is in the body only when it was created by this call. A new repository beyond " +
+          "the per-user limit (TENANT_MAX_REPOSITORIES) is a 409 RepositoryLimitExceeded."
       )
   )
   .add(

@@ -32,6 +32,7 @@ export const JobTools = Effect.gen(function*() {
         started_at: z.string().nullable(),
         finished_at: z.string().nullable(),
         error_message: z.string().nullable(),
+        error_code: z.string().nullable(),
         result: z.unknown(),
         events: z.array(z.object({
           event_type: z.string(),

@@ -26,6 +26,7 @@ const repositoryView = {
     failed: z.number(),
     cancelled: z.number()
   }),
+  error: z.object({ code: z.string().nullable(), message: z.string(), job_id: z.string() }).nullable(),
   webhook_url: z.string()
 }
 

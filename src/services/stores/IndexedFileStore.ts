@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { chunksOf, fold } from "./Chunking.js"
 
 export interface IndexedFile {
@@ -9,6 +9,8 @@ export interface IndexedFile {
   readonly sizeBytes: number
   readonly lineCount: number
   readonly content: string
+  /** The extractor whose symbols are written with the file (0: none). */
+  readonly extractorVersion: number
 }
 
 // Rows per statement: keeps each statement's parameters (arrays, so 6 of them) and memory bounded.
@@ -22,12 +24,27 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    /** path → blob sha of everything indexed for the repository. */
-    const blobShas = (repositoryId: string) =>
+    /** path → blob sha and extractor version of everything indexed for the repository. */
+    const indexed = (repositoryId: string) =>
       sql<
-        { path: string; blobSha: string }
-      >`SELECT path, blob_sha FROM indexed_files WHERE repository_id = ${repositoryId}`
-        .pipe(Effect.map((rows) => new Map(rows.map((row) => [row.path, row.blobSha]))))
+        { path: string; blobSha: string; extractorVersion: number }
+      >`SELECT path, blob_sha, extractor_version FROM indexed_files WHERE repository_id = ${repositoryId}`
+        .pipe(Effect.map((rows) => new Map(rows.map((row) => [row.path, row]))))
+
+    /** A file's text as indexed: its chunks in order. */
+    const text = (repositoryId: string, path: string) =>
+      sql<{ content: string | null }>`
+        SELECT string_agg(content, '' ORDER BY chunk_no) AS content
+        FROM indexed_chunks WHERE repository_id = ${repositoryId} AND path = ${path}`
+        .pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.content)))
+
+    /** How many files the repository's index holds, and their bytes, leaving out `paths`. */
+    const totalsExcept = (repositoryId: string, paths: ReadonlyArray<string>) =>
+      sql<{ files: number; bytes: number }>`
+        SELECT count(*)::int AS files, coalesce(sum(size_bytes), 0)::float8 AS bytes
+        FROM indexed_files WHERE repository_id = ${repositoryId} AND path <> ALL(${paths}::text[])`.pipe(
+        Effect.map((rows) => rows[0]!)
+      )
 
     // A file's chunks are replaced whole: the old version may have had more of them.
     const upsert = (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
@@ -43,14 +60,16 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
               const chunks = batch.flatMap((f) => chunksOf(f.content).map((c) => ({ file: f, chunk: c })))
               return Effect.all([
                 sql`
-              INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count)
+              INSERT INTO indexed_files
+                (repository_id, path, blob_sha, language, size_bytes, line_count, extractor_version)
               SELECT ${repositoryId}, * FROM unnest(
                 ${batch.map((f) => f.path)}::text[], ${batch.map((f) => f.blobSha)}::text[],
                 ${batch.map((f) => f.language)}::text[], ${batch.map((f) => f.sizeBytes)}::int[],
-                ${batch.map((f) => f.lineCount)}::int[])
+                ${batch.map((f) => f.lineCount)}::int[], ${batch.map((f) => f.extractorVersion)}::int[])
               ON CONFLICT (repository_id, path) DO UPDATE SET
                 blob_sha = EXCLUDED.blob_sha, language = EXCLUDED.language, size_bytes = EXCLUDED.size_bytes,
-                line_count = EXCLUDED.line_count, updated_at = now()`,
+                line_count = EXCLUDED.line_count, extractor_version = EXCLUDED.extractor_version,
+                updated_at = now()`,
                 sql`
               DELETE FROM indexed_chunks
               WHERE repository_id = ${repositoryId} AND path = ANY(${batch.map((f) => f.path)}::text[])`,
@@ -100,7 +119,10 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
       effect.pipe(Effect.orDie, Effect.withSpan(`IndexedFileStore.${name}`))
 
     return {
-      blobShas: (repositoryId: string) => blobShas(repositoryId).pipe(span("blobShas")),
+      indexed: (repositoryId: string) => indexed(repositoryId).pipe(span("indexed")),
+      text: (repositoryId: string, path: string) => text(repositoryId, path).pipe(span("text")),
+      totalsExcept: (repositoryId: string, paths: ReadonlyArray<string>) =>
+        totalsExcept(repositoryId, paths).pipe(span("totalsExcept")),
       upsert: (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
         upsert(repositoryId, files).pipe(span("upsert")),
       remove: (repositoryId: string, paths: ReadonlyArray<string>) => remove(repositoryId, paths).pipe(span("remove")),

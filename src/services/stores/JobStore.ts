@@ -48,6 +48,7 @@ export interface JobRow {
   readonly startedAt: string | null
   readonly finishedAt: string | null
   readonly errorMessage: string | null
+  readonly errorCode: string | null
   readonly result: unknown
   readonly updatedAt: string
   readonly gitUrl: string
@@ -212,7 +213,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       workerId: string,
       id: JobId,
       error: string,
-      retry: { readonly at: Date; readonly inMs: number } | null
+      retry: { readonly at: Date; readonly inMs: number } | null,
+      code: string | null
     ) =>
       sql<{ status: "queued" | "failed" }>`
         WITH failed AS (
@@ -222,7 +224,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         retry?.at ?? sql`now()`
       } ELSE run_at END,
               finished_at = CASE WHEN ${retry !== null} AND attempt < max_attempts THEN NULL ELSE now() END,
-              error_message = ${error.slice(0, 4000)}, locked_by = NULL, locked_at = NULL, updated_at = now()
+              error_message = ${error.slice(0, 4000)}, error_code = ${code}, locked_by = NULL, locked_at = NULL,
+              updated_at = now()
           WHERE id = ${id} AND locked_by = ${workerId} AND status = 'in_progress'
           RETURNING id, status, attempt
         ), logged AS (
@@ -231,7 +234,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
                  CASE WHEN status = 'queued'
                    THEN jsonb_build_object('attempt', attempt, 'retry_in_ms', ${retry?.inMs ?? 0}::integer)
                    ELSE jsonb_build_object('attempt', attempt, 'permanent', ${retry === null}::boolean)
-                 END
+                 END || CASE WHEN ${code}::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('code', ${code}::text) END
           FROM failed
         )
         SELECT status FROM failed`.pipe(Effect.map((rows) => rows[0]?.status))
@@ -269,7 +272,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
           UPDATE indexing_jobs
           SET status = CASE WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
               finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE now() END,
-              run_at = now(), locked_by = NULL, locked_at = NULL, updated_at = now(),
+              run_at = now(), locked_by = NULL, locked_at = NULL, updated_at = now(), error_code = NULL,
               error_message = 'lease expired: the worker stopped heartbeating (crashed or lost its connection)'
           WHERE status = 'in_progress' AND locked_at < now() - make_interval(secs => ${Duration.toSeconds(lease)})
           RETURNING id, status, job_type
@@ -310,7 +313,7 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       j.id AS job_id, j.repository_id, j.job_type, j.status, j.priority, j.attempt, j.max_attempts,
       to_json(j.run_at)#>>'{}' AS run_at, to_json(j.queued_at)#>>'{}' AS queued_at,
       to_json(j.started_at)#>>'{}' AS started_at, to_json(j.finished_at)#>>'{}' AS finished_at,
-      j.error_message, j.result, to_json(j.updated_at)#>>'{}' AS updated_at, r.git_url`)
+      j.error_message, j.error_code, j.result, to_json(j.updated_at)#>>'{}' AS updated_at, r.git_url`)
 
     /** A job of one of the user's repositories; another tenant's job is simply not found. */
     const findForUser = (id: JobId, userId: string) =>
@@ -345,7 +348,8 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
       sql<{ id: JobId }>`
         WITH retried AS (
           UPDATE indexing_jobs
-          SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, error_message = NULL, updated_at = now()
+          SET status = 'queued', attempt = 0, run_at = now(), finished_at = NULL, error_message = NULL, error_code = NULL,
+              updated_at = now()
           WHERE id = ${id} AND status = 'failed'
           RETURNING id, job_type
         ), logged AS (
@@ -369,8 +373,13 @@ export class JobStore extends Effect.Service<JobStore>()("services/stores/JobSto
         limit: number
       ): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
         finishAndClaim(workerId, done, limit).pipe(Effect.orDie, spanWhen(traced, "JobStore.finishAndClaim")),
-      fail: (workerId: string, id: JobId, error: string, retry: { readonly at: Date; readonly inMs: number } | null) =>
-        fail(workerId, id, error, retry).pipe(orDie("fail")),
+      fail: (
+        workerId: string,
+        id: JobId,
+        error: string,
+        retry: { readonly at: Date; readonly inMs: number } | null,
+        code: string | null = null
+      ) => fail(workerId, id, error, retry, code).pipe(orDie("fail")),
       release: (workerId: string, ids: ReadonlyArray<JobId>) => release(workerId, ids).pipe(orDie("release")),
       heartbeat: (workerId: string, ids: ReadonlyArray<JobId>) => heartbeat(workerId, ids).pipe(orDie("heartbeat")),
       rescue: (lease: Duration.Duration) => rescue(lease).pipe(orDie("rescue")),

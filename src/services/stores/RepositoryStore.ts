@@ -29,6 +29,8 @@ export interface RepositoryRow {
     readonly failed: number
     readonly cancelled: number
   }
+  /** Why the latest index job failed, when status is `error`. */
+  readonly error: { readonly code: string | null; readonly message: string; readonly job_id: string } | null
 }
 
 /** What the webhook route needs to verify and route a delivery. */
@@ -64,6 +66,9 @@ export interface NewRepository {
   readonly settings: Record<string, unknown> | null
 }
 
+/** The class of the per-user advisory locks (two-key form, apart from the one-key locks elsewhere). */
+const REGISTRATION_LOCK_CLASS = 72_839_140
+
 /** Owns `repositories` and `repository_secrets`. */
 export class RepositoryStore extends Effect.Service<RepositoryStore>()("services/stores/RepositoryStore", {
   effect: Effect.gen(function*() {
@@ -82,7 +87,13 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
          'completed', count(*) FILTER (WHERE j.status = 'completed'),
          'failed', count(*) FILTER (WHERE j.status = 'failed'),
          'cancelled', count(*) FILTER (WHERE j.status = 'cancelled'))
-       FROM indexing_jobs j WHERE j.repository_id = r.id) AS job_summary`)
+       FROM indexing_jobs j WHERE j.repository_id = r.id) AS job_summary,
+      CASE WHEN st.status = 'error' THEN (
+        SELECT jsonb_build_object('code', f.error_code, 'message', coalesce(f.error_message, ''), 'job_id', f.id)
+        FROM indexing_jobs f
+        WHERE f.repository_id = r.id AND f.status = 'failed' AND f.job_type <> 'provision_webhook'
+        ORDER BY f.finished_at DESC, f.id DESC LIMIT 1
+      ) END AS error`)
     const withStatus = sql.literal("repositories r CROSS JOIN LATERAL (SELECT repository_status(r.id) AS status) st")
 
     /**
@@ -104,6 +115,20 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
         -- A re-registration may change the branch or settings that route webhook pushes: evict caches.
         SELECT id, created, CASE WHEN NOT created THEN pg_notify(${REPOSITORY_CHANGES}, id::text) END
         FROM upserted`.pipe(Effect.map((rows) => rows[0]!))
+
+    /**
+     * Within the caller's transaction: waits for the user's registration lock (held until the
+     * transaction ends, so concurrent registrations of one user count one after another), then counts
+     * the user's repositories and says whether `gitUrl` is one of them. The count is a statement of its
+     * own, after the lock: its snapshot then includes whatever the previous holder committed.
+     */
+    const countForRegistration = (userId: string, gitUrl: string) =>
+      sql`SELECT pg_advisory_xact_lock(${REGISTRATION_LOCK_CLASS}, hashtext(${userId}))`.pipe(
+        Effect.zipRight(sql<{ repositories: number; registered: boolean }>`
+          SELECT count(*)::int AS repositories, coalesce(bool_or(git_url = ${gitUrl}), false) AS registered
+          FROM repositories WHERE user_id = ${userId}`),
+        Effect.map((rows) => rows[0]!)
+      )
 
     /** Stores the secret unless the repository already has one; true when this call stored it. */
     const insertSecretIfAbsent = (id: RepositoryId, sealed: Sealed, hash: string) =>
@@ -231,6 +256,8 @@ export class RepositoryStore extends Effect.Service<RepositoryStore>()("services
 
     return {
       upsert: (repo: NewRepository) => upsert(repo).pipe(span("upsert")),
+      countForRegistration: (userId: string, gitUrl: string) =>
+        countForRegistration(userId, gitUrl).pipe(span("countForRegistration")),
       insertSecretIfAbsent: (id: RepositoryId, sealed: Sealed, hash: string) =>
         insertSecretIfAbsent(id, sealed, hash).pipe(span("insertSecretIfAbsent")),
       replaceSecret: (id: RepositoryId, sealed: Sealed, hash: string) =>

@@ -1,4 +1,4 @@
--- 0024 symbol search (SPEC 10) ranks case-insensitively exact names, then names starting with the query, then
+-- 0025 symbol search (SPEC 10) ranks case-insensitively exact names, then names starting with the query, then
 -- the rest, each in (lower-cased name, path, ordinal) order. This index serves the first two as ranges and the
 -- third as an ordered scan, each stopping after a page, where the trigram index (0023) could only find every
 -- match and sort them (a name such as `i` or `get` can be defined thousands of times). It holds name, kind

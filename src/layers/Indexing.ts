@@ -1,0 +1,15 @@
+import { Layer } from "effect"
+import { Indexer } from "../services/Indexer.js"
+import { GitRemote } from "../services/indexer/GitRemote.js"
+import { IndexWriter } from "../services/indexer/IndexWriter.js"
+import { RepositoryLimits } from "../services/RepositoryLimits.js"
+import { CodeIntelStore } from "../services/stores/CodeIntelStore.js"
+import { ExtractorPool } from "../symbols/ExtractorPool.js"
+
+/** The Indexer and its parts, over the stores, Git, AppConfig and SqlClient that the caller provides. */
+export const IndexingLive = Indexer.Default.pipe(
+  Layer.provide(
+    Layer.mergeAll(GitRemote.Default, IndexWriter.Default, ExtractorPool.Default, RepositoryLimits.Default)
+  ),
+  Layer.provide(CodeIntelStore.Default)
+)

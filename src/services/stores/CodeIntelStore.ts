@@ -1,0 +1,150 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import type { ExtractedImport, ExtractedReference, ExtractedSymbol } from "../../symbols/Extraction.js"
+
+/** What extraction found in one file, its imports already resolved against the commit's files. */
+export interface FileIntel {
+  readonly path: string
+  readonly language: string
+  readonly symbols: ReadonlyArray<ExtractedSymbol>
+  readonly references: ReadonlyArray<ExtractedReference>
+  readonly imports: ReadonlyArray<ImportRow>
+}
+
+/** One import statement and where it resolves: `resolved` empty when not inside the repository. */
+export interface ImportRow extends ExtractedImport {
+  readonly path: string
+  readonly ordinal: number
+  readonly language: string
+  readonly moduleStem: string
+  readonly resolved: ReadonlyArray<string>
+}
+
+// Rows per INSERT: bounded parameters and memory, still few round trips.
+const WRITE_BATCH = 5_000
+
+const batches = <A>(rows: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
+  Array.from(
+    { length: Math.ceil(rows.length / WRITE_BATCH) },
+    (_, i) => rows.slice(i * WRITE_BATCH, (i + 1) * WRITE_BATCH)
+  )
+
+/**
+ * Owns `code_symbols`, `code_references` and `code_imports` and writes them for the indexer; the routes read
+ * them through NavigationStore, on the search pool.
+ */
+export class CodeIntelStore extends Effect.Service<CodeIntelStore>()("services/stores/CodeIntelStore", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const remove = (repositoryId: string, paths: ReadonlyArray<string>) =>
+      paths.length === 0 ? Effect.void : Effect.all([
+        sql`DELETE FROM code_symbols WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`,
+        sql`DELETE FROM code_references WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`,
+        sql`DELETE FROM code_imports WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`
+      ], { discard: true })
+
+    const insertImports = (repositoryId: string, imports: ReadonlyArray<ImportRow>) => {
+      const rows = imports.flatMap((i) =>
+        (i.resolved.length === 0 ? [null] : i.resolved).map((resolved) => ({ ...i, resolvedPath: resolved }))
+      )
+      return Effect.forEach(batches(rows), (batch) =>
+        sql`
+          INSERT INTO code_imports (repository_id, path, ordinal, module, module_stem, language, line, resolved_path)
+          SELECT ${repositoryId}, * FROM unnest(
+            ${batch.map((r) => r.path)}::text[], ${batch.map((r) => r.ordinal)}::int[],
+            ${batch.map((r) => r.module)}::text[], ${batch.map((r) => r.moduleStem)}::text[],
+            ${batch.map((r) => r.language)}::text[], ${batch.map((r) => r.line)}::int[],
+            ${batch.map((r) => r.resolvedPath)}::text[])`, { discard: true })
+    }
+
+    /** Replaces the rows of `paths` (every file written, with or without symbols) by `files`' rows. */
+    const replace = (repositoryId: string, paths: ReadonlyArray<string>, files: ReadonlyArray<FileIntel>) =>
+      Effect.gen(function*() {
+        yield* remove(repositoryId, paths)
+        const symbols = files.flatMap((f) =>
+          f.symbols.map((s, ordinal) => ({ ...s, ordinal, path: f.path, language: f.language }))
+        )
+        const references = files.flatMap((f) => f.references.map((r, ordinal) => ({ ...r, ordinal, path: f.path })))
+        yield* Effect.forEach(batches(symbols), (batch) =>
+          sql`
+            INSERT INTO code_symbols
+              (repository_id, path, ordinal, name, kind, language, line, col, end_line, end_col, container, signature)
+            SELECT ${repositoryId}, * FROM unnest(
+              ${batch.map((s) => s.path)}::text[], ${batch.map((s) => s.ordinal)}::int[],
+              ${batch.map((s) => s.name)}::text[], ${batch.map((s) => s.kind)}::text[],
+              ${batch.map((s) => s.language)}::text[], ${batch.map((s) => s.line)}::int[],
+              ${batch.map((s) => s.column)}::int[], ${batch.map((s) => s.endLine)}::int[],
+              ${batch.map((s) => s.endColumn)}::int[], ${batch.map((s) => s.container)}::text[],
+              ${batch.map((s) => s.signature)}::text[])`, { discard: true })
+        yield* Effect.forEach(batches(references), (batch) =>
+          sql`
+            INSERT INTO code_references (repository_id, path, ordinal, name, kind, line, col, enclosing)
+            SELECT ${repositoryId}, * FROM unnest(
+              ${batch.map((r) => r.path)}::text[], ${batch.map((r) => r.ordinal)}::int[],
+              ${batch.map((r) => r.name)}::text[], ${batch.map((r) => r.kind)}::text[],
+              ${batch.map((r) => r.line)}::int[], ${batch.map((r) => r.column)}::int[],
+              ${batch.map((r) => r.enclosing)}::text[])`, { discard: true })
+        yield* insertImports(repositoryId, files.flatMap((f) => f.imports))
+      })
+
+    /**
+     * Imports of unchanged files whose resolution a change may have moved: every one (`all`), or those not
+     * resolved whose stem is in `stems` and those resolved to one of `targets`.
+     */
+    const importsToResolve = (
+      repositoryId: string,
+      scope: { readonly all: boolean; readonly stems: ReadonlyArray<string>; readonly targets: ReadonlyArray<string> }
+    ) => (scope.all
+      ? sql<ImportKey>`
+          SELECT DISTINCT path, ordinal, module, module_stem, language, line
+          FROM code_imports WHERE repository_id = ${repositoryId}`
+      : scope.stems.length === 0 && scope.targets.length === 0
+      ? Effect.succeed<ReadonlyArray<ImportKey>>([]) as Effect.Effect<ReadonlyArray<ImportKey>, SqlError>
+      : sql<ImportKey>`
+          SELECT DISTINCT path, ordinal, module, module_stem, language, line
+          FROM code_imports
+          WHERE repository_id = ${repositoryId} AND resolved_path IS NULL AND module_stem = ANY(${scope.stems}::text[])
+          UNION
+          SELECT DISTINCT path, ordinal, module, module_stem, language, line
+          FROM code_imports
+          WHERE repository_id = ${repositoryId} AND resolved_path = ANY(${scope.targets}::text[])`)
+
+    /** Rewrites the rows of these imports (by path and ordinal) with their new resolution. */
+    const reresolve = (repositoryId: string, imports: ReadonlyArray<ImportRow>) =>
+      imports.length === 0 ? Effect.void : Effect.gen(function*() {
+        yield* Effect.forEach(batches(imports), (batch) =>
+          sql`
+            DELETE FROM code_imports c
+            USING unnest(${batch.map((i) => i.path)}::text[], ${
+            batch.map((i) => i.ordinal)
+          }::int[]) AS k (path, ordinal)
+            WHERE c.repository_id = ${repositoryId} AND c.path = k.path AND c.ordinal = k.ordinal`, { discard: true })
+        yield* insertImports(repositoryId, imports)
+      })
+
+    const span = <A, E, R>(name: string) => (effect: Effect.Effect<A, E, R>) =>
+      effect.pipe(Effect.orDie, Effect.withSpan(`CodeIntelStore.${name}`))
+
+    return {
+      replace: (repositoryId: string, paths: ReadonlyArray<string>, files: ReadonlyArray<FileIntel>) =>
+        replace(repositoryId, paths, files).pipe(span("replace")),
+      remove: (repositoryId: string, paths: ReadonlyArray<string>) => remove(repositoryId, paths).pipe(span("remove")),
+      importsToResolve: (repositoryId: string, scope: Parameters<typeof importsToResolve>[1]) =>
+        importsToResolve(repositoryId, scope).pipe(span("importsToResolve")),
+      reresolve: (repositoryId: string, imports: ReadonlyArray<ImportRow>) =>
+        reresolve(repositoryId, imports).pipe(span("reresolve"))
+    } as const
+  })
+}) {}
+
+/** An import as stored, without its resolution. Result names are camelCased by the client. */
+export interface ImportKey {
+  readonly path: string
+  readonly ordinal: number
+  readonly module: string
+  readonly moduleStem: string
+  readonly language: string
+  readonly line: number
+}

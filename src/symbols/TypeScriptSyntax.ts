@@ -1,0 +1,295 @@
+import ts from "typescript"
+import type {
+  ExtractedImport,
+  ExtractedReference,
+  ExtractedSymbol,
+  Extraction,
+  ExtractionOutcome,
+  ReferenceKind,
+  SymbolKind
+} from "./Extraction.js"
+
+// The kinds `visit` switches on, as constants rather than a property read per case.
+const {
+  BinaryExpression,
+  CallExpression,
+  ClassDeclaration,
+  ClassExpression,
+  ConstructSignature,
+  Constructor,
+  EnumDeclaration,
+  ExportDeclaration,
+  FunctionDeclaration,
+  FunctionExpression,
+  GetAccessor,
+  ImportDeclaration,
+  ImportEqualsDeclaration,
+  InterfaceDeclaration,
+  MethodDeclaration,
+  MethodSignature,
+  ModuleBlock,
+  ModuleDeclaration,
+  NewExpression,
+  PropertyAssignment,
+  PropertyDeclaration,
+  PropertySignature,
+  SetAccessor,
+  SourceFile,
+  TypeAliasDeclaration,
+  TypeReference,
+  VariableDeclaration
+} = ts.SyntaxKind
+
+const SIGNATURE_CHARS = 200
+
+const scriptKind = (language: string) =>
+  language === "TSX" ? ts.ScriptKind.TSX : language === "JavaScript" ? ts.ScriptKind.JS : ts.ScriptKind.TS
+
+const isFunctionLike = (node: ts.Node | undefined): boolean =>
+  node !== undefined && (ts.isArrowFunction(node) || ts.isFunctionExpression(node))
+
+/** The last identifier of `a`, `a.b.c`, `a.b<T>`, `a.b(...)` (a call's callee), or undefined. */
+const nameOfExpression = (node: ts.Node): ts.Identifier | ts.PrivateIdentifier | undefined => {
+  if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) return node
+  if (ts.isPropertyAccessExpression(node)) return node.name
+  if (ts.isExpressionWithTypeArguments(node)) return nameOfExpression(node.expression)
+  if (ts.isCallExpression(node)) return nameOfExpression(node.expression)
+  if (ts.isParenthesizedExpression(node)) return nameOfExpression(node.expression)
+  if (ts.isNonNullExpression(node)) return nameOfExpression(node.expression)
+  return undefined
+}
+
+const nameOfEntity = (node: ts.EntityName): ts.Identifier => ts.isIdentifier(node) ? node : node.right
+
+const declarationName = (name: ts.Node | undefined): ts.Node | undefined =>
+  name !== undefined && (ts.isIdentifier(name) || ts.isPrivateIdentifier(name) || ts.isStringLiteral(name) ||
+      ts.isNumericLiteral(name))
+    ? name
+    : undefined
+
+/**
+ * TypeScript and JavaScript through the TypeScript compiler's own parser, which reads every syntax
+ * the language has (tree-sitter-typescript rejects, for one, variance annotations). Only the
+ * syntax tree is used: no program, no type checker.
+ */
+export const extractTypeScript = (language: string, text: string): ExtractionOutcome => {
+  // JSDoc is not read: it is most of the comments, and parsing it was a tenth of the time.
+  const file = ts.createSourceFile(
+    "file",
+    text,
+    { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
+    false,
+    scriptKind(language)
+  )
+  const symbols: Array<ExtractedSymbol> = []
+  const references: Array<ExtractedReference> = []
+  const imports: Array<ExtractedImport> = []
+  const enclosing: Array<string> = []
+
+  const position = (at: number) => file.getLineAndCharacterOfPosition(at)
+  const lineText = (line: number) => {
+    const starts = file.getLineStarts()
+    const end = line + 1 < starts.length ? starts[line + 1]! : text.length
+    return text.slice(starts[line], end).trim().slice(0, SIGNATURE_CHARS)
+  }
+
+  const define = (name: ts.Node, kind: SymbolKind, whole: ts.Node, body: () => void) => {
+    const start = position(name.getStart(file))
+    const end = position(whole.end)
+    const text = ts.isStringLiteral(name) ? name.text : name.getText(file)
+    symbols.push({
+      name: text,
+      kind,
+      line: start.line + 1,
+      column: start.character + 1,
+      endLine: end.line + 1,
+      endColumn: end.character + 1,
+      container: enclosing.length > 0 ? enclosing[enclosing.length - 1]! : null,
+      signature: lineText(start.line)
+    })
+    enclosing.push(text)
+    body()
+    enclosing.pop()
+  }
+
+  const refer = (name: ts.Node | undefined, kind: ReferenceKind) => {
+    if (name === undefined) return
+    const start = position(name.getStart(file))
+    references.push({
+      name: name.getText(file),
+      kind,
+      line: start.line + 1,
+      column: start.character + 1,
+      enclosing: enclosing.length > 0 ? enclosing[enclosing.length - 1]! : null
+    })
+  }
+
+  const importOf = (specifier: ts.Node | undefined) => {
+    if (specifier !== undefined && ts.isStringLiteralLike(specifier)) {
+      imports.push({ module: specifier.text, line: position(specifier.getStart(file)).line + 1 })
+    }
+  }
+
+  const children = (node: ts.Node) => ts.forEachChild(node, visit)
+
+  const heritage = (clauses: ts.NodeArray<ts.HeritageClause> | undefined) => {
+    for (const clause of clauses ?? []) for (const type of clause.types) refer(nameOfExpression(type), "inherit")
+  }
+
+  /** A variable is a definition when it holds a function or class, or when it is top-level. */
+  const variable = (v: ts.VariableDeclaration, topLevel: SymbolKind | undefined): void => {
+    const init = v.initializer
+    if (!ts.isIdentifier(v.name)) return children(v)
+    if (init !== undefined && ts.isClassExpression(init) && init.name === undefined) {
+      return define(v.name, "class", v, () => {
+        heritage(init.heritageClauses)
+        init.members.forEach(visit)
+      })
+    }
+    const kind = isFunctionLike(init) ? "function" : topLevel
+    return kind === undefined ? children(v) : define(v.name, kind, v, () => children(v))
+  }
+
+  const visit = (node: ts.Node): void => {
+    switch (node.kind) {
+      case FunctionDeclaration:
+      case FunctionExpression: {
+        const name = (node as ts.FunctionDeclaration).name
+        return name === undefined ? children(node) : define(name, "function", node, () => children(node))
+      }
+      case ClassDeclaration:
+      case ClassExpression: {
+        const c = node as ts.ClassLikeDeclaration
+        if (c.name === undefined) return children(node)
+        return define(c.name, "class", node, () => {
+          heritage(c.heritageClauses)
+          for (const member of c.members) visit(member)
+          c.modifiers?.forEach(visit)
+        })
+      }
+      case InterfaceDeclaration: {
+        const i = node as ts.InterfaceDeclaration
+        return define(i.name, "interface", node, () => {
+          heritage(i.heritageClauses)
+          i.typeParameters?.forEach(visit)
+          i.members.forEach(visit)
+        })
+      }
+      case TypeAliasDeclaration:
+        return define((node as ts.TypeAliasDeclaration).name, "type", node, () => children(node))
+      case EnumDeclaration:
+        return define((node as ts.EnumDeclaration).name, "enum", node, () => children(node))
+      case ModuleDeclaration: {
+        const m = node as ts.ModuleDeclaration
+        return define(m.name, "module", node, () => m.body && visit(m.body))
+      }
+      case Constructor: {
+        const keyword = node.getChildren(file).find((c) => c.kind === ts.SyntaxKind.ConstructorKeyword)
+        return define(keyword ?? node, "constructor", node, () => children(node))
+      }
+      case MethodDeclaration:
+      case GetAccessor:
+      case SetAccessor:
+      case MethodSignature: {
+        const name = declarationName((node as ts.MethodDeclaration).name)
+        return name === undefined ? children(node) : define(name, "method", node, () => children(node))
+      }
+      case ConstructSignature:
+        return define(node.getFirstToken(file) ?? node, "method", node, () => children(node))
+      case PropertyDeclaration:
+      case PropertySignature: {
+        const p = node as ts.PropertyDeclaration
+        const name = declarationName(p.name)
+        if (name === undefined) return children(node)
+        return define(name, isFunctionLike(p.initializer) ? "method" : "field", node, () => children(node))
+      }
+      case PropertyAssignment: {
+        const p = node as ts.PropertyAssignment
+        const name = declarationName(p.name)
+        if (name === undefined || !isFunctionLike(p.initializer)) return children(node)
+        return define(name, "function", node, () => visit(p.initializer))
+      }
+      case SourceFile:
+      case ModuleBlock:
+        for (const statement of (node as ts.SourceFile).statements) {
+          if (ts.isVariableStatement(statement)) {
+            const constant = (statement.declarationList.flags & ts.NodeFlags.Const) !== 0
+            statement.modifiers?.forEach(visit)
+            for (const d of statement.declarationList.declarations) variable(d, constant ? "constant" : "variable")
+          } else {
+            visit(statement)
+          }
+        }
+        return
+      case VariableDeclaration:
+        return variable(node as ts.VariableDeclaration, undefined)
+      case BinaryExpression: {
+        const b = node as ts.BinaryExpression
+        const right = b.right
+        if (
+          b.operatorToken.kind === ts.SyntaxKind.EqualsToken && (isFunctionLike(right) || ts.isClassExpression(right))
+        ) {
+          const name = nameOfExpression(b.left)
+          if (name !== undefined && ts.isClassExpression(right) && right.name === undefined) {
+            return define(name, "class", node, () => {
+              heritage(right.heritageClauses)
+              right.members.forEach(visit)
+            })
+          }
+          if (name !== undefined && isFunctionLike(right)) return define(name, "function", node, () => visit(right))
+        }
+        return children(node)
+      }
+      case CallExpression: {
+        const call = node as ts.CallExpression
+        const callee = call.expression
+        if (callee.kind === ts.SyntaxKind.ImportKeyword) {
+          importOf(call.arguments[0])
+        } else if (ts.isIdentifier(callee) && callee.text === "require" && call.arguments.length === 1) {
+          importOf(call.arguments[0])
+        } else {
+          refer(nameOfExpression(callee), "call")
+        }
+        return children(node)
+      }
+      case NewExpression:
+        refer(nameOfExpression((node as ts.NewExpression).expression), "call")
+        return children(node)
+      case TypeReference:
+        refer(nameOfEntity((node as ts.TypeReferenceNode).typeName), "type")
+        return children(node)
+      case ImportDeclaration: {
+        const i = node as ts.ImportDeclaration
+        importOf(i.moduleSpecifier)
+        const clause = i.importClause
+        if (clause?.name !== undefined) refer(clause.name, "import")
+        const bindings = clause?.namedBindings
+        if (bindings !== undefined) {
+          if (ts.isNamespaceImport(bindings)) refer(bindings.name, "import")
+          else for (const element of bindings.elements) refer(element.propertyName ?? element.name, "import")
+        }
+        return
+      }
+      case ExportDeclaration:
+        importOf((node as ts.ExportDeclaration).moduleSpecifier)
+        return children(node)
+      case ImportEqualsDeclaration: {
+        const reference = (node as ts.ImportEqualsDeclaration).moduleReference
+        if (ts.isExternalModuleReference(reference)) importOf(reference.expression)
+        return
+      }
+      default:
+        return children(node)
+    }
+  }
+
+  visit(file)
+  const parseErrors =
+    ((file as unknown as { parseDiagnostics?: ReadonlyArray<unknown> }).parseDiagnostics?.length ?? 0) > 0
+  const extraction: Extraction = {
+    symbols: symbols.sort((a, b) => a.line - b.line || a.column - b.column),
+    references: references.sort((a, b) => a.line - b.line || a.column - b.column),
+    imports
+  }
+  return { _tag: "Extracted", extraction, parseErrors }
+}
