@@ -1,10 +1,11 @@
-import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
+import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { AdminHttpLive } from "../http/Admin/Http.js"
 import { Api } from "../http/Api.js"
 import { AuthenticationLive, InternalAuthenticationLive } from "../http/Auth/Http.js"
 import { BodyLimitLive } from "../http/BodyLimit.js"
+import { DocsHttpLive } from "../http/Docs.js"
 import { ErrorShapeLive } from "../http/ErrorShape.js"
 import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
@@ -14,7 +15,6 @@ import { createNodeServer } from "../http/NodeServer.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { RequestMetricsLive } from "../http/RequestMetrics.js"
 import { SearchHttpLive } from "../http/Search/Http.js"
-import { DocsSecurityHeaders } from "../http/SecurityHeaders.js"
 import { SymbolsHttpLive } from "../http/Symbols/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
@@ -38,7 +38,7 @@ export const RoutesLive = Layer.mergeAll(
     ]),
     Layer.provide([AuthenticationLive, InternalAuthenticationLive])
   ),
-  HttpApiScalar.layerHttpLayerRouter({ api: Api, path: "/docs" }).pipe(Layer.provide(DocsSecurityHeaders.layer)),
+  DocsHttpLive,
   // Listed first, so that it wraps ErrorShape and counts the responses ErrorShape makes (404, 405, 503)
   // with their own status.
   RequestMetricsLive,

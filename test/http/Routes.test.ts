@@ -2,6 +2,9 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { expect, layer } from "@effect/vitest"
 import { Validator } from "@seriousme/openapi-schema-validator"
 import { Effect } from "effect"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { testApp } from "../utils/TestApp.js"
 
 const request = (method: "GET" | "POST" | "DELETE" | "PUT", path: string) =>
@@ -50,5 +53,32 @@ layer(testApp(), { timeout: "60 seconds", excludeTestServices: true })("routing"
       expect(response.headers["content-type"]).toContain("text/html")
       const html = yield* response.text
       expect(html.includes("KotaDB control plane")).toBe(true)
+    }))
+
+  it.effect("/docs loads Scalar's bundle, as @effect/platform ships it, from /docs/scalar.js, cached long", () =>
+    Effect.gen(function*() {
+      const html = yield* (yield* request("GET", "/docs")).text
+      const src = /<script src="([^"]+)"><\/script>/.exec(html)?.[1]
+      expect(src).toMatch(/^\/docs\/scalar\.js\?v=/)
+      // No CDN: every script of the page is inline or from this origin.
+      expect(html).not.toMatch(/<script[^>]+src="(?!\/)/)
+
+      const response = yield* request("GET", src!)
+      expect(response.status).toBe(200)
+      expect(response.headers["content-type"]).toBe("text/javascript; charset=utf-8")
+      expect(response.headers["cache-control"]).toBe("public, max-age=31536000, immutable")
+      expect(response.headers["x-content-type-options"]).toBe("nosniff")
+      const script = yield* response.text
+      const shipped = pathToFileURL(
+        join(
+          dirname(createRequire(import.meta.url).resolve("@effect/platform/package.json")),
+          "dist/esm/internal/httpApiScalar.js"
+        )
+      ).href
+      const { javascript } = (yield* Effect.promise(() => import(shipped))) as { javascript: string }
+      expect(script.length).toBe(javascript.length)
+      expect(script === javascript).toBe(true)
+      // A second request is served from the bytes read by the first.
+      expect((yield* (yield* request("GET", "/docs/scalar.js")).text).length).toBe(javascript.length)
     }))
 })
