@@ -3,6 +3,23 @@ import js from "@eslint/js"
 import sortDestructureKeys from "eslint-plugin-sort-destructure-keys"
 import tseslint from "typescript-eslint"
 
+// A barrel evaluates every module of its package when it is imported: all of effect, and
+// @effect/platform's Swagger and Scalar bundles among the rest, held in every server process's heap.
+const barrels = [
+  "effect",
+  "@effect/platform",
+  "@effect/platform-node",
+  "@effect/sql",
+  "@effect/sql-pg",
+  "@effect/opentelemetry"
+]
+  .map((name) => ({
+    name,
+    message:
+      `Import from a subpath (\`import * as Effect from "effect/Effect"\`, \`import { pipe } from "effect/Function"\`): `
+      + `the "${name}" barrel loads every module of the package into the process (SPEC section 12, memory).`
+  }))
+
 export default tseslint.config(
   { ignores: ["**/dist", "**/node_modules", "**/.data", "**/*.md"] },
   js.configs.recommended,
@@ -34,5 +51,9 @@ export default tseslint.config(
         }
       }]
     }
+  },
+  {
+    files: ["src/**/*.ts", "scripts/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { paths: barrels }] }
   }
 )
