@@ -1,5 +1,4 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Effect, Exit, Option } from "effect"
 import { z } from "zod"
@@ -21,6 +20,18 @@ const INSTRUCTIONS = "KotaDB indexes the git repositories of your account and se
 const MAX_IDLE_SERVERS = 64
 
 export type RunTool = (effect: Effect.Effect<CallToolResult>) => Promise<CallToolResult>
+
+// The SDK (with its JSON-schema validator) is loaded by the first `POST /mcp`, not by every process at boot.
+const loadSdk = Effect.promise(() =>
+  Promise.all([
+    import("@modelcontextprotocol/sdk/server/mcp.js"),
+    import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")
+  ]).then(([server, transport]) => ({
+    McpServer: server.McpServer,
+    Transport: transport.WebStandardStreamableHTTPServerTransport
+  }))
+)
+type Sdk = Effect.Effect.Success<typeof loadSdk>
 
 const failureResult = (failure: { readonly tag: string; readonly message: string }): CallToolResult => ({
   isError: true,
@@ -89,7 +100,8 @@ export class McpTools extends Effect.Service<McpTools>()("mcp/McpTools", {
       current: { readonly key: CallingKey; readonly run: RunTool } | undefined
     }
     const idle: Array<Pooled> = []
-    const makeServer = (): Pooled => {
+    const sdk = yield* Effect.cached(loadSdk)
+    const makeServer = ({ McpServer }: Sdk): Pooled => {
       const pooled: Pooled = {
         mcp: new McpServer({ name: "kotadb", title: "KotaDB", version: config.version }, {
           capabilities: { tools: {} },
@@ -121,20 +133,20 @@ export class McpTools extends Effect.Service<McpTools>()("mcp/McpTools", {
      */
     const serve = (request: Request, parsedBody: unknown, key: CallingKey, run: RunTool) =>
       Effect.acquireUseRelease(
-        Effect.sync(() => {
-          const pooled = idle.pop() ?? makeServer()
+        Effect.map(sdk, (loaded) => {
+          const pooled = idle.pop() ?? makeServer(loaded)
           pooled.current = { key, run }
-          return pooled
+          return { loaded, pooled }
         }),
-        (pooled) =>
+        ({ loaded, pooled }) =>
           Effect.promise(async () => {
             // No sessionIdGenerator: stateless.
-            const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true })
+            const transport = new loaded.Transport({ enableJsonResponse: true })
             await pooled.mcp.connect(transport)
             const response = await transport.handleRequest(request, { parsedBody })
             return { status: response.status, type: response.headers.get("content-type"), body: await response.text() }
           }),
-        (pooled, exit) =>
+        ({ pooled }, exit) =>
           Effect.promise(() => pooled.mcp.close()).pipe(
             Effect.tap(() => {
               pooled.current = undefined
