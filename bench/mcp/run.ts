@@ -10,6 +10,7 @@ import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import type { LoadResult } from "../lib/load.js"
 import { runAutocannon } from "../lib/load.js"
+import { productionNodeFlags } from "../lib/node.js"
 import type { Server } from "../lib/processes.js"
 import {
   cpuSeconds,
@@ -35,7 +36,8 @@ const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const NEEDLE = "kotadb_mcp_needle"
 const LIMIT = 20
 const RATIO = 0.7
-const NODE_FLAGS = ["--enable-source-maps", "--max-semi-space-size=64"]
+// As production runs ours (scripts/start.sh, the Dockerfile's CMD).
+const NODE_FLAGS = productionNodeFlags(ROOT)
 
 const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
 let server: Server | undefined

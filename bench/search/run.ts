@@ -16,6 +16,7 @@ import type { GitServer } from "../../test/utils/GitServer.js"
 import { startGitServer } from "../../test/utils/GitServer.js"
 import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
+import { productionNodeFlags } from "../lib/node.js"
 import type { Server } from "../lib/processes.js"
 import { ensureBuilt, freePort, HOST, loadAverage, peakRssMiB, startServer, waitReady } from "../lib/processes.js"
 import type { Figure } from "../lib/report.js"
@@ -270,7 +271,8 @@ const main = async () => {
   const tenantB = await serve(gitServer, "bench/small", small, 1)
 
   const port = await freePort()
-  const server = startServer("ours", ["--enable-source-maps", "dist/src/main.js"], {
+  // As production runs ours (scripts/start.sh, the Dockerfile's CMD).
+  const server = startServer("ours", [...productionNodeFlags(ROOT), "dist/src/main.js"], {
     cwd: ROOT,
     port,
     env: {
