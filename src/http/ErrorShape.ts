@@ -11,7 +11,11 @@ import {
 import { Api } from "./Api.js"
 
 /** Routes served beside the HttpApi groups, so that a wrong method on them is a 405 too. */
-const EXTRA_ROUTES: ReadonlyArray<readonly [string, string]> = [["GET", "/openapi.json"], ["GET", "/docs"]]
+const EXTRA_ROUTES: ReadonlyArray<readonly [string, string]> = [
+  ["GET", "/openapi.json"],
+  ["GET", "/docs"],
+  ["GET", "/docs/scalar.js"]
+]
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
 
 const json = (

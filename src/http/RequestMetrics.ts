@@ -3,7 +3,11 @@ import { Effect, Exit } from "effect"
 import { Metrics, tagger } from "../services/Metrics.js"
 import { Api } from "./Api.js"
 
-const EXTRA_ROUTES: ReadonlyArray<readonly [string, string]> = [["GET", "/openapi.json"], ["GET", "/docs"]]
+const EXTRA_ROUTES: ReadonlyArray<readonly [string, string]> = [
+  ["GET", "/openapi.json"],
+  ["GET", "/docs"],
+  ["GET", "/docs/scalar.js"]
+]
 
 /**
  * Counts and times every request by route template (never the raw URL, whose ids would make one

@@ -80,5 +80,8 @@ layer(testApp(), { timeout: "60 seconds", excludeTestServices: true })("routing"
       expect(script === javascript).toBe(true)
       // A second request is served from the bytes read by the first.
       expect((yield* (yield* request("GET", "/docs/scalar.js")).text).length).toBe(javascript.length)
+      const post = yield* request("POST", "/docs/scalar.js")
+      expect(post.status).toBe(405)
+      expect(post.headers["allow"]).toBe("GET")
     }))
 })
