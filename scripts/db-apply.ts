@@ -1,6 +1,7 @@
 // npm run db:apply -- <postgres-url> — apply pending migrations to a remote database (a Supabase
 // project's direct connection, say). Every line printed has the URL's credentials scrubbed.
-import { Console, Effect } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { PgLive } from "../src/layers/Sql.js"
 import { applyMigrations, describeTarget, runScript, ScriptTargetLive } from "./DbCli.js"
 

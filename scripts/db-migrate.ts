@@ -1,5 +1,6 @@
 // npm run db:migrate — apply pending migrations to DATABASE_URL, or to the embedded database.
-import { Console, Effect } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { PgLive } from "../src/layers/Sql.js"
 import { applyMigrations, describeTarget, runScript, ScriptTargetLive } from "./DbCli.js"
 

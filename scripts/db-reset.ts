@@ -1,8 +1,10 @@
 // npm run db:reset — drop and recreate the local database, migrate it and load scripts/seed.sql.
 // Refuses anything but a local URL: this is for a developer's own database only.
-import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Console, Effect, Redacted } from "effect"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { readFileSync } from "node:fs"
 import { DatabaseUrl } from "../src/layers/EmbeddedPostgres.js"
 import { PgLive } from "../src/layers/Sql.js"

@@ -1,8 +1,10 @@
 // npm run db:schema — migrate a scratch database on the target server (DATABASE_URL, or the embedded
 // one), read its schema back and write it to migrations/_schema.sql; the scratch database is dropped.
-import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Console, Effect, Redacted } from "effect"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { DatabaseUrl } from "../src/layers/EmbeddedPostgres.js"

@@ -2,7 +2,10 @@
 //                                        --scopes read,write]
 //                  list --email a@b.c | revoke <key-id> | rotate <key-id>
 // Bootstraps API keys straight against DATABASE_URL (or the embedded database), no server needed.
-import { Console, Effect, Layer, Schema } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { parseArgs } from "node:util"
 import { ApiKeyId, CreateApiKey } from "../src/domain/ApiKey.js"
 import { PgLive } from "../src/layers/Sql.js"

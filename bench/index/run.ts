@@ -9,9 +9,15 @@
 // and for profiling only (never the headline figures): BENCH_NO_TRGM=1 (the scratch database's indexed_files
 // without its trigram index, for both systems), BENCH_RESULT_FILE (a file: the figures as JSON,
 // bench/lib/report.ts; `npm run bench` sets it).
-import type { Effect } from "effect"
-import { ConfigProvider, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
+import * as ConfigProvider from "effect/ConfigProvider"
+import type * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import type { RuntimeFiber } from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import { spawnSync } from "node:child_process"
 import { readdir, readFile } from "node:fs/promises"
 import { cpus } from "node:os"

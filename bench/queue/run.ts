@@ -12,8 +12,14 @@
 // BENCH_OURS_SQL (SQL run in ours' scratch database after its migrations, e.g. an ALTER FUNCTION to try),
 // BENCH_CPU_PROF (a directory: every worker process runs with --cpu-prof and writes <dir>/<name>/*.cpuprofile),
 // BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts; `npm run bench` sets it).
-import { SqlClient } from "@effect/sql"
-import { ConfigProvider, Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import { Logger as GraphileLogger, makeWorkerUtils, runMigrations } from "graphile-worker"
 import type { WorkerUtils } from "graphile-worker"
 import { cpus } from "node:os"

@@ -7,8 +7,9 @@
 //   warm           a latency warm-up job ran (payload {"w":1})
 //   lat <ms>       a latency job ran: CLOCK_MONOTONIC now minus the payload's `t` (ns, taken before the insert)
 //   ran <n>        at exit: how many times the handler ran in all
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { Logger as GraphileLogger, run } from "graphile-worker"
 import { DatabaseUrlLive } from "../../src/layers/EmbeddedPostgres.js"
 import { LoggingLive } from "../../src/layers/Observability.js"

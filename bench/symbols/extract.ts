@@ -2,7 +2,7 @@
 // dist/, as the indexer does, and writes what it found and how long it took. Compiled to plain
 // JavaScript (bench/lib/compileBaseline.ts) so that the process is bare node, whose peak RSS, worker
 // threads included, it reports itself. argv: <dist dir> <input JSON> <output JSON>.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { ExtractionOutcome } from "../../src/symbols/Extraction.js"

@@ -1,5 +1,7 @@
-import { HttpApiSchema } from "@effect/platform"
-import { Context, DateTime, Schema } from "effect"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Schema from "effect/Schema"
 import { Cidr } from "./Cidr.js"
 import { Text } from "./Text.js"
 

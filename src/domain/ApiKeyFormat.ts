@@ -1,4 +1,5 @@
-import { Option, Redacted } from "effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { createHash, randomBytes } from "node:crypto"
 import { crc32 } from "node:zlib"
 

@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { isIP } from "node:net"
 
 /** The address's bits, most significant first (IPv6 through the WHATWG canonical form, which expands IPv4 tails). */

@@ -1,5 +1,6 @@
-import { HttpApiSchema } from "@effect/platform"
-import { Either, Schema } from "effect"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { BlockList, isIP } from "node:net"
 
 export class InvalidGitUrl extends Schema.TaggedError<InvalidGitUrl>()("InvalidGitUrl", {

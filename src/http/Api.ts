@@ -1,4 +1,5 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { AdminApi } from "./Admin/Api.js"
 import { HealthApi } from "./Health/Api.js"
 import { JobsApi } from "./Jobs/Api.js"

@@ -1,4 +1,4 @@
-import type { HttpServerRequest } from "@effect/platform"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 
 const MAX_NOTE_LENGTH = 200
 // Keyed by the underlying Node request, which stays the same object however the router rewrites the

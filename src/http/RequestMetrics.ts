@@ -1,5 +1,8 @@
-import { HttpApi, HttpLayerRouter, HttpServerRequest } from "@effect/platform"
-import { Effect, Exit } from "effect"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { Metrics, tagger } from "../services/Metrics.js"
 import { Api } from "./Api.js"
 

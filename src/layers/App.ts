@@ -1,4 +1,4 @@
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import { AppConfig } from "../services/AppConfig.js"
 import type { JobHandlers } from "../worker/JobHandlers.js"
 import { DatabaseUrlLive } from "./EmbeddedPostgres.js"

@@ -1,4 +1,4 @@
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import { Indexer } from "../services/Indexer.js"
 import { GitRemote } from "../services/indexer/GitRemote.js"
 import { IndexWriter } from "../services/indexer/IndexWriter.js"

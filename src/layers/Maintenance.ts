@@ -1,4 +1,7 @@
-import { Effect, Layer, Option, Schedule } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { AppConfig } from "../services/AppConfig.js"
 import { Retention } from "../services/Retention.js"
 

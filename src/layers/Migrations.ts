@@ -1,8 +1,10 @@
-import { FileSystem } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
-import { Migrator, SqlClient } from "@effect/sql"
-import { PgMigrator } from "@effect/sql-pg"
-import { Effect, Layer } from "effect"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as PgMigrator from "@effect/sql-pg/PgMigrator"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { fileURLToPath } from "node:url"
 
 /** `migrations/` beside `src/` in a checkout, and beside `dist/src/` in a build (the build copies it). */

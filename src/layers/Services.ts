@@ -1,5 +1,5 @@
-import { FetchHttpClient } from "@effect/platform"
-import { Layer } from "effect"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Layer from "effect/Layer"
 import { ApiKey } from "../services/ApiKey.js"
 import { ApiKeyAdmin } from "../services/ApiKeyAdmin.js"
 import { CodeNavigation } from "../services/CodeNavigation.js"

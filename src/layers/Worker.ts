@@ -1,4 +1,5 @@
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { JobType } from "../domain/Job.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { makeIndexHandlers } from "../worker/handlers/IndexRepository.js"

@@ -1,5 +1,8 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js"
-import { Data, Effect, ParseResult, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { z } from "zod"
 import type { ApiKeyScope, CurrentApiKey } from "../domain/ApiKey.js"
 

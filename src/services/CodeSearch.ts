@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { RepositoryId } from "../domain/Repository.js"
 import { InvalidCursor, RepositoryNotFound } from "../domain/Repository.js"
 import type { CodeMatch, FileMatch } from "../domain/Search.js"

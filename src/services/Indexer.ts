@@ -1,4 +1,6 @@
-import { Data, Effect, Option } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { JobId } from "../domain/Job.js"
 import { PermanentJobError, RetryableJobError } from "../domain/Job.js"
 import type { RepositoryId } from "../domain/Repository.js"

@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { JobId, JobView } from "../domain/Job.js"
 import { JobConflict, JobNotFound } from "../domain/Job.js"
 import { RepositoryNotFound } from "../domain/Repository.js"

@@ -1,5 +1,9 @@
-import { Array as Arr, Metric, MetricBoundaries, MetricLabel, MetricState } from "effect"
-import type { MetricPair } from "effect"
+import * as Arr from "effect/Array"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
+import type * as MetricPair from "effect/MetricPair"
+import * as MetricState from "effect/MetricState"
 
 const seconds = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 14 })
 

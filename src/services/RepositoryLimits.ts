@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { formatBytes } from "../domain/Bytes.js"
 import type { JobError } from "../domain/Job.js"
 import { PermanentJobError, RetryableJobError } from "../domain/Job.js"

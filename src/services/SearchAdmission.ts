@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { TooManySearches } from "../domain/Search.js"
 import { AppConfig } from "./AppConfig.js"
 

@@ -1,4 +1,7 @@
-import { Context, Data, Effect, Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto"
 
 /** The 32-byte AES key for secrets at rest (`SECRETS_ENCRYPTION_KEY`), provided by src/layers. */

@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 
 /**
  * The current span as a W3C `traceparent`, stored with a job so that the worker's `job.process`

@@ -1,4 +1,5 @@
-import { Effect, Schedule } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { AppConfig } from "./AppConfig.js"
 import type { UsageRow } from "./stores/UsageStore.js"
 import { UsageStore } from "./stores/UsageStore.js"

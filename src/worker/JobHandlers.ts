@@ -1,5 +1,6 @@
-import { Context, Layer } from "effect"
-import type { Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { ClaimedJob, JobError, JobType } from "../domain/Job.js"
 
 /** Runs one attempt of a job; its success value is stored as the job's `result`. */

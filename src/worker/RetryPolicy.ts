@@ -1,4 +1,4 @@
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 
 /**
  * Delay before attempt `attempt + 1` after attempt `attempt` failed: `base * 2^(attempt-1)`, times a

@@ -1,4 +1,6 @@
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { InvalidCursor, RepositoryNotFound } from "../../domain/Repository.js"
 import { InvalidQuery, SearchParams, SearchResults, SearchUnavailable, TooManySearches } from "../../domain/Search.js"
 import { Authentication } from "../Auth/Api.js"

@@ -1,4 +1,5 @@
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { z } from "zod"
 import { Direction, FilePath, LanguageName, ReferenceKind, SymbolKind, SymbolName } from "../../domain/Navigation.js"
 import { RepositoryId } from "../../domain/Repository.js"

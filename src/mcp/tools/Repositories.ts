@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { z } from "zod"
 import type { RepositoryView } from "../../domain/Repository.js"
 import { RegisterRepository, RepositoryId } from "../../domain/Repository.js"

@@ -1,4 +1,5 @@
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { z } from "zod"
 import { SearchParams } from "../../domain/Search.js"
 import { CodeSearch } from "../../services/CodeSearch.js"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ExtractorPool } from "../../symbols/ExtractorPool.js"
 import type { FileIntel } from "../stores/CodeIntelStore.js"
 import type { IndexedFile } from "../stores/IndexedFileStore.js"

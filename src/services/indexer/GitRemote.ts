@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { lookup } from "node:dns/promises"
 import { isIP } from "node:net"
 import { isPublicAddress } from "../../domain/GitUrl.js"

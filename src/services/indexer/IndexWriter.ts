@@ -1,5 +1,6 @@
-import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { JobId } from "../../domain/Job.js"
 import { CodeIntelStore } from "../stores/CodeIntelStore.js"
 import type { IndexedFile } from "../stores/IndexedFileStore.js"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { InvalidCursor } from "../../domain/Repository.js"
 import { isStorable } from "../../domain/Text.js"
 

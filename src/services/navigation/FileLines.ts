@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { NavigationStore } from "../stores/NavigationStore.js"
 import type { SearchStatement } from "../stores/SearchDatabase.js"
 

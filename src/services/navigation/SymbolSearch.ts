@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { RankedSymbolRow, SymbolFilter, SymbolGroup, SymbolKey } from "../stores/NavigationStore.js"
 import { NavigationStore } from "../stores/NavigationStore.js"
 import type { SearchStatement } from "../stores/SearchDatabase.js"

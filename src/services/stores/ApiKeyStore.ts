@@ -1,6 +1,9 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Schema, Stream } from "effect"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { ApiKeyId, ApiKeyScope, UserId } from "../../domain/ApiKey.js"
 import { listen } from "./Listen.js"
 

@@ -1,6 +1,6 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ExtractedImport, ExtractedReference, ExtractedSymbol } from "../../symbols/Extraction.js"
 
 /** What extraction found in one file, its imports already resolved against the commit's files. */

@@ -1,6 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import type { Effect } from "effect"
-import { Context } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 
 /**
  * One statement sent straight to the pool, as `pg` returns it: no statement compiler, no row-name

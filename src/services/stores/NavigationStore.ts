@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { SearchStatement } from "./SearchDatabase.js"
 import type { ChunkFilter } from "./SearchStore.js"
 import { filterSql as fileFilterSql, Params } from "./SearchStore.js"

@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import * as Context from "effect/Context"
 
 /**
  * The pool's own counters, read from memory (no query): for the saturation gauges on `/metrics`.

@@ -1,6 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import type { Effect } from "effect"
-import { Context } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 
 /** One statement on the connection a search holds; rows keep Postgres's column names. */
 export type SearchStatement = <Row>(text: string, values?: ReadonlyArray<unknown>) => Effect.Effect<

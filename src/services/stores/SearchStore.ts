@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Required } from "../../domain/SearchRegex.js"
 import type { SearchStatement } from "./SearchDatabase.js"
 

@@ -1,5 +1,7 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
-import { Effect, Schema } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { ApiKeyId, UsageOutcome } from "../../domain/ApiKey.js"
 
 export interface UsageRow {

@@ -1,5 +1,8 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
-import { Effect, Option, Schema } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { InvalidRequest, UserId } from "../../domain/ApiKey.js"
 
 /** Owns the rows this service writes in `auth.users` (Supabase's own table there, or the shim's). */

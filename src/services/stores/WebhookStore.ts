@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { JobId, JobType } from "../../domain/Job.js"
 import { AppConfig } from "../AppConfig.js"
 import { currentTraceparent, spanWhen } from "../TraceContext.js"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ClaimedJob, JobType } from "../../domain/Job.js"
 import type { RepositoryId } from "../../domain/Repository.js"
 import type { IndexRequest } from "../../services/Indexer.js"

@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { ClaimedJob } from "../../domain/Job.js"
 import { PermanentJobError } from "../../domain/Job.js"
 import type { RepositoryId } from "../../domain/Repository.js"
