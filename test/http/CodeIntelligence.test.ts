@@ -1,8 +1,6 @@
 import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Effect, Layer, Schedule } from "effect"
-import { createHmac } from "node:crypto"
+import { Effect, Layer } from "effect"
 import type { RepositoryId } from "../../src/domain/Repository.js"
 import { Api } from "../../src/http/Api.js"
 import { JobHandlersLive } from "../../src/layers/Worker.js"
@@ -10,6 +8,7 @@ import { runWorker } from "../../src/worker/Worker.js"
 import type { GitServer } from "../utils/GitServer.js"
 import { gitServer } from "../utils/GitServer.js"
 import { createKey, get, withKey } from "../utils/keys.js"
+import { finished, push, register } from "../utils/repositoryFlow.js"
 import { testApp } from "../utils/TestApp.js"
 
 // Issue 19's "done when": a repository in several languages, registered through the API and updated by a
@@ -25,26 +24,7 @@ const clientFor = (key: string) =>
     transformClient: HttpClient.mapRequest(HttpClientRequest.setHeaders(withKey(key)))
   })
 
-const post = (path: string, headers: Record<string, string>, body: unknown) =>
-  Effect.flatMap(HttpClient.HttpClient, (client) =>
-    client.execute(
-      HttpClientRequest.post(path).pipe(HttpClientRequest.setHeaders(headers), HttpClientRequest.bodyUnsafeJson(body))
-    ))
-
-const completed = (id: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) =>
-      sql<{ status: string }>`SELECT status FROM indexing_jobs WHERE id = ${id}`.pipe(
-        Effect.map((rows) => rows[0]!.status),
-        Effect.orDie
-      )
-  ).pipe(
-    Effect.filterOrFail((status) => ["completed", "failed", "cancelled"].includes(status)),
-    Effect.retry(Schedule.spaced("50 millis")),
-    Effect.timeout("60 seconds"),
-    Effect.tap((status) => expect(status).toBe("completed"))
-  )
+const completed = (id: string) => Effect.tap(finished(id), (job) => expect(job.status).toBe("completed"))
 
 const FILES = {
   "src/cart.ts": [
@@ -85,13 +65,7 @@ it.scopedLive(
         const repo = yield* Effect.promise(() => server.createRepository("acme/shop"))
         const first = yield* Effect.promise(() => repo.commit(FILES))
         const key = (yield* createKey({ rate_limit: 10_000 })).api_key
-        const response = yield* post("/api/v1/repositories", withKey(key), { git_url: repo.url, branch: "main" })
-        expect(response.status).toBe(201)
-        const registered = (yield* response.json) as {
-          repository_id: RepositoryId
-          job_id: string
-          webhook: { secret: string }
-        }
+        const registered = yield* register(key, repo.url)
         yield* completed(registered.job_id)
 
         // The push makes pricing.ts call a new module, which closes no cycle but adds a level.
@@ -104,23 +78,9 @@ it.scopedLive(
             ).replace("  return 1\n", "  return discount(1)\n")
           })
         )
-        const body = JSON.stringify({
-          ref: "refs/heads/main",
-          before: first,
-          after: second,
-          repository: { default_branch: "main" },
-          commits: []
-        })
-        const hook = yield* post(`/webhooks/github/${registered.repository_id}`, {
-          "x-github-event": "push",
-          "x-github-delivery": crypto.randomUUID(),
-          "x-hub-signature-256": `sha256=${createHmac("sha256", registered.webhook.secret).update(body).digest("hex")}`,
-          "content-type": "application/json"
-        }, JSON.parse(body))
-        expect(hook.status).toBe(202)
-        yield* completed(((yield* hook.json) as { job_id: string }).job_id)
+        yield* completed(yield* push(registered, first, second))
 
-        const id = registered.repository_id
+        const id = registered.repository_id as RepositoryId
         const client = yield* clientFor(key)
 
         const found = yield* client.navigation.searchSymbols({ urlParams: { q: "price" } })

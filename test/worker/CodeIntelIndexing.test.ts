@@ -1,68 +1,18 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Effect, Layer, Schedule } from "effect"
-import { createHmac } from "node:crypto"
+import { Effect, Layer } from "effect"
 import { JobHandlersLive } from "../../src/layers/Worker.js"
 import { runWorker } from "../../src/worker/Worker.js"
 import type { GitServer } from "../utils/GitServer.js"
 import { gitServer } from "../utils/GitServer.js"
 import { createKey, withKey } from "../utils/keys.js"
+import { finished, post, push } from "../utils/repositoryFlow.js"
 import { testApp } from "../utils/TestApp.js"
 
 const app = Layer.scopedDiscard(runWorker).pipe(
   Layer.provide(JobHandlersLive),
   Layer.provideMerge(testApp({ GIT_ALLOW_PRIVATE_HOSTS: "true", WORKER_POLL_INTERVAL: "100 millis" }))
 )
-
-const post = (path: string, headers: Record<string, string>, body: unknown) =>
-  Effect.flatMap(HttpClient.HttpClient, (client) =>
-    client.execute(
-      HttpClientRequest.post(path).pipe(HttpClientRequest.setHeaders(headers), HttpClientRequest.bodyUnsafeJson(body))
-    ))
-
-const finished = (id: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) =>
-      sql<
-        {
-          status: string
-          result:
-            | Record<string, unknown> & {
-              extraction?: unknown
-              symbols_extracted?: number
-              relationships_found?: number
-            }
-            | null
-        }
-      >`
-      SELECT status, result FROM indexing_jobs WHERE id = ${id}`.pipe(Effect.map((rows) => rows[0]!), Effect.orDie)
-  )
-    .pipe(
-      Effect.filterOrFail((j) => ["completed", "failed", "cancelled"].includes(j.status)),
-      Effect.retry(Schedule.spaced("50 millis")),
-      Effect.timeout("60 seconds")
-    )
-
-const push = (repo: { repository_id: string; webhook: { secret: string } }, before: string, after: string) =>
-  Effect.gen(function*() {
-    const body = JSON.stringify({
-      repository: { default_branch: "main" },
-      commits: [],
-      ref: "refs/heads/main",
-      before,
-      after
-    })
-    const response = yield* post(`/webhooks/github/${repo.repository_id}`, {
-      "x-github-event": "push",
-      "x-github-delivery": crypto.randomUUID(),
-      "x-hub-signature-256": `sha256=${createHmac("sha256", repo.webhook.secret).update(body).digest("hex")}`,
-      "content-type": "application/json"
-    }, JSON.parse(body))
-    expect(response.status).toBe(202)
-    return ((yield* response.json) as { job_id: string }).job_id
-  })
 
 const symbols = (repositoryId: string) =>
   Effect.flatMap(
