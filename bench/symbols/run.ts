@@ -1,11 +1,16 @@
 // npm run bench:symbols: symbol extraction (SPEC section 10) against universal-ctags on the same real
 // files, side by side in one run: files/s and MB/s of both and their ratio, the peak RSS of our
 // extraction process (worker threads included), and per language the share of ctags' functions, classes,
-// methods and types that we also report at the same line. Then a larger corpus (growth). See
-// bench/README.md, section "symbols".
+// methods and types that we also report at the same line. Then a larger corpus (growth). Then symbol
+// search over HTTP on our server, the base corpus indexed through the API (search.ts). See bench/README.md,
+// section "symbols".
 //
 // Env (all optional): SYMBOLS_WORKERS (threads, default 1, as the server's default), BENCH_SYMBOLS_BATCH
-// (files per extract call, default 50), BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts).
+// (files per extract call, default 50), BENCH_SYMBOLS_ONLY (extraction or search: that part alone),
+// BENCH_SYMBOLS_REPS (sequential requests per search query, default 100), BENCH_SCALE (copies of the corpus
+// for search's growth, default 4), BENCH_SYMBOLS_CONCURRENT_SECONDS (the concurrent search round, default 10),
+// BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
+// BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts).
 import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,11 +18,13 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { compileBaseline } from "../lib/compileBaseline.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
+import type { Server } from "../lib/processes.js"
 import { ensureBuilt, loadAverage } from "../lib/processes.js"
 import type { Figure } from "../lib/report.js"
 import { atLeast, atMost, figure, peakRss, writeReport } from "../lib/report.js"
 import { runMain } from "../lib/runMain.js"
 import { fmt } from "../lib/table.js"
+import { SEARCH_BASELINE, symbolSearchScenario } from "./search.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 1_800_000
@@ -30,6 +37,7 @@ const AGREEMENT_BAR = 90
 
 const lifecycle = makeLifecycle(TIME_LIMIT_MS)
 const { log, onCleanup, table, warn } = lifecycle
+const servers: Array<Server> = []
 
 // ---------------------------------------------------------------------------------------------------
 // The corpus: real files already on the machine, by language
@@ -300,71 +308,83 @@ const measure = async (child: string, groups: ReadonlyArray<Group>, dir: string,
   return { files, megabytes, ours, ctagsSeconds, agreement }
 }
 
-/**
- * Symbol search p50/p99 over HTTP (SPEC section 10: p99 ≤ 20 ms): to be added once the routes exist,
- * indexing the base corpus through the API as bench:search does and timing GET /api/v1/search/symbols.
- */
-const symbolSearchScenario = async (): Promise<ReadonlyArray<Figure>> => []
-
 const main = async () => {
-  const version = ensureCtags()
+  const only = process.env.BENCH_SYMBOLS_ONLY ?? ""
+  if (!["", "extraction", "search"].includes(only)) {
+    throw new Error(`BENCH_SYMBOLS_ONLY: extraction or search, not ${only}`)
+  }
   ensureBuilt(ROOT)
-  const child = compileBaseline(ROOT, "bench/symbols/extract.ts")
-  const dir = mkdtempSync(join(tmpdir(), "kotadb-bench-symbols-"))
-  onCleanup(async () => rmSync(dir, { recursive: true, force: true }))
-  log(`bench:symbols: ours (ExtractorPool, ${WORKERS} threads, batches of ${BATCH}) against ${version}`)
-
-  const base = await measure(child, corpus(false), dir, "base")
-  const larger = await measure(child, corpus(true), dir, "larger")
-  const searchFigures = await symbolSearchScenario()
-
-  const filesPerSecond = (r: RunResult) => r.files / r.ours.seconds
   const problems: Array<string> = []
-  const figures: Array<Figure> = [
-    figure("extraction, files/s", "files/s", filesPerSecond(base), base.files / base.ctagsSeconds, {
-      bar: atLeast(0.5, "ratio"),
-      notes: `${fmt(base.files)} files, ${fmt(base.megabytes, 1)} MB; ${WORKERS} threads against one ctags process`
-    }),
-    figure("extraction, MB/s", "MB/s", base.megabytes / base.ours.seconds, base.megabytes / base.ctagsSeconds),
-    figure(
-      `extraction at ${fmt(larger.files)} files, files/s`,
-      "files/s",
-      filesPerSecond(larger),
-      larger.files / larger.ctagsSeconds,
-      { bar: atLeast(0.5, "ratio"), notes: `${fmt(larger.megabytes, 1)} MB` }
-    ),
-    figure(
-      "peak RSS of the extraction process (threads included)",
-      "MiB",
-      Math.max(base.ours.peakRssMiB, larger.ours.peakRssMiB),
-      RSS_BAR_MIB,
-      {
+  const figures: Array<Figure> = []
+  let version = ""
+  let extractionRss: number | undefined
+  if (only !== "search") {
+    version = ensureCtags()
+    const child = compileBaseline(ROOT, "bench/symbols/extract.ts")
+    const dir = mkdtempSync(join(tmpdir(), "kotadb-bench-symbols-"))
+    onCleanup(async () => rmSync(dir, { recursive: true, force: true }))
+    log(`bench:symbols: ours (ExtractorPool, ${WORKERS} threads, batches of ${BATCH}) against ${version}`)
+
+    const base = await measure(child, corpus(false), dir, "base")
+    const larger = await measure(child, corpus(true), dir, "larger")
+    const filesPerSecond = (r: RunResult) => r.files / r.ours.seconds
+    extractionRss = Math.max(base.ours.peakRssMiB, larger.ours.peakRssMiB)
+    figures.push(
+      figure("extraction, files/s", "files/s", filesPerSecond(base), base.files / base.ctagsSeconds, {
+        bar: atLeast(0.5, "ratio"),
+        notes: `${fmt(base.files)} files, ${fmt(base.megabytes, 1)} MB; ${WORKERS} threads against one ctags process`
+      }),
+      figure("extraction, MB/s", "MB/s", base.megabytes / base.ours.seconds, base.megabytes / base.ctagsSeconds),
+      figure(
+        `extraction at ${fmt(larger.files)} files, files/s`,
+        "files/s",
+        filesPerSecond(larger),
+        larger.files / larger.ctagsSeconds,
+        { bar: atLeast(0.5, "ratio"), notes: `${fmt(larger.megabytes, 1)} MB` }
+      ),
+      figure("peak RSS of the extraction process (threads included)", "MiB", extractionRss, RSS_BAR_MIB, {
         bar: atMost(RSS_BAR_MIB)
-      }
-    ),
-    ...base.agreement.map((a) =>
-      figure(`share of ctags' definitions we report at the same line, ${a.language}`, "%", a.share, NaN, {
-        bar: atLeast(AGREEMENT_BAR),
-        notes: `of ${fmt(a.of)} ctags functions, classes, methods and types`
-      })
-    ),
-    ...searchFigures
-  ]
+      }),
+      ...base.agreement.map((a) =>
+        figure(`share of ctags' definitions we report at the same line, ${a.language}`, "%", a.share, NaN, {
+          bar: atLeast(AGREEMENT_BAR),
+          notes: `of ${fmt(a.of)} ctags functions, classes, methods and types`
+        })
+      )
+    )
+  }
+  let serverRss: number | undefined
+  if (only !== "extraction") {
+    const search = await symbolSearchScenario({
+      root: ROOT,
+      groups: corpus(false),
+      log,
+      table,
+      onCleanup,
+      started: (server) => void servers.push(server)
+    })
+    figures.push(...search.figures)
+    problems.push(...search.problems)
+    serverRss = search.serverPeakRssMiB
+  }
+
   for (const f of figures) if (f.met === false) problems.push(`${f.figure}: ${fmt(f.ours ?? NaN, 2)} (${f.target})`)
   for (const problem of problems) log(`PROBLEM: ${problem}`)
   writeReport({
     bench: "symbols",
-    baseline: version,
+    baseline: [version, only === "extraction" ? "" : `search: ${SEARCH_BASELINE}`].filter((b) => b !== "").join("; "),
     figures,
-    peakRssMiB: peakRss(
-      Math.max(base.ours.peakRssMiB, larger.ours.peakRssMiB),
-      undefined,
-      "our extraction process, worker threads included (ctags is one process per language)"
-    ),
+    peakRssMiB: extractionRss !== undefined
+      ? peakRss(
+        extractionRss,
+        undefined,
+        "our extraction process, worker threads included (ctags is one process per language)"
+      )
+      : peakRss(serverRss, undefined, "our server, indexing and searching"),
     problems
   })
   await lifecycle.cleanup()
   return problems.length === 0 ? 0 : 1
 }
 
-void runMain("symbols", lifecycle, main)
+void runMain("symbols", lifecycle, main, () => servers)
