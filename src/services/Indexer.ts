@@ -42,9 +42,10 @@ class BlobsUnavailable extends Data.TaggedError("BlobsUnavailable")<{ readonly m
 
 /**
  * Indexes a repository's tree with the git CLI in a throw-away workspace: a shallow fetch of exactly the
- * commit needed (GitRemote), the plan of what changed (IndexPlan: same blob = no write), the symbols of each
- * file read (ExtractorPool, src/symbols), then one transaction (IndexWriter). Binaries and files over
- * `max_file_size` are skipped; a file whose extraction fails keeps its text search and is reported.
+ * commit needed (GitRemote), the plan of what changed (IndexPlan: same blob = no write), then one
+ * transaction (IndexWriter) that writes the files while their symbols are extracted beside it
+ * (FileIntelligence over the ExtractorPool, src/symbols). Binaries and files over `max_file_size` are
+ * skipped; a file whose extraction fails keeps its text search and is reported.
  */
 export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
   effect: Effect.gen(function*() {
