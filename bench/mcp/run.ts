@@ -70,13 +70,21 @@ const seed = async (key: string, dbUrl: string) => {
     headers: { "x-api-key": key, "content-type": "application/json" },
     body: JSON.stringify({ git_url: "https://github.com/bench/corpus" })
   })
+  // Each file is one chunk of indexed_chunks (60 short lines fit in one), as the indexer would write it.
   await queryOnce(
     dbUrl,
-    `INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count, content)
-     SELECT $1, 'src/file' || lpad(i::text, 5, '0') || '.ts', md5(i::text) || '00000000', 'TypeScript', 2000, 60,
-            string_agg(CASE WHEN i % 10 = 0 AND l IN (7, 31) THEN 'export const ${NEEDLE} = ' || l
-                            ELSE 'const value_' || i || '_' || l || ' = compute(' || l || ') // filler text' END, E'\\n')
-     FROM generate_series(1, $2::int) AS i, generate_series(1, 60) AS l GROUP BY i`,
+    `WITH files AS (
+       SELECT 'src/file' || lpad(i::text, 5, '0') || '.ts' AS path, i,
+              string_agg(CASE WHEN i % 10 = 0 AND l IN (7, 31) THEN 'export const ${NEEDLE} = ' || l
+                              ELSE 'const value_' || i || '_' || l || ' = compute(' || l || ') // filler text' END,
+                         E'\\n' ORDER BY l) || E'\\n' AS content
+       FROM generate_series(1, $2::int) AS i, generate_series(1, 60) AS l GROUP BY i
+     ), written AS (
+       INSERT INTO indexed_files (repository_id, path, blob_sha, language, size_bytes, line_count)
+       SELECT $1, path, md5(i::text) || '00000000', 'TypeScript', length(content), 60 FROM files
+     )
+     INSERT INTO indexed_chunks (repository_id, path, chunk_no, start_line, language, content, folded)
+     SELECT $1, path, 0, 1, 'TypeScript', content, lower(content) FROM files`,
     [registered.repository_id, FILES]
   )
 }
@@ -102,6 +110,9 @@ const main = async () => {
       SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
       INTERNAL_API_KEY,
       WORKER_ENABLED: "false",
+      // One key drives every connection: the per-user bound on searches in flight would answer most of
+      // them 429 (a tool error over MCP, which still counts as 200) instead of searching.
+      SEARCH_MAX_IN_FLIGHT_PER_USER: String(CONNECTIONS),
       METRICS_PORT: "0",
       LOG_LEVEL: "warning"
     }
