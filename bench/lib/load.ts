@@ -15,6 +15,8 @@ export interface LoadResult {
   readonly non2xx: number
   readonly errors: number
   readonly timeouts: number
+  /** 2xx responses whose body `rejectBody` refused (an MCP tool error is a 200): not counted in `ok`. */
+  readonly rejected: number
   readonly statusCodes: Record<string, number>
   readonly reqPerSec: number
   readonly p50Ms: number
@@ -30,8 +32,18 @@ export const runAutocannon = (options: {
   readonly connections: number
   readonly seconds: number
   readonly requests: Array<autocannon.Request>
+  /** A 2xx whose body this refuses is a failure, not a served request; its latency is still kept. */
+  readonly rejectBody?: (body: string) => boolean
 }) =>
   new Promise<LoadResult>((resolve, reject) => {
+    let rejected = 0
+    const rejectBody = options.rejectBody
+    const requests = rejectBody === undefined ? options.requests : options.requests.map((request) => ({
+      ...request,
+      onResponse: (status: number, body: string) => {
+        if (status >= 200 && status <= 299 && rejectBody(body)) rejected++
+      }
+    }))
     // Latencies of 2xx responses only, in ms, as measured by autocannon's client (write to last byte).
     let latencies = new Float64Array(1 << 16)
     let count = 0
@@ -41,20 +53,21 @@ export const runAutocannon = (options: {
       pipelining: 1,
       duration: options.seconds,
       timeout: 10,
-      requests: options.requests
+      requests
     }, (error, result) => {
       if (error !== null && error !== undefined) return reject(error)
       const sorted = latencies.subarray(0, count).sort()
       resolve({
         seconds: result.duration,
-        ok: result["2xx"],
+        ok: result["2xx"] - rejected,
         non2xx: result.non2xx,
         errors: result.errors,
         timeouts: result.timeouts,
+        rejected,
         statusCodes: Object.fromEntries(
           Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])
         ),
-        reqPerSec: result["2xx"] / result.duration,
+        reqPerSec: (result["2xx"] - rejected) / result.duration,
         p50Ms: percentile(sorted, 0.5),
         p99Ms: percentile(sorted, 0.99)
       })

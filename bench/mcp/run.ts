@@ -2,7 +2,7 @@
 // GET /api/v1/search/code, on one server, side by side in one run. See bench/README.md, section "mcp".
 //
 // Env (all optional): BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
-// BENCH_CONNECTIONS (20), BENCH_FILES (400), BENCH_WARMUP_SECONDS (3), BENCH_SECONDS (10), BENCH_ROUNDS (2),
+// BENCH_CONNECTIONS (4), BENCH_FILES (400), BENCH_WARMUP_SECONDS (3), BENCH_SECONDS (10), BENCH_ROUNDS (2),
 // BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts; `npm run bench` sets it).
 import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
@@ -27,7 +27,9 @@ import { atLeast, figure, peakRss, writeReport } from "../lib/report.js"
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 170_000
 
-const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 20)
+// A few more than the search pool's connections (SEARCH_MAX_CONNECTIONS, 3): enough to keep it busy, not so
+// many that requests wait out the pool's connect timeout and turn into 503s, which would measure the wait.
+const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 4)
 const FILES = intEnv("BENCH_FILES", 400)
 const WARMUP_SECONDS = intEnv("BENCH_WARMUP_SECONDS", 3)
 const SECONDS = intEnv("BENCH_SECONDS", 10)
@@ -111,8 +113,9 @@ const main = async () => {
       INTERNAL_API_KEY,
       WORKER_ENABLED: "false",
       // One key drives every connection: the per-user bound on searches in flight would answer most of
-      // them 429 (a tool error over MCP, which still counts as 200) instead of searching.
-      SEARCH_MAX_IN_FLIGHT_PER_USER: String(CONNECTIONS),
+      // them 429 instead of searching. Twice the connections, because the requests a round's end cuts off
+      // may still hold their place when the next round's arrive.
+      SEARCH_MAX_IN_FLIGHT_PER_USER: String(2 * CONNECTIONS),
       METRICS_PORT: "0",
       LOG_LEVEL: "warning"
     }
@@ -151,7 +154,9 @@ const main = async () => {
       seconds,
       requests: name === "rest"
         ? [{ method: "GET", headers: { "x-api-key": key } }]
-        : [{ method: "POST", headers: mcpHeaders(key), body: mcpBody }]
+        : [{ method: "POST", headers: mcpHeaders(key), body: mcpBody }],
+      // A failing tool is a 200 whose result says isError: a failure, like REST's 4xx and 5xx.
+      ...(name === "mcp" ? { rejectBody: (body: string) => !body.includes("\"structuredContent\"") } : {})
     })
 
   const runs: Array<LoadResult & { readonly route: string; readonly cpuPercent: number }> = []
@@ -163,11 +168,23 @@ const main = async () => {
       const result = await load(route, SECONDS)
       const cpuPercent = (100 * (cpuSeconds(ours.pid) - cpuBefore)) / result.seconds
       runs.push({ route, cpuPercent, ...result })
-      const bad = warm.non2xx + warm.errors + result.non2xx + result.errors + result.timeouts
-      if (bad > 0) problems.push(`${route} round ${round}: ${bad} non-2xx responses or errors`)
+      const bad = warm.non2xx + warm.errors + warm.rejected + result.non2xx + result.errors + result.timeouts +
+        result.rejected
+      if (bad > 0) {
+        const codes = [...Object.entries(warm.statusCodes), ...Object.entries(result.statusCodes)]
+          .filter(([c]) => !c.startsWith("2"))
+        problems.push(
+          `${route} round ${round}: ${bad} failures (status ${
+            codes.map(([c, n]) => `${c}×${n}`).join(", ") || "none"
+          }, ` +
+            `tool errors ${warm.rejected + result.rejected}, socket errors ${warm.errors + result.errors})`
+        )
+      }
       log(
         `round ${round} ${route.padEnd(4)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s  ` +
-          `p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non-2xx ${result.non2xx}  ` +
+          `p50 ${result.p50Ms.toFixed(2)} ms  p99 ${
+            result.p99Ms.toFixed(2)
+          } ms  non-2xx ${result.non2xx}  tool errors ${result.rejected}  ` +
           `server CPU ${cpuPercent.toFixed(0)} % (${((10 * cpuPercent) / result.reqPerSec).toFixed(2)} ms/req)  ` +
           `load ${loadAverage().toFixed(2)}`
       )
