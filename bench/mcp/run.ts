@@ -27,8 +27,8 @@ import { atLeast, figure, peakRss, writeReport } from "../lib/report.js"
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 170_000
 
-// A few more than the search pool's connections (SEARCH_MAX_CONNECTIONS, 3): enough to keep it busy, not so
-// many that requests wait out the pool's connect timeout and turn into 503s, which would measure the wait.
+// One more than the search pool's connections (SEARCH_MAX_CONNECTIONS, 3): enough to keep it busy; more
+// would only queue for its connections and measure the wait.
 const CONNECTIONS = intEnv("BENCH_CONNECTIONS", 4)
 const FILES = intEnv("BENCH_FILES", 400)
 const WARMUP_SECONDS = intEnv("BENCH_WARMUP_SECONDS", 3)
