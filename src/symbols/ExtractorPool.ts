@@ -51,15 +51,24 @@ class Slot {
   private files = 0
   private idle: NodeJS.Timeout | undefined
   private nextId = 0
+  private stopping: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly options: ExtractorPoolOptions) {}
 
   private start(): Promise<void> {
+    // A replaced thread exits before the next one starts (both at once would add their memory at the peak),
+    // but a thread that will not exit does not hold the slot.
     if (this.ready !== undefined) return this.ready
+    const exited = Promise.race([this.stopping, new Promise((resolve) => setTimeout(resolve, 5_000).unref())])
+    this.ready = exited.then(() => this.spawnThread())
+    return this.ready
+  }
+
+  private spawnThread(): Promise<void> {
     const worker = (this.options.spawn ?? spawn)()
     this.worker = worker
     this.files = 0
-    this.ready = new Promise<void>((resolve, reject) => {
+    const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: unknown) => {
         if (message !== "ready") return
         worker.off("error", onError).off("exit", onExit).off("message", onMessage)
@@ -69,8 +78,8 @@ class Slot {
       const onExit = (code: number) => reject(new Error(`the extractor thread exited (${code}) while starting`))
       worker.on("message", onMessage).once("error", onError).once("exit", onExit)
     })
-    this.ready.catch(() => this.stop(worker))
-    return this.ready
+    ready.catch(() => this.stop(worker))
+    return ready
   }
 
   /** Stops the current thread, or only `which` if it is still the current one. */
@@ -79,7 +88,7 @@ class Slot {
     if (which !== undefined && which !== worker) return
     this.worker = undefined
     this.ready = undefined
-    if (worker !== undefined) void worker.terminate()
+    if (worker !== undefined) this.stopping = worker.terminate().catch(() => {})
   }
 
   run(input: ExtractionInput): Effect.Effect<ExtractionOutcome> {
