@@ -105,7 +105,8 @@ export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%
 
 const PLANS = {
   /** The trigram index, every match found before any is read. */
-  bitmap: "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off",
+  bitmap: "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; " +
+    "SET LOCAL enable_sort = on",
   /** A btree read in order, stopping at the statement's LIMIT. */
   ordered: "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_indexonlyscan = on; " +
     "SET LOCAL enable_sort = on",
