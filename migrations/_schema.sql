@@ -355,8 +355,6 @@ CREATE UNIQUE INDEX code_references_pkey ON public.code_references USING btree (
 
 CREATE INDEX code_symbols_lower_name_idx ON public.code_symbols USING btree (repository_id, lower(name) COLLATE "C", path, ordinal) INCLUDE (name, kind, language);
 
-CREATE INDEX code_symbols_name_idx ON public.code_symbols USING btree (repository_id, name);
-
 CREATE INDEX code_symbols_name_trgm_idx ON public.code_symbols USING gin (repository_id, lower(name) public.gin_trgm_ops);
 
 CREATE UNIQUE INDEX code_symbols_pkey ON public.code_symbols USING btree (repository_id, path, ordinal);

@@ -1,8 +1,8 @@
 // The queries bench:symbols times on GET /api/v1/search/symbols, and what every answer must satisfy: the
 // route's contract (SPEC section 10: names containing q, case-insensitive, exact names first, then names
-// starting with q, then the rest, each in lower-cased name order; filters applied) checked on the answer
-// itself, and the same page from a plain SQL statement over code_symbols (an oracle with none of the
-// route's access paths).
+// starting with q, then the rest, each in lower-cased name order (bytes), then repository, path, position;
+// filters applied) checked on the answer itself, and the same page from a plain SQL statement over
+// code_symbols (an oracle with none of the route's access paths).
 import { queryOnce } from "../lib/database.js"
 
 export type QueryKind =
@@ -140,7 +140,10 @@ export const checkAnswers = async (
     if (query.symbolKind !== undefined && s.kind !== query.symbolKind) problems.push(`${s.name} is a ${s.kind}`)
     if (query.lang !== undefined && s.language !== query.lang.name) problems.push(`${s.name} is ${s.language}`)
     const lname = s.name.toLowerCase()
-    if (rank < previous.rank || (rank === previous.rank && lname < previous.lname)) {
+    if (
+      rank < previous.rank ||
+      (rank === previous.rank && Buffer.compare(Buffer.from(lname), Buffer.from(previous.lname)) < 0)
+    ) {
       problems.push(`${s.name} (${["exact", "prefix", "contains"][rank]}) after ${previous.lname}: out of order`)
     }
     previous = { rank, lname }
@@ -157,7 +160,7 @@ export const checkAnswers = async (
     `SELECT repository_id::text, path, language, name, kind, line, count(*) OVER ()::int AS total FROM code_symbols
      WHERE repository_id = ANY($1::uuid[]) AND ${match}${filters}
      ORDER BY CASE WHEN lower(name) = lower($2) THEN 0 WHEN starts_with(lower(name), lower($2)) THEN 1 ELSE 2 END,
-       lower(name) COLLATE "C", name, repository_id, path, ordinal
+       lower(name) COLLATE "C", repository_id, path, ordinal
      LIMIT $3`,
     params
   )

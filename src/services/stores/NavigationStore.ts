@@ -34,8 +34,12 @@ export interface SymbolFilter {
   readonly language: string | undefined
 }
 
-/** The groups of symbol search, each read in (lower-cased name, repository, path, ordinal) order. */
-export type SymbolGroup = "exact" | "prefix" | "contains" | "all"
+/**
+ * Symbol search's index reads, each in (lower-cased name, repository, path, ordinal) order: `named` is
+ * the names equal to q then those starting with it (one range), `contains` the rest containing q, `all` every
+ * definition.
+ */
+export type SymbolGroup = "named" | "contains" | "all"
 
 export interface ReferenceRow {
   readonly repository_id: string
@@ -75,15 +79,22 @@ const LNAME = `lower(name) COLLATE "C"`
 /** The largest code point: every name starting with p sorts between p and p || MAX_CHAR in byte order. */
 const MAX_CHAR = "chr(1114111)"
 
-/** Symbol search's order within a rank: lower-cased name, then where the definition is. */
+/** Symbol search's order within a rank: lower-cased name (byte order), then where the definition is. */
 const ORDER = "lname, repository_id, path, ordinal"
 
 /** The cursor's key as parameters, but its rank and repository (which a statement may use or not). */
 const keyParams = (after: SymbolKey, params: Params) => ({
-  lname: params.add(after.lname),
-  path: params.add(after.path),
-  ordinal: params.add(after.ordinal)
+  lname: `${params.add(after.lname)}::text COLLATE "C"`,
+  path: `${params.add(after.path)}::text`,
+  ordinal: `${params.add(after.ordinal)}::int`
 })
+
+/** `name` equal to `value` (a text parameter): a range of the lower-cased name index (0025, see 0026). */
+const nameIs = (value: string) => `${LNAME} = lower(${value}::text) AND name = ${value}::text`
+
+/** `name` one of `values` (a text[] parameter): ranges of the lower-cased name index (0025, see 0026). */
+const nameIn = (values: string) =>
+  `${LNAME} = ANY(ARRAY(SELECT lower(n) FROM unnest(${values}::text[]) AS n)) AND name = ANY(${values}::text[])`
 
 const filterSql = (filter: SymbolFilter, params: Params) =>
   (filter.kind === undefined ? "" : ` AND kind = ${params.add(filter.kind)}`) +
@@ -94,19 +105,31 @@ export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%
 
 const PLANS = {
   /** The trigram index, every match found before any is read. */
-  bitmap: "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off",
+  bitmap: "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; " +
+    "SET LOCAL enable_sort = on",
   /** A btree read in order, stopping at the statement's LIMIT. */
-  ordered: "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_indexonlyscan = on"
+  ordered: "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_indexonlyscan = on; " +
+    "SET LOCAL enable_sort = on",
+  /**
+   * A btree read in the statement's order and nothing else: with a low guess for a filter (`LIKE '%q%'`) the
+   * planner would rather read a smaller index whole and sort it.
+   */
+  inOrder: "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_indexonlyscan = on; " +
+    "SET LOCAL enable_sort = off"
 } as const
 
 /**
  * One statement with the access path that serves it; a sequential scan never does (it would read other
- * tenants' rows), whatever the planner estimates, and no parallel workers (starting them costs more than a
- * page of navigation). The settings last until the next statement sets its own.
+ * tenants' rows), whatever the planner estimates, no parallel workers (starting them costs more than a
+ * page of navigation) and no JIT (a penalty above can push an estimate past `jit_above_cost`, and compiling
+ * costs more than any of these statements). The settings last until the next statement sets its own.
  */
 const on = (run: SearchStatement, access: keyof typeof PLANS) => <Row>(text: string, values: ReadonlyArray<unknown>) =>
   Effect.zipRight(
-    run(`${PLANS[access]}; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0`),
+    run(
+      `${PLANS[access]}; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0; ` +
+        "SET LOCAL jit = off"
+    ),
     run<Row>(text, values)
   )
 
@@ -134,8 +157,9 @@ export const NavigationStore = {
     ).pipe(Effect.map((rows) => rows[0])),
 
   /**
-   * Symbol search when the matches are few: up to `cap + 1` of every name containing the query (the trigram
-   * index), ranked and paged here. `candidates` above `cap` means there are too many to rank this way.
+   * Symbol search's contains group when its matches are few: up to `cap + 1` of the names containing q but
+   * not starting with it (the trigram index), ordered and paged here. `candidates` above `cap` means there
+   * are too many to order this way.
    */
   symbolCandidates: (
     run: SearchStatement,
@@ -153,26 +177,22 @@ export const NavigationStore = {
     const where = filterSql(filter, params)
     const capped = params.add(cap + 1)
     const keyset = after === null ? "" : (() => {
-      const rank = params.add(after.rank)
       const repository = params.add(after.repositoryId)
       const k = keyParams(after, params)
-      return `WHERE (rank, ${ORDER}) > (${rank}::int, ${k.lname}::text COLLATE "C", ${repository}::uuid, ` +
-        `${k.path}::text, ${k.ordinal}::int)`
+      return `WHERE (${ORDER}) > (${k.lname}, ${repository}::uuid, ${k.path}, ${k.ordinal})`
     })()
-    const order = `rank, ${ORDER}`
     const text = `
       WITH c AS MATERIALIZED (
-        SELECT ${SYMBOL_COLUMNS}, ${LNAME} AS lname,
-          CASE WHEN lower(name) = lower(${query}) THEN 0 WHEN starts_with(lower(name), lower(${query})) THEN 1
-          ELSE 2 END AS rank
+        SELECT ${SYMBOL_COLUMNS}, ${LNAME} AS lname, 2 AS rank
         FROM code_symbols
-        WHERE repository_id = ANY(${ids}::uuid[]) AND lower(name) LIKE lower(${like})${where}
+        WHERE repository_id = ANY(${ids}::uuid[]) AND lower(name) LIKE lower(${like})
+          AND NOT starts_with(lower(name), lower(${query}))${where}
         LIMIT ${capped}
       )
       SELECT p.*, n.candidates
       FROM (SELECT count(*)::int AS candidates FROM c) n
-      LEFT JOIN LATERAL (SELECT * FROM c ${keyset} ORDER BY ${order} LIMIT ${params.add(limit)}) p ON true
-      ORDER BY ${order}`
+      LEFT JOIN LATERAL (SELECT * FROM c ${keyset} ORDER BY ${ORDER} LIMIT ${params.add(limit)}) p ON true
+      ORDER BY ${ORDER}`
     return on(run, "bitmap")<RankedSymbolRow & { readonly candidates: number }>(text, params.values).pipe(
       Effect.map((rows) => ({
         candidates: rows[0]?.candidates ?? 0,
@@ -182,9 +202,10 @@ export const NavigationStore = {
   },
 
   /**
-   * One group of symbol search in order, for each repository through the lower-cased name index: exact and
-   * prefix are ranges of it; contains reads it in order and stops after a page (used when matches are many,
-   * so a page is near); all lists every definition.
+   * One of symbol search's index reads (see SymbolGroup), a page from where the cursor leaves it: for each
+   * repository a range of the name-order index read in its order, keys from the index alone, then the page's
+   * rows; merged. `named` and `all` stop after a page of matches; `contains` tests every name on the way (used
+   * when its matches are many, so a page is near).
    */
   symbolGroup: (
     run: SearchStatement,
@@ -196,33 +217,33 @@ export const NavigationStore = {
     limit: number
   ) => {
     const params = new Params()
-    const rank = group === "exact" || group === "all" ? 0 : group === "prefix" ? 1 : 2
     let condition = ""
+    let rank = "0"
     if (group !== "all") {
-      const query = params.add(q)
-      condition = group === "exact"
-        ? ` AND ${LNAME} = lower(${query})`
-        : group === "prefix"
-        ? ` AND ${LNAME} > lower(${query}) AND ${LNAME} < lower(${query}) || ${MAX_CHAR}`
-        : ` AND lower(name) LIKE lower(${
+      const lowered = `lower(${params.add(q)})`
+      if (group === "named") {
+        // Equal names sort before every longer one starting with them: exact then prefix is one range.
+        condition = ` AND ${LNAME} >= ${lowered} AND ${LNAME} < ${lowered} || ${MAX_CHAR}`
+        rank = `CASE WHEN k.lname = ${lowered} THEN 0 ELSE 1 END`
+      } else {
+        condition = ` AND lower(name) LIKE lower(${
           params.add(containsPattern(q))
-        }) AND NOT starts_with(lower(name), lower(${query}))`
+        }) AND NOT starts_with(lower(name), ${lowered})`
+        rank = "2"
+      }
     }
     const where = filterSql(filter, params)
     const n = params.add(limit)
-    // One ordered read per repository, each from where the cursor leaves it (a range of the index), merged.
     const bounds = after === null ? null : keyParams(after, params)
     const reads = repositoryIds.map((repositoryId) => {
       let from = ""
       if (bounds !== null) {
-        const lname = `${bounds.lname}::text COLLATE "C"`
         from = repositoryId < after!.repositoryId
-          ? ` AND ${LNAME} > ${lname}`
+          ? ` AND ${LNAME} > ${bounds.lname}`
           : repositoryId === after!.repositoryId
-          ? ` AND (${LNAME}, path, ordinal) > (${lname}, ${bounds.path}::text, ${bounds.ordinal}::int)`
-          : ` AND ${LNAME} >= ${lname}`
+          ? ` AND (${LNAME}, path, ordinal) > (${bounds.lname}, ${bounds.path}, ${bounds.ordinal})`
+          : ` AND ${LNAME} >= ${bounds.lname}`
       }
-      // The page's keys from the index alone (it includes name, kind and language), then its rows.
       return `(SELECT ${SYMBOLS_AS_S}, k.lname, ${rank} AS rank FROM (
           SELECT repository_id, path, ordinal, ${LNAME} AS lname FROM code_symbols
           WHERE repository_id = ${params.add(repositoryId)}::uuid${condition}${from}${where}
@@ -230,7 +251,7 @@ export const NavigationStore = {
         ) k JOIN code_symbols s USING (repository_id, path, ordinal))`
     })
     const text = `SELECT * FROM (${reads.join(" UNION ALL ")}) u ORDER BY ${ORDER} LIMIT ${n}`
-    return on(run, "ordered")<RankedSymbolRow>(text, params.values)
+    return on(run, "inOrder")<RankedSymbolRow>(text, params.values)
   },
 
   /** Definitions named exactly `name` in one repository: those in `path` first (0), then in files it imports (1). */
@@ -249,7 +270,7 @@ export const NavigationStore = {
              WHEN path IN (SELECT resolved_path FROM code_imports
                            WHERE repository_id = $1 AND path = $3 AND resolved_path IS NOT NULL) THEN 1
              ELSE 2 END AS rank
-         FROM code_symbols WHERE repository_id = $1 AND name = $2
+         FROM code_symbols WHERE repository_id = $1 AND ${nameIs("$2")}
        )
        SELECT * FROM d WHERE ($4::int IS NULL OR (rank, path, ordinal) > ($4::int, $5::text, $6::int))
        ORDER BY rank, path, ordinal LIMIT $7`,
@@ -315,7 +336,7 @@ export const NavigationStore = {
   ) =>
     on(run, "ordered")<SymbolRow>(
       `SELECT ${SYMBOL_COLUMNS} FROM code_symbols
-       WHERE repository_id = ANY($1::uuid[]) AND name = ANY($2::text[]) AND path = ANY($3::text[])
+       WHERE repository_id = ANY($1::uuid[]) AND ${nameIn("$2")} AND path = ANY($3::text[])
        ORDER BY repository_id, path, ordinal`,
       [repositoryIds, names, paths]
     ),
@@ -418,7 +439,7 @@ export const NavigationStore = {
   /** The files defining `name`. */
   filesDefining: (run: SearchStatement, repositoryId: string, name: string, limit: number) =>
     on(run, "ordered")<{ path: string }>(
-      "SELECT DISTINCT path FROM code_symbols WHERE repository_id = $1 AND name = $2 ORDER BY path LIMIT $3",
+      `SELECT DISTINCT path FROM code_symbols WHERE repository_id = $1 AND ${nameIs("$2")} ORDER BY path LIMIT $3`,
       [repositoryId, name, limit]
     ).pipe(Effect.map((rows) => rows.map((row) => row.path))),
 
@@ -464,7 +485,7 @@ export const NavigationStore = {
     >(
       `SELECT DISTINCT ON (name) name, kind, repository_id, path, line,
          count(*) OVER (PARTITION BY name)::int AS definitions
-       FROM code_symbols WHERE repository_id = ANY($1::uuid[]) AND name = ANY($2::text[])
+       FROM code_symbols WHERE repository_id = ANY($1::uuid[]) AND ${nameIn("$2")}
        ORDER BY name, repository_id, path, ordinal`,
       [repositoryIds, names]
     ),
@@ -489,7 +510,7 @@ export const NavigationStore = {
     const wanted = params.add(names)
     const key = caseSensitive ? "name" : "lower(name)"
     const match = caseSensitive
-      ? `name = ANY(${wanted}::text[])`
+      ? nameIn(wanted)
       : `${LNAME} = ANY(ARRAY(SELECT lower(n) FROM unnest(${wanted}::text[]) AS n))`
     const text = `
       SELECT path, min(language) AS language FROM code_symbols
