@@ -43,7 +43,8 @@ export interface StreamRequest {
 /**
  * Writes a plan's files into the index a chunk at a time, inside the caller's transaction: reads the
  * chunk's blobs from git, decodes them, upserts their text and search chunks while the extractor threads
- * parse them, writes their symbols, references and imports, and lets the chunk go before reading the next.
+ * parse them, and lets the text go before reading the next; the chunk's symbols, references and imports are
+ * written beside the next chunk's parse. At most two chunks are held at once.
  */
 export class FileStream extends Effect.Service<FileStream>()("services/indexer/FileStream", {
   effect: Effect.gen(function*() {
@@ -52,19 +53,29 @@ export class FileStream extends Effect.Service<FileStream>()("services/indexer/F
     const intel = yield* CodeIntelStore
     const extractor = yield* ExtractorPool
 
-    const writeChunk = (repositoryId: string, chunk: ReadonlyArray<IndexedFile>, resolve: ResolveImport) =>
-      Effect.gen(function*() {
-        const [, found] = yield* Effect.all([
-          files.upsert(repositoryId, chunk),
+    // The previous chunk's symbols are written while this chunk is parsed: the extractor threads do not
+    // wait for Postgres, and at most that chunk's symbols are held beside this chunk.
+    const writeChunk = (
+      repositoryId: string,
+      chunk: ReadonlyArray<IndexedFile>,
+      resolve: ResolveImport,
+      previous: Effect.Effect<void>
+    ) =>
+      Effect.map(
+        Effect.all([
+          previous.pipe(Effect.zipRight(files.upsert(repositoryId, chunk))),
           fileIntelligence(extractor, chunk, resolve)
-        ], { concurrency: 2 })
-        yield* intel.replace(repositoryId, chunk.map((f) => f.path), found.intel)
-        return { summary: found.summary, failures: found.failures }
-      })
+        ], { concurrency: 2 }),
+        ([, found]) => ({
+          found: { summary: found.summary, failures: found.failures },
+          pending: intel.replace(repositoryId, chunk.map((f) => f.path), found.intel)
+        })
+      )
 
     const write = (request: StreamRequest): Effect.Effect<Streamed, PermanentJobError | RetryableJobError> =>
       Effect.gen(function*() {
         let streamed = nothingStreamed
+        let pending: Effect.Effect<void> = Effect.void
         yield* remote.readBlobs(request.ws, request.entries, CHUNK, (entries, contents) => {
           const text: Array<IndexedFile> = []
           const binary: Array<string> = []
@@ -73,15 +84,17 @@ export class FileStream extends Effect.Service<FileStream>()("services/indexer/F
             if (file === "binary") binary.push(entry.path)
             else text.push(file)
           })
-          return writeChunk(request.repositoryId, text, request.resolve).pipe(Effect.map((found) => {
+          return writeChunk(request.repositoryId, text, request.resolve, pending).pipe(Effect.map((written) => {
+            pending = written.pending
             streamed = {
-              ...addIntelligence(streamed, found),
+              ...addIntelligence(streamed, written.found),
               files: streamed.files + text.length,
               bytes: streamed.bytes + text.reduce((sum, f) => sum + f.sizeBytes, 0),
               binary: binary.length === 0 ? streamed.binary : [...streamed.binary, ...binary]
             }
           }))
         })
+        yield* pending
         return streamed
       }).pipe(
         Effect.withSpan("FileStream.write", {
