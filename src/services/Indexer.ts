@@ -7,8 +7,8 @@ import type { RepositoryId } from "../domain/Repository.js"
 import { EXTRACTOR_VERSION } from "../symbols/Extraction.js"
 import { ExtractorPool } from "../symbols/ExtractorPool.js"
 import { importContext, resolveImport } from "../symbols/ImportResolver.js"
-import { fileIntelligence } from "./indexer/FileIntelligence.js"
-import type { TreeEntry } from "./indexer/GitObjects.js"
+import type { Streamed } from "./indexer/FileStream.js"
+import { FileStream, nothingStreamed } from "./indexer/FileStream.js"
 import { gitFailure, GitRemote } from "./indexer/GitRemote.js"
 import type { ResolveImport } from "./indexer/ImportGraph.js"
 import { fileStems, RESOLUTION_CONFIG } from "./indexer/ImportGraph.js"
@@ -16,7 +16,6 @@ import type { Skipped } from "./indexer/IndexPlan.js"
 import { candidatesOf, classify, decode, deletionsOf } from "./indexer/IndexPlan.js"
 import { IndexWriter } from "./indexer/IndexWriter.js"
 import { fetchLimitFailure, RepositoryLimits } from "./RepositoryLimits.js"
-import type { IndexedFile } from "./stores/IndexedFileStore.js"
 import { IndexedFileStore } from "./stores/IndexedFileStore.js"
 import { JobStore } from "./stores/JobStore.js"
 import type { IndexTarget } from "./stores/RepositoryStore.js"
@@ -42,10 +41,12 @@ class BlobsUnavailable extends Data.TaggedError("BlobsUnavailable")<{ readonly m
 
 /**
  * Indexes a repository's tree with the git CLI in a throw-away workspace: a shallow fetch of exactly the
- * commit needed (GitRemote), the plan of what changed (IndexPlan: same blob = no write), then one
- * transaction (IndexWriter) that writes the files while their symbols are extracted beside it
- * (FileIntelligence over the ExtractorPool, src/symbols). Binaries and files over `max_file_size` are
- * skipped; a file whose extraction fails keeps its text search and is reported.
+ * commit needed (GitRemote), the plan of what changed (IndexPlan: same blob = no write), the few files
+ * import resolution needs (tsconfig.json, jsconfig.json, go.mod), then one transaction (IndexWriter) in
+ * which the plan's files are streamed a bounded chunk at a time (FileStream): read from git, decoded,
+ * written, and their symbols extracted on the ExtractorPool, so memory follows a chunk, not the commit.
+ * The transaction is therefore open while the blobs are read and parsed. Binaries and files over
+ * `max_file_size` are skipped; a file whose extraction fails keeps its text search and is reported.
  */
 export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
   effect: Effect.gen(function*() {
@@ -54,19 +55,11 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
     const files = yield* IndexedFileStore
     const jobs = yield* JobStore
     const extractor = yield* ExtractorPool
+    const stream = yield* FileStream
     const writer = yield* IndexWriter
     const limits = yield* RepositoryLimits
     // With extraction off, files are written as never extracted, so turning it on extracts them.
     const extractorVersion = extractor.enabled ? EXTRACTOR_VERSION : 0
-
-    /** Reads and decodes the blobs, a chunk of raw blobs at a time. */
-    const readFiles = (ws: Parameters<typeof remote.readBlobs>[0], toRead: ReadonlyArray<TreeEntry>) =>
-      remote.readBlobs(
-        ws,
-        toRead,
-        (chunk, contents) =>
-          Effect.succeed(chunk.map((entry, i) => ({ entry, file: decode(entry, contents[i]!, extractorVersion) })))
-      )
 
     const attempt = (request: IndexRequest) =>
       Effect.gen(function*() {
@@ -132,25 +125,22 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           sized: candidates.filter((entry) => entry.size <= maxFileSize),
           keptExcept: diff === null ? null : [...candidates.map((entry) => entry.path), ...toDelete]
         })
-        const skipped: Array<Skipped> = [...plan.skipped]
         const unchanged = plan.unchanged + inTree.length - candidates.length
+        const reading = new Map(plan.toRead.map((entry) => [entry.path, entry]))
 
-        const chunks = yield* readFiles(ws, plan.toRead)
-        const toWrite: Array<IndexedFile> = []
-        for (const d of chunks.flat()) {
-          if (d.file === "binary") skipped.push({ path: d.entry.path, reason: "binary" })
-          else toWrite.push(d.file)
-        }
-        for (const { path } of skipped) if (existing.has(path)) toDelete.add(path)
-        const bytes = toWrite.reduce((sum, f) => sum + f.sizeBytes, 0)
-
-        // Import resolution needs the module roots and path aliases as of this commit.
+        // Import resolution needs the module roots and path aliases as of this commit: read before the files.
         const configText = (path: string) =>
           Effect.gen(function*() {
             if (!tree.has(path)) return null
-            const written = toWrite.find((f) => f.path === path)
-            if (written !== undefined) return written.content
-            return Option.getOrNull(yield* files.text(target.id, path))
+            const entry = reading.get(path)
+            if (entry === undefined) return Option.getOrNull(yield* files.text(target.id, path))
+            let text: string | null = null
+            yield* remote.readBlobs(ws, [entry], { files: 1, bytes: entry.size }, (_, [content]) =>
+              Effect.sync(() => {
+                const file = decode(entry, content!, extractorVersion)
+                text = file === "binary" ? null : file.content
+              }))
+            return text
           })
         const context = importContext(tree.keys(), {
           tsconfig: (yield* configText("tsconfig.json")) ?? (yield* configText("jsconfig.json")),
@@ -158,28 +148,44 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         })
         const resolve: ResolveImport = (i) => resolveImport({ ...i, ...context })
 
-        const written = toWrite.map((f) => f.path)
-        const added = written.filter((p) => !existing.has(p))
         yield* jobs.appendEvents([{
           jobId: request.jobId,
           type: "progress",
-          message: `fetched ${commit.slice(0, 12)}; ${toWrite.length} to write, ${toDelete.size} to delete`,
+          message: `fetched ${commit.slice(0, 12)}; ${plan.toRead.length} to read, ${toDelete.size} to delete`,
           context: { commit, mode, files: tree.size }
         }])
 
         const jobQueuedAt = Option.getOrElse(yield* jobs.queuedAt(request.jobId), () => new Date().toISOString())
-        const stats = {
-          mode,
-          commit,
-          ...(mode === "incremental" ? { base } : {}),
-          files_in_tree: tree.size,
-          files_processed: toWrite.length,
-          files_written: toWrite.length,
-          files_deleted: toDelete.size,
-          files_unchanged: unchanged,
-          bytes_written: bytes,
-          skipped_binary: skipped.filter((s) => s.reason === "binary").length,
-          skipped_too_large: skipped.filter((s) => s.reason === "too_large").length
+        const conclude = (streamed: Streamed) => {
+          const skipped: Array<Skipped> = [
+            ...plan.skipped,
+            ...streamed.binary.map((path) => ({ path, reason: "binary" as const }))
+          ]
+          const deleted = [...toDelete, ...skipped.map((s) => s.path).filter((p) => existing.has(p))]
+          const added = plan.toRead.filter((e) => !existing.has(e.path)).map((e) => e.path)
+          return {
+            deleted,
+            reresolve: {
+              all: [...reading.keys(), ...deleted].some((p) => RESOLUTION_CONFIG.has(p)),
+              stems: [...new Set(added.flatMap(fileStems))],
+              targets: deleted
+            },
+            skipped,
+            stats: {
+              mode,
+              commit,
+              ...(mode === "incremental" ? { base } : {}),
+              files_in_tree: tree.size,
+              files_processed: streamed.files,
+              files_written: streamed.files,
+              files_deleted: deleted.length,
+              files_unchanged: unchanged,
+              bytes_written: streamed.bytes,
+              skipped_binary: streamed.binary.length,
+              skipped_too_large: plan.skipped.length,
+              ...streamed.summary
+            }
+          }
         }
         const applied = yield* writer.apply({
           jobId: request.jobId,
@@ -189,18 +195,10 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           commit,
           branch: request.branch == null && target.defaultBranch === null ? null : branch,
           jobQueuedAt,
-          files: toWrite,
-          // Runs beside the text write, inside the transaction: the threads parse while Postgres writes.
-          intelligence: fileIntelligence(extractor, toWrite, resolve),
-          deleted: [...toDelete],
-          reresolve: {
-            all: [...written, ...toDelete].some((p) => RESOLUTION_CONFIG.has(p)),
-            stems: [...new Set(added.flatMap(fileStems))],
-            targets: [...toDelete]
-          },
-          resolve,
-          stats,
-          bytes
+          files: stream.write({ repositoryId: target.id, ws, entries: plan.toRead, extractorVersion, resolve }),
+          written: new Set(reading.keys()),
+          conclude,
+          resolve
         })
         if (applied._tag === "gone") {
           return yield* new PermanentJobError({ message: `repository ${target.id} was deleted while indexing` })
@@ -210,13 +208,15 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
             message: "another job indexed this repository meanwhile; planning again"
           })
         }
-        if (applied._tag === "superseded") return { ...stats, superseded: true }
+        if (applied._tag === "superseded") return { ...conclude(nothingStreamed).stats, superseded: true }
+        const { deleted, skipped, stats } = conclude(applied.streamed)
         return {
           ...stats,
-          ...applied.intelligence.summary,
-          ...(request.mode === "validate" ? { validated: true, differences: toWrite.length + toDelete.size } : {}),
+          ...(request.mode === "validate"
+            ? { validated: true, differences: applied.streamed.files + deleted.length }
+            : {}),
           skipped: skipped.slice(0, REPORTED_SKIPS),
-          extraction_failures: applied.intelligence.failures
+          extraction_failures: applied.streamed.failures
         }
       }).pipe(Effect.scoped)
 

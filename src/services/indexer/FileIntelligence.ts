@@ -7,9 +7,8 @@ import { resolveImports } from "./ImportGraph.js"
 
 const REPORTED_FAILURES = 20
 
-/** What extraction found in the files of one index, its imports resolved, and its counts for the job result. */
-export interface FileIntelligence {
-  readonly intel: ReadonlyArray<FileIntel>
+/** Extraction's counts for the job result, and the first failures. */
+export interface IntelligenceSummary {
   readonly summary: {
     readonly symbols_extracted: number
     readonly relationships_found: number
@@ -22,6 +21,35 @@ export interface FileIntelligence {
   }
   readonly failures: ReadonlyArray<{ readonly path: string; readonly reason: string }>
 }
+
+/** What extraction found in some files of one index, their imports resolved, and its counts. */
+export interface FileIntelligence extends IntelligenceSummary {
+  readonly intel: ReadonlyArray<FileIntel>
+}
+
+export const noIntelligence: IntelligenceSummary = {
+  summary: {
+    symbols_extracted: 0,
+    relationships_found: 0,
+    extraction: { files: 0, with_parse_errors: 0, failed: 0, skipped_too_large: 0 }
+  },
+  failures: []
+}
+
+/** The counts of two parts of one index added up; the failures reported stay capped. */
+export const addIntelligence = (a: IntelligenceSummary, b: IntelligenceSummary): IntelligenceSummary => ({
+  summary: {
+    symbols_extracted: a.summary.symbols_extracted + b.summary.symbols_extracted,
+    relationships_found: a.summary.relationships_found + b.summary.relationships_found,
+    extraction: {
+      files: a.summary.extraction.files + b.summary.extraction.files,
+      with_parse_errors: a.summary.extraction.with_parse_errors + b.summary.extraction.with_parse_errors,
+      failed: a.summary.extraction.failed + b.summary.extraction.failed,
+      skipped_too_large: a.summary.extraction.skipped_too_large + b.summary.extraction.skipped_too_large
+    }
+  },
+  failures: [...a.failures, ...b.failures].slice(0, REPORTED_FAILURES)
+})
 
 /** Extracts every file on the pool; a file whose extraction fails is counted and reported, never an error. */
 export const fileIntelligence = (

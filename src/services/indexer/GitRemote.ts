@@ -10,10 +10,6 @@ import { fetchLimitFailure } from "../RepositoryLimits.js"
 import type { TreeDiff, TreeEntry } from "./GitObjects.js"
 import { parseBatch, parseDiff, parseTree } from "./GitObjects.js"
 
-// Blobs are read through one `git cat-file --batch` per chunk of at most this many bytes / objects.
-const READ_CHUNK_BYTES = 32 * 1024 * 1024
-const READ_CHUNK_OBJECTS = 2_000
-
 /** Gives up on a transfer slower than 1 kB/s for a minute. */
 const SLOW_TRANSFER = ["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=60"] as const
 
@@ -139,23 +135,24 @@ export class GitRemote extends Effect.Service<GitRemote>()("services/indexer/Git
     }
 
     /**
-     * Reads blob contents a bounded chunk per `git cat-file --batch`, handing each chunk to `use` before the
-     * next is read, so at most one chunk of raw blobs is held at a time.
+     * Reads blob contents through one `git cat-file --batch` per chunk of at most `bounds.files` blobs and
+     * `bounds.bytes` bytes (a larger blob is a chunk of its own), handing each chunk to `use` before the next
+     * is read, so at most one chunk of raw blobs is held at a time.
      */
-    const readBlobs = <A, E, R>(
+    const readBlobs = <E, R>(
       ws: Workspace,
       entries: ReadonlyArray<TreeEntry>,
-      use: (chunk: ReadonlyArray<TreeEntry>, contents: ReadonlyArray<Buffer>) => Effect.Effect<A, E, R>
+      bounds: { readonly files: number; readonly bytes: number },
+      use: (chunk: ReadonlyArray<TreeEntry>, contents: ReadonlyArray<Buffer>) => Effect.Effect<void, E, R>
     ) =>
       Effect.gen(function*() {
-        const results: Array<A> = []
         let start = 0
         while (start < entries.length) {
           let end = start
           let bytes = 0
           while (
-            end < entries.length && end - start < READ_CHUNK_OBJECTS &&
-            (end === start || bytes + entries[end]!.size <= READ_CHUNK_BYTES)
+            end < entries.length && end - start < bounds.files &&
+            (end === start || bytes + entries[end]!.size <= bounds.bytes)
           ) {
             bytes += entries[end]!.size
             end++
@@ -164,10 +161,9 @@ export class GitRemote extends Effect.Service<GitRemote>()("services/indexer/Git
           const out = yield* git.run(ws.dir, [...ws.options, "cat-file", "--batch"], {
             stdin: chunk.map((e) => e.blobSha).join("\n") + "\n"
           }).pipe(Effect.mapError(gitFailure))
-          results.push(yield* use(chunk, parseBatch(out)))
+          yield* use(chunk, parseBatch(out))
           start = end
         }
-        return results
       })
 
     const resolveCommit = (ws: Workspace, ref: string) =>
