@@ -12,7 +12,7 @@ import { NavigationStore } from "./stores/NavigationStore.js"
 import type { SearchStatement } from "./stores/SearchDatabase.js"
 import { SearchDatabase } from "./stores/SearchDatabase.js"
 import type { ChunkFilter, ChunkRow, Position } from "./stores/SearchStore.js"
-import { BATCH_CHUNKS, indexableOnly, SearchStore, SELECTIVE_CHUNKS } from "./stores/SearchStore.js"
+import { BATCH_CHUNKS, indexableOnly, likelySelective, SearchStore, SELECTIVE_CHUNKS } from "./stores/SearchStore.js"
 
 const MATCHES_PER_FILE = 5
 /** Files a `sym:` search reads from the symbol index per statement. */
@@ -222,9 +222,13 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
             let position: Position = resume === null
               ? { path: "", chunkNo: -1 }
               : { path: resume.path, chunkNo: resume.line === -1 ? 2 ** 31 - 1 : -1 }
-            // A pattern the index narrows tries the index first; one with too many candidates for that turns to
-            // the ordered probe, which fills the first page of a common pattern sooner.
-            let mode: "selective" | "probe" | "candidates" | "scan" = indexed._tag === "any" ? "scan" : "selective"
+            // A pattern that looks rare tries the index first (one with too many candidates for that turns to the
+            // probe); any other starts with the ordered probe, which fills the first page of a common pattern sooner.
+            let mode: "selective" | "probe" | "candidates" | "scan" = indexed._tag === "any"
+              ? "scan"
+              : likelySelective(indexed)
+              ? "selective"
+              : "probe"
             const filter: ChunkFilter = { required: indexed, paths: query.paths, languages: query.languages }
             let pending: { path: string; language: string | null; chunks: Array<ChunkRow> } | null = null
             const flush = () => {

@@ -41,9 +41,9 @@ const allPages = (key: string, q: string, limit: number) =>
     return out
   })
 
-// More chunks hold `common` than a search reads through the trigram index at once, so those searches take the
-// ordered probe and then the index in batches; `rare` stays under that number and never probes. Both must give
-// exactly the files and lines that hold them, in path order, across pages.
+// More chunks hold `commonplaceword` than a search reads through the trigram index at once, so those searches
+// take the ordered probe and then the index in batches; `rareidentifier` stays under that number and never
+// probes. All must give exactly the files and lines that hold them, in path order, across pages.
 it.scopedLive(
   "a pattern too common for the index-first read gives the same files, order and pages as a selective one",
   () =>
@@ -59,7 +59,9 @@ it.scopedLive(
             files[path] = `nothing here ${i}\n`
             continue
           }
-          files[path] = i % 97 === 0 ? `line one\nthe common word and a rare one\n` : `line one\nthe common word ${i}\n`
+          files[path] = i % 97 === 0
+            ? `line one\nthe commonplaceword and a rareidentifier\n`
+            : `line one\nthe commonplaceword ${i}\n`
           common.push(path)
           if (i % 97 === 0) rare.push(path)
         }
@@ -70,12 +72,18 @@ it.scopedLive(
         const registered = yield* register(alice, repo.url)
         expect((yield* finished(registered.job_id)).status).toBe("completed")
 
-        expect(yield* allPages(alice, "common type:file", 100)).toEqual(common)
-        expect(yield* allPages(alice, "rare type:file", 100)).toEqual(rare)
-        expect(yield* allPages(alice, "common", 97)).toEqual(common.map((p) => `${p}:2`))
-        expect(yield* allPages(alice, "rare", 2)).toEqual(rare.map((p) => `${p}:2`))
-        const first = yield* search(alice, { q: "common" })
-        expect(first.matches.map((m) => m.path)).toEqual(common.slice(0, 20))
+        // Long literals are read through the index first (the common one then turns to the probe); short ones
+        // start with the probe. Every way gives the same pages.
+        for (const word of ["commonplaceword", "common"]) {
+          expect(yield* allPages(alice, `${word} type:file`, 100)).toEqual(common)
+          expect(yield* allPages(alice, word, 97)).toEqual(common.map((p) => `${p}:2`))
+          const first = yield* search(alice, { q: word })
+          expect(first.matches.map((m) => m.path)).toEqual(common.slice(0, 20))
+        }
+        for (const word of ["rareidentifier", "rare"]) {
+          expect(yield* allPages(alice, `${word} type:file`, 100)).toEqual(rare)
+          expect(yield* allPages(alice, word, 2)).toEqual(rare.map((p) => `${p}:2`))
+        }
       }).pipe(Effect.provide(app))),
   { timeout: 180_000 }
 )

@@ -91,6 +91,31 @@ export const indexableOnly = (r: Required): Required => {
   }
 }
 
+/**
+ * Letters or digits in a row from which a literal is taken for a rare one: long identifiers are, while words
+ * common in code (`function`, `return`, `default`, `strict`) are short (bench/README.md, search, session 2).
+ */
+export const SELECTIVE_RUN = 10
+
+const longestRun = (s: string) => Math.max(0, ...(s.match(/[\p{L}\p{N}]+/gu) ?? []).map((run) => run.length))
+
+/**
+ * Whether a formula looks selective enough to read through the trigram index before any ordered probe: only a
+ * guess, which costs time and never results either way (a pattern with more candidates still turns to the probe).
+ */
+export const likelySelective = (r: Required): boolean => {
+  switch (r._tag) {
+    case "any":
+      return false
+    case "literal":
+      return longestRun(r.text) >= SELECTIVE_RUN
+    case "and":
+      return r.items.some(likelySelective)
+    case "or":
+      return r.items.every(likelySelective)
+  }
+}
+
 /** Numbered statement parameters, added as the SQL text is built. */
 export class Params {
   readonly values: Array<unknown> = []
