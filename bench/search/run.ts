@@ -337,6 +337,7 @@ const main = async () => {
       INTERNAL_API_KEY,
       GIT_ALLOW_PRIVATE_HOSTS: "true",
       LOG_LEVEL: "warning",
+      METRICS_PORT: "0",
       SYMBOLS_WORKERS: String(SYMBOLS_WORKERS)
     }
   })
