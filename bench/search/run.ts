@@ -6,7 +6,8 @@
 // Env (all optional): BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
 // BENCH_CORPUS (a directory; default node_modules: its .ts/.js/.mjs/.cjs/.md/.json files under 1 MB),
 // BENCH_REPS (timed repetitions per query and system, default 7), BENCH_SCALE (copies of the corpus for the
-// growth run, default 4), BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts).
+// growth run, default 4), BENCH_SYMBOLS_WORKERS (the server's SYMBOLS_WORKERS, default 0: no query here reads
+// symbols), BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts).
 import { spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
@@ -23,12 +24,13 @@ import type { Figure } from "../lib/report.js"
 import { atMost, figure, peakRss, writeReport } from "../lib/report.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-const TIME_LIMIT_MS = 1_800_000
+const TIME_LIMIT_MS = 3_600_000
 const PREFIX = "kotadb_bench_search"
 const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const CORPUS = resolve(ROOT, process.env.BENCH_CORPUS || "node_modules")
 const REPS = intEnv("BENCH_REPS", 7)
 const SCALE = intEnv("BENCH_SCALE", 4)
+const SYMBOLS_WORKERS = intEnv("BENCH_SYMBOLS_WORKERS", 0)
 const EXTENSIONS = /\.(ts|js|mjs|cjs|md|json)$/
 const MAX_BYTES = 1 << 20
 
@@ -149,6 +151,17 @@ const createKey = async (server: Server, email: string) => {
   return body.api_key
 }
 
+const finished = async (server: Server, key: string, jobId: string, what: string) => {
+  for (;;) {
+    const job = await api<{ status: string; error_message?: string }>(server, `/api/v1/jobs/${jobId}`, { key })
+    if (job.body.status === "completed") return
+    if (job.body.status === "failed" || job.body.status === "cancelled") {
+      throw new Error(`indexing ${what}: ${job.body.status} ${job.body.error_message ?? ""}`)
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
 const register = async (server: Server, key: string, gitUrl: string) => {
   const started = Date.now()
   const { body, status } = await api<{ repository_id: string; job_id: string }>(server, "/api/v1/repositories", {
@@ -157,15 +170,53 @@ const register = async (server: Server, key: string, gitUrl: string) => {
     body: JSON.stringify({ git_url: gitUrl })
   })
   if (status !== 201) throw new Error(`registering ${gitUrl}: ${status} ${JSON.stringify(body)}`)
-  for (;;) {
-    const job = await api<{ status: string; error_message?: string }>(server, `/api/v1/jobs/${body.job_id}`, { key })
-    if (job.body.status === "completed") break
-    if (job.body.status === "failed" || job.body.status === "cancelled") {
-      throw new Error(`indexing ${gitUrl}: ${job.body.status} ${job.body.error_message ?? ""}`)
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
+  await finished(server, key, body.job_id, gitUrl)
   return { repositoryId: body.repository_id, seconds: (Date.now() - started) / 1000 }
+}
+
+/**
+ * The growth tenant's repository, the corpus `copies` times (copy<k>/…), indexed through the API one copy per
+ * commit: registered with copy0, then each commit adding a copy is indexed by POST …/reindex, whose full index
+ * reads only the blobs not indexed yet. The index ends as one full index of the last commit would leave it,
+ * while each job holds one copy's files in memory, not all of them (a job holds every file it writes).
+ */
+const grow = async (
+  server: Server,
+  gitServer: GitServer,
+  key: string,
+  files: Record<string, Buffer>,
+  copies: number
+) => {
+  const repo = await gitServer.createRepository("bench/corpus-x")
+  let repositoryId = ""
+  let seconds = 0
+  for (let k = 0; k < copies; k++) {
+    const tree: Record<string, Buffer> = {}
+    for (const [path, content] of Object.entries(files)) tree[`copy${k}/${path}`] = content
+    await repo.commit(tree, { message: `copy ${k}` })
+    const started = Date.now()
+    if (k === 0) {
+      repositoryId = (await register(server, key, repo.url)).repositoryId
+    } else {
+      const { body, status } = await api<{ job_id: string }>(server, `/api/v1/repositories/${repositoryId}/reindex`, {
+        method: "POST",
+        key
+      })
+      if (status !== 202) throw new Error(`reindexing ${repo.url}: ${status} ${JSON.stringify(body)}`)
+      await finished(server, key, body.job_id, repo.url)
+    }
+    seconds += (Date.now() - started) / 1000
+  }
+  const committed = await repo.tree()
+  if (committed.length !== Object.keys(files).length * copies) {
+    throw new Error(`the commit holds ${committed.length} files, the corpus ${Object.keys(files).length * copies}`)
+  }
+  return {
+    repositoryId,
+    seconds,
+    files: committed.length,
+    workTree: join(gitServer.directory, "work", "bench/corpus-x")
+  }
 }
 
 interface Page {
@@ -285,7 +336,9 @@ const main = async () => {
       SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
       INTERNAL_API_KEY,
       GIT_ALLOW_PRIVATE_HOSTS: "true",
-      LOG_LEVEL: "warning"
+      LOG_LEVEL: "warning",
+      METRICS_PORT: "0",
+      SYMBOLS_WORKERS: String(SYMBOLS_WORKERS)
     }
   })
   onCleanup(() => server.stop())
@@ -383,21 +436,28 @@ const main = async () => {
   let growth = Number.NaN
   if (SCALE > 1) {
     const keyC = await createKey(server, "tenant-c@example.test")
-    const many = await serve(gitServer, "bench/corpus-x", corpus.files, SCALE)
-    const indexedC = await register(server, keyC, many.url)
+    const many = await grow(server, gitServer, keyC, corpus.files, SCALE)
+    const indexedC = many
     await queryOnce(db.url, "ANALYZE")
-    log(`growth: indexed ${many.files} files (${SCALE}×) in ${fmt(indexedC.seconds)} s`)
+    log(`growth: indexed ${many.files} files (${SCALE}×, one copy per job) in ${fmt(many.seconds)} s`)
     const growthRows = [["query", `1× p50`, `${SCALE}× p50`, "growth", `rg ${SCALE}× p50`, `ratio at ${SCALE}×`]]
     const growths: Array<number> = []
     for (const query of QUERIES.filter((q) => q.kind === "selective")) {
-      const base = results.find((r) => r.query === query)!
       const timed = await time(server, keyC, many.workTree, query, indexedC.repositoryId)
-      const g = percentile(timed.ours, 50) / percentile(base.ours, 50)
+      // The 1× figure again, right after and under the same load, alternating with 4× requests: the one from
+      // the first part of the run is minutes older, and the machine's load moves more than the bar allows.
+      const base: Array<number> = []
+      const scaled: Array<number> = []
+      for (let i = 0; i < REPS; i++) {
+        base.push((await search(server, keyA, { q: query.q, repository_id: indexedA.repositoryId })).ms)
+        scaled.push((await search(server, keyC, { q: query.q, repository_id: indexedC.repositoryId })).ms)
+      }
+      const g = percentile(scaled, 50) / percentile(base, 50)
       growths.push(g)
       growthRows.push([
         query.q,
-        fmt(percentile(base.ours, 50)),
-        fmt(percentile(timed.ours, 50)),
+        fmt(percentile(base, 50)),
+        fmt(percentile(scaled, 50)),
         fmt(g, 2),
         fmt(percentile(timed.rg, 50)),
         fmt(percentile(timed.ours, 50) / percentile(timed.rg, 50), 3)

@@ -12,7 +12,7 @@ import { NavigationStore } from "./stores/NavigationStore.js"
 import type { SearchStatement } from "./stores/SearchDatabase.js"
 import { SearchDatabase } from "./stores/SearchDatabase.js"
 import type { ChunkFilter, ChunkRow, Position } from "./stores/SearchStore.js"
-import { BATCH_CHUNKS, indexableOnly, SearchStore } from "./stores/SearchStore.js"
+import { BATCH_CHUNKS, indexableOnly, likelySelective, SearchStore, SELECTIVE_CHUNKS } from "./stores/SearchStore.js"
 
 const MATCHES_PER_FILE = 5
 /** Files a `sym:` search reads from the symbol index per statement. */
@@ -97,8 +97,8 @@ const snippetOf = (text: string, ranges: ReadonlyArray<readonly [number, number]
 
 /**
  * Code search (SPEC section 9) over line-aligned chunks of the caller's files: the query language is parsed
- * (domain/SearchQuery), the chunks that can hold a match are found one repository at a time (an ordered probe,
- * then the trigram index; bench/README.md, search), and every line of a candidate is verified here as rg would.
+ * (domain/SearchQuery), the chunks that can hold a match are found one repository at a time (through the
+ * trigram index, or an ordered probe first when the pattern is common; bench/README.md, search), and every line of a candidate is verified here as rg would.
  */
 export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearch", {
   effect: Effect.gen(function*() {
@@ -117,7 +117,8 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
       }
     ) =>
       Effect.gen(function*() {
-        yield* SearchStore.begin(statement)
+        const textual = query.symbols.length === 0 && query.patterns.length > 0
+        const reader = yield* SearchStore.begin(statement, textual ? "index" : null)
         let repositories = yield* SearchStore.repositories(statement, userId)
         if (options.repositoryId !== undefined) {
           repositories = repositories.filter((r) => r.id === options.repositoryId)
@@ -221,7 +222,13 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
             let position: Position = resume === null
               ? { path: "", chunkNo: -1 }
               : { path: resume.path, chunkNo: resume.line === -1 ? 2 ** 31 - 1 : -1 }
-            let mode: "probe" | "candidates" | "scan" = indexed._tag === "any" ? "scan" : "probe"
+            // A pattern that looks rare tries the index first (one with too many candidates for that turns to the
+            // probe); any other starts with the ordered probe, which fills the first page of a common pattern sooner.
+            let mode: "selective" | "probe" | "candidates" | "scan" = indexed._tag === "any"
+              ? "scan"
+              : likelySelective(indexed)
+              ? "selective"
+              : "probe"
             const filter: ChunkFilter = { required: indexed, paths: query.paths, languages: query.languages }
             let pending: { path: string; language: string | null; chunks: Array<ChunkRow> } | null = null
             const flush = () => {
@@ -233,11 +240,21 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
             }
             for (;;) {
               const requested = mode === "probe" ? 0 : BATCH_CHUNKS
-              const rows = mode === "probe"
-                ? yield* SearchStore.probe(statement, repository.id, position, filter, required)
-                : mode === "candidates"
-                ? yield* SearchStore.candidates(statement, repository.id, position, filter, requested)
-                : yield* SearchStore.scan(statement, repository.id, position, filter, required, requested)
+              let rows: ReadonlyArray<ChunkRow>
+              if (mode === "selective") {
+                const found = yield* SearchStore.selective(reader, repository.id, position, filter, requested)
+                if (found.total > SELECTIVE_CHUNKS) {
+                  mode = "probe"
+                  continue
+                }
+                rows = found.rows
+              } else {
+                rows = mode === "probe"
+                  ? yield* SearchStore.probe(reader, repository.id, position, filter, required)
+                  : mode === "candidates"
+                  ? yield* SearchStore.candidates(reader, repository.id, position, filter, requested)
+                  : yield* SearchStore.scan(reader, repository.id, position, filter, required, requested)
+              }
               for (const row of rows) {
                 if (pending !== null && pending.path !== row.path) {
                   flush()
@@ -254,7 +271,7 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
               }
               const last = rows[rows.length - 1]!
               position = { path: last.path, chunkNo: last.chunk_no }
-              if (mode === "probe") mode = "candidates"
+              if (mode === "probe" || mode === "selective") mode = "candidates"
             }
             if (full()) break
           }

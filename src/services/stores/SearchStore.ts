@@ -1,11 +1,14 @@
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { Required } from "../../domain/SearchRegex.js"
 import type { SearchStatement } from "./SearchDatabase.js"
 
-/** Chunks per ordered probe before a search turns to the trigram index (bench/README.md, search). */
+/** Chunks per ordered probe, for a pattern too common to read through the trigram index first (bench/README.md, search). */
 export const PROBE_CHUNKS = 256
-/** Candidate chunks per statement after the probe. */
+/** Candidate chunks per statement read through the trigram index. */
 export const BATCH_CHUNKS = 200
+/** At most this many candidates left in a repository: the trigram index reads them at once, without a probe. */
+export const SELECTIVE_CHUNKS = 1000
 
 export interface ChunkRow {
   readonly path: string
@@ -88,6 +91,31 @@ export const indexableOnly = (r: Required): Required => {
   }
 }
 
+/**
+ * Letters or digits in a row from which a literal is taken for a rare one: long identifiers are, while words
+ * common in code (`function`, `return`, `default`, `strict`) are short (bench/README.md, search, session 2).
+ */
+export const SELECTIVE_RUN = 10
+
+const longestRun = (s: string) => Math.max(0, ...(s.match(/[\p{L}\p{N}]+/gu) ?? []).map((run) => run.length))
+
+/**
+ * Whether a formula looks selective enough to read through the trigram index before any ordered probe: only a
+ * guess, which costs time and never results either way (a pattern with more candidates still turns to the probe).
+ */
+export const likelySelective = (r: Required): boolean => {
+  switch (r._tag) {
+    case "any":
+      return false
+    case "literal":
+      return longestRun(r.text) >= SELECTIVE_RUN
+    case "and":
+      return r.items.some(likelySelective)
+    case "or":
+      return r.items.every(likelySelective)
+  }
+}
+
 /** Numbered statement parameters, added as the SQL text is built. */
 export class Params {
   readonly values: Array<unknown> = []
@@ -132,17 +160,73 @@ export const filterSql = (filter: Pick<ChunkFilter, "paths" | "languages">, para
 const COLUMNS = "path, chunk_no, start_line, language"
 
 /**
+ * How a statement reads `indexed_chunks`: in path order through the primary key, or through the trigram index.
+ * The planner is steered, not left to its estimates (pg_trgm's LIKE selectivity follows only the pattern's length).
+ */
+export type Plan = "ordered" | "index"
+
+const PLANS: Record<Plan, string> = {
+  ordered: "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = off",
+  index: "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"
+}
+
+/** A search's connection inside its transaction, with the plan its statements are steered to (sent only when it changes). */
+export interface Reader {
+  readonly run: SearchStatement
+  readonly steer: (plan: Plan) => Effect.Effect<void, SqlError>
+}
+
+/**
  * Reads `indexed_chunks` for code search on the search pool's connection (IndexedFileStore writes them).
  * Every statement names one repository first, so its cost follows that repository's rows only.
  */
 export const SearchStore = {
-  begin: (run: SearchStatement) => run("BEGIN READ ONLY").pipe(Effect.asVoid),
+  /** The search's read-only transaction, and its plan steering, the first plan set with BEGIN in one round trip. */
+  begin: (run: SearchStatement, plan: Plan | null): Effect.Effect<Reader, SqlError> => {
+    let current = plan
+    const steer = (next: Plan) =>
+      next === current ? Effect.void : run(PLANS[next]).pipe(
+        Effect.tap(() => {
+          current = next
+        }),
+        Effect.asVoid
+      )
+    return run(plan === null ? "BEGIN READ ONLY" : `BEGIN READ ONLY; ${PLANS[plan]}`).pipe(Effect.as({ run, steer }))
+  },
+
+  /**
+   * The candidates after `after` through the trigram index, when there are at most SELECTIVE_CHUNKS of them:
+   * the first `limit` in order. `total` is their number, or more than SELECTIVE_CHUNKS (and no rows) when the
+   * pattern is too common for that, which costs the index scan and that many rechecks, not the whole repository.
+   */
+  selective: (reader: Reader, repositoryId: string, after: Position, filter: ChunkFilter, limit: number) => {
+    const params = new Params()
+    const text = `
+      WITH c AS MATERIALIZED (
+        SELECT ${COLUMNS}, content FROM indexed_chunks
+        WHERE repository_id = ${params.add(repositoryId)} AND (path, chunk_no) > (${params.add(after.path)}, ${
+      params.add(after.chunkNo)
+    }::int)
+          AND ${formulaSql(filter.required, params)}${filterSql(filter, params)}
+        LIMIT ${SELECTIVE_CHUNKS + 1}
+      ), n AS (SELECT count(*)::int AS total FROM c)
+      SELECT n.total, f.* FROM n LEFT JOIN LATERAL (
+        SELECT * FROM c WHERE n.total <= ${SELECTIVE_CHUNKS} ORDER BY path, chunk_no LIMIT ${params.add(limit)}
+      ) f ON true`
+    return reader.steer("index").pipe(
+      Effect.zipRight(reader.run<ChunkRow & { total: number }>(text, params.values)),
+      Effect.map((rows) => ({
+        total: rows[0]?.total ?? 0,
+        rows: rows.filter((row) => row.path !== null) as ReadonlyArray<ChunkRow>
+      }))
+    )
+  },
 
   /**
    * The next PROBE_CHUNKS chunks in order, with the content of the candidates: for a common pattern the
    * first page is here, whatever the index would say.
    */
-  probe: (run: SearchStatement, repositoryId: string, after: Position, filter: ChunkFilter, prefilter: Required) => {
+  probe: (reader: Reader, repositoryId: string, after: Position, filter: ChunkFilter, prefilter: Required) => {
     const params = new Params()
     const text = `
       SELECT ${COLUMNS}, CASE WHEN ${formulaSql(prefilter, params)} THEN content END AS content
@@ -153,14 +237,11 @@ export const SearchStore = {
     }::int)${filterSql(filter, params)}
         ORDER BY path, chunk_no LIMIT ${PROBE_CHUNKS}
       ) w`
-    return Effect.zipRight(
-      run("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = off"),
-      run<ChunkRow>(text, params.values)
-    )
+    return Effect.zipRight(reader.steer("ordered"), reader.run<ChunkRow>(text, params.values))
   },
 
   /** The next candidate chunks in order, found through the trigram index (never a scan of the repository). */
-  candidates: (run: SearchStatement, repositoryId: string, after: Position, filter: ChunkFilter, limit: number) => {
+  candidates: (reader: Reader, repositoryId: string, after: Position, filter: ChunkFilter, limit: number) => {
     const params = new Params()
     const text = `
       SELECT ${COLUMNS}, content FROM indexed_chunks
@@ -169,15 +250,12 @@ export const SearchStore = {
     }::int)
         AND ${formulaSql(filter.required, params)}${filterSql(filter, params)}
       ORDER BY path, chunk_no LIMIT ${params.add(limit)}`
-    return Effect.zipRight(
-      run("SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"),
-      run<ChunkRow>(text, params.values)
-    )
+    return Effect.zipRight(reader.steer("index"), reader.run<ChunkRow>(text, params.values))
   },
 
   /** The next chunks in order that pass `prefilter` (no index can narrow them): reads the repository in order. */
   scan: (
-    run: SearchStatement,
+    reader: Reader,
     repositoryId: string,
     after: Position,
     filter: ChunkFilter,
@@ -192,10 +270,7 @@ export const SearchStore = {
     }::int)
         AND ${formulaSql(prefilter, params)}${filterSql(filter, params)}
       ORDER BY path, chunk_no LIMIT ${params.add(limit)}`
-    return Effect.zipRight(
-      run("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = off"),
-      run<ChunkRow>(text, params.values)
-    )
+    return Effect.zipRight(reader.steer("ordered"), reader.run<ChunkRow>(text, params.values))
   },
 
   /** The chunks of one file that hold lines `from` to `to`, in order. */
