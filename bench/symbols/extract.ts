@@ -1,9 +1,10 @@
 // The child process of bench:symbols: extracts a list of files through the ExtractorPool built in
 // dist/, as the indexer does, and writes what it found and how long it took. Compiled to plain
-// JavaScript (bench/lib/compileBaseline.ts) so that the process is bare node, whose peak RSS, worker
-// threads included, it reports itself. argv: <dist dir> <input JSON> <output JSON>.
+// JavaScript (bench/lib/compileBaseline.ts) so that the process is bare node. It reports its own peak RSS
+// and its extractor children's (sampled: see vmHwm below), which are not part of its own.
+// argv: <dist dir> <input JSON> <output JSON>.
 import * as Effect from "effect/Effect"
-import { readFileSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { ExtractionOutcome } from "../../src/symbols/Extraction.js"
 import type { makeExtractorPool as MakeExtractorPool } from "../../src/symbols/ExtractorPool.js"
@@ -21,7 +22,32 @@ const { makeExtractorPool } = (await import(join(dist, "src/symbols/ExtractorPoo
   readonly makeExtractorPool: typeof MakeExtractorPool
 }
 
-const vmHwmMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? NaN) / 1024
+const status = (pid: number | "self", field: "VmHWM" | "VmRSS") => {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "utf8")
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0) / 1024
+  } catch {
+    return 0 // it exited between the listing and the read
+  }
+}
+const children = (): Array<number> =>
+  readdirSync("/proc/self/task").flatMap((task) =>
+    readFileSync(`/proc/self/task/${task}/children`, "utf8").split(" ").filter((p) => p !== "").map(Number)
+  )
+
+// The extractor children's peak (VmHWM) is read every SAMPLE_MS while they live, so growth in a child's last
+// interval before it exits is missed; "together" is this process's RSS plus its children's, at one sample.
+const SAMPLE_MS = 50
+let childPeakRssMiB = 0
+let togetherPeakRssMiB = 0
+const sampler = setInterval(() => {
+  let together = status("self", "VmRSS")
+  for (const pid of children()) {
+    childPeakRssMiB = Math.max(childPeakRssMiB, status(pid, "VmHWM"))
+    together += status(pid, "VmRSS")
+  }
+  togetherPeakRssMiB = Math.max(togetherPeakRssMiB, together)
+}, SAMPLE_MS)
 
 const program = Effect.gen(function*() {
   const pool = yield* makeExtractorPool({
@@ -69,5 +95,9 @@ const program = Effect.gen(function*() {
 })
 
 const result = await Effect.runPromise(Effect.scoped(program))
-writeFileSync(outputFile, JSON.stringify({ ...result, peakRssMiB: vmHwmMiB() }))
+clearInterval(sampler)
+writeFileSync(
+  outputFile,
+  JSON.stringify({ ...result, peakRssMiB: status("self", "VmHWM"), childPeakRssMiB, togetherPeakRssMiB })
+)
 process.exit(0)

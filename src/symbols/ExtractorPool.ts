@@ -1,12 +1,11 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import { createRequire } from "node:module"
-import { pathToFileURL } from "node:url"
-import { Worker } from "node:worker_threads"
 import { AppConfig } from "../services/AppConfig.js"
 import type { ExtractionInput, ExtractionOutcome } from "./Extraction.js"
-import type { ExtractorRequest, ExtractorResponse } from "./ExtractorWorker.js"
+import type { ExtractorProcess } from "./ExtractorProcess.js"
+import { forkExtractor } from "./ExtractorProcess.js"
+import type { ExtractorResponse } from "./ExtractorWorker.js"
 import { COMPILER_LANGUAGES, supports } from "./Languages.js"
 
 export interface ExtractorPoolOptions {
@@ -14,39 +13,21 @@ export interface ExtractorPoolOptions {
   readonly maxFileSize: number
   readonly timeout: Duration.DurationInput
   readonly recycleAfter: number
-  /** An unused thread is stopped after this long, giving its memory back. */
+  /** An unused child is stopped after this long, giving its memory back. */
   readonly idleTimeout?: Duration.DurationInput
-  /** Starts a thread speaking the ExtractorWorker protocol; tests stand in threads that hang or crash. */
-  readonly spawn?: () => Worker
-}
-
-// A thread's JavaScript heap (the TypeScript parser's trees are garbage after each file) is kept small, so
-// that collection runs early instead of growing toward node's default; a file that still does not fit
-// fails as a crash and the thread is replaced.
-const HEAP = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 }
-
-// From the sources (tsx, vitest) the thread must load TypeScript itself; from dist/ it is plain JS.
-const spawn = (): Worker => {
-  const here = import.meta.url
-  if (!here.endsWith(".ts")) return new Worker(new URL("./ExtractorWorker.js", here), { resourceLimits: HEAP })
-  // tsx's ESM entry (its CJS twin registers hooks it cannot find); require.resolve gives the CJS path.
-  const tsx = pathToFileURL(createRequire(here).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href
-  const entry = new URL("./ExtractorWorker.ts", here).href
-  return new Worker(
-    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`,
-    { eval: true, resourceLimits: HEAP }
-  )
+  /** Starts a child speaking the ExtractorWorker protocol; tests stand in children that hang or crash. */
+  readonly spawn?: () => ExtractorProcess
 }
 
 const STARTUP_TIMEOUT = Duration.seconds(60)
-/** tree-sitter's wasm memory grows with the largest tree and never shrinks: a thread is replaced after a file this large. */
+/** tree-sitter's wasm memory grows with the largest tree and never shrinks: a child is replaced after a file this large. */
 const LARGE_FILE = 256 * 1024
 
 const crash = (message: string): ExtractionOutcome => ({ _tag: "Failed", reason: "crash", message })
 
-/** One thread, started on first use and replaced after a timeout, a crash or `recycleAfter` files. */
+/** One child process, started on first use and replaced after a timeout, a crash or `recycleAfter` files. */
 class Slot {
-  private worker: Worker | undefined
+  private worker: ExtractorProcess | undefined
   private ready: Promise<void> | undefined
   private files = 0
   private idle: NodeJS.Timeout | undefined
@@ -56,8 +37,8 @@ class Slot {
   constructor(private readonly options: ExtractorPoolOptions) {}
 
   private start(): Promise<void> {
-    // A replaced thread exits before the next one starts (both at once would add their memory at the peak),
-    // but a thread that will not exit does not hold the slot.
+    // A replaced child exits before the next one starts (both at once would add their memory at the peak),
+    // but a child that will not exit does not hold the slot.
     if (this.ready !== undefined) return this.ready
     const exited = Promise.race([this.stopping, new Promise((resolve) => setTimeout(resolve, 5_000).unref())])
     this.ready = exited.then(() => this.spawnThread())
@@ -65,30 +46,31 @@ class Slot {
   }
 
   private spawnThread(): Promise<void> {
-    const worker = (this.options.spawn ?? spawn)()
+    const worker = (this.options.spawn ?? forkExtractor)()
     this.worker = worker
     this.files = 0
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: unknown) => {
         if (message !== "ready") return
-        worker.off("error", onError).off("exit", onExit).off("message", onMessage)
+        worker.events.off("error", onError).off("exit", onExit).off("message", onMessage)
         resolve()
       }
       const onError = (error: Error) => reject(error)
-      const onExit = (code: number) => reject(new Error(`the extractor thread exited (${code}) while starting`))
-      worker.on("message", onMessage).once("error", onError).once("exit", onExit)
+      const onExit = (code: number | null, signal: string | null) =>
+        reject(new Error(`the extractor process exited (${code ?? signal}) while starting`))
+      worker.events.on("message", onMessage).once("error", onError).once("exit", onExit)
     })
     ready.catch(() => this.stop(worker))
     return ready
   }
 
-  /** Stops the current thread, or only `which` if it is still the current one. */
-  stop(which?: Worker): void {
+  /** Stops the current child, or only `which` if it is still the current one. */
+  stop(which?: ExtractorProcess): void {
     const worker = this.worker
     if (which !== undefined && which !== worker) return
     this.worker = undefined
     this.ready = undefined
-    if (worker !== undefined) this.stopping = worker.terminate().catch(() => {})
+    if (worker !== undefined) this.stopping = worker.stop()
   }
 
   run(input: ExtractionInput): Effect.Effect<ExtractionOutcome> {
@@ -104,7 +86,7 @@ class Slot {
       Effect.tap(() => {
         if (input.text.length > LARGE_FILE && !COMPILER_LANGUAGES.has(input.language ?? "")) this.stop()
       }),
-      Effect.catchAll((error) => Effect.succeed(crash(`the extractor thread did not start: ${error.message}`))),
+      Effect.catchAll((error) => Effect.succeed(crash(`the extractor process did not start: ${error.message}`))),
       Effect.ensuring(Effect.sync(() => {
         if (this.options.idleTimeout === undefined) return
         this.idle = setTimeout(() => this.stop(), Duration.toMillis(this.options.idleTimeout)).unref()
@@ -129,13 +111,13 @@ class Slot {
         this.stop(worker)
         finish(crash(error.message))
       }
-      const onExit = (code: number) => {
+      const onExit = (code: number | null, signal: string | null) => {
         this.stop(worker)
-        finish(crash(`the extractor thread exited (${code})`))
+        finish(crash(`the extractor process exited (${code ?? signal})`))
       }
-      const detach = () => void worker.off("message", onMessage).off("error", onError).off("exit", onExit)
-      worker.on("message", onMessage).on("error", onError).on("exit", onExit)
-      worker.postMessage({ id, language: input.language, text: input.text } satisfies ExtractorRequest)
+      const detach = () => void worker.events.off("message", onMessage).off("error", onError).off("exit", onExit)
+      worker.events.on("message", onMessage).on("error", onError).on("exit", onExit)
+      worker.send({ id, language: input.language, text: input.text })
       return Effect.sync(detach)
     }).pipe(
       Effect.timeoutTo({
@@ -154,7 +136,7 @@ class Slot {
   }
 }
 
-/** Extraction off the main thread, on a pool of worker threads, with a size cap and a per-file timeout. */
+/** Extraction out of the server's process, on a pool of child processes, with a size cap and a per-file timeout. */
 export const makeExtractorPool = (options: ExtractorPoolOptions) =>
   Effect.gen(function*() {
     const slots = yield* Queue.bounded<Slot>(options.workers)

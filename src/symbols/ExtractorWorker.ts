@@ -1,8 +1,7 @@
-import { parentPort } from "node:worker_threads"
 import type { ExtractionOutcome } from "./Extraction.js"
 import { Extractor } from "./Extractor.js"
 
-/** One file to extract, as the pool posts it to a thread. */
+/** One file to extract, as the pool sends it to a child. */
 export interface ExtractorRequest {
   readonly id: number
   readonly language: string | null
@@ -14,17 +13,20 @@ export interface ExtractorResponse {
   readonly outcome: ExtractionOutcome
 }
 
-const port = parentPort
-if (port === null) throw new Error("ExtractorWorker runs in a worker thread")
+const send = process.send?.bind(process)
+if (send === undefined) throw new Error("ExtractorWorker runs as a child process forked with an IPC channel")
+
+// A server that dies without stopping its children closes the channel: leave with it rather than linger.
+process.on("disconnect", () => process.exit(0))
 
 const extractor = await Extractor.make()
 
-// One request at a time: the pool waits for each answer before it posts the next.
-port.on("message", (request: ExtractorRequest) => {
+// One request at a time: the pool waits for each answer before it sends the next.
+process.on("message", (request: ExtractorRequest) => {
   extractor.extract(request.language, request.text).then(
-    (outcome) => port.postMessage({ id: request.id, outcome } satisfies ExtractorResponse),
+    (outcome) => send({ id: request.id, outcome } satisfies ExtractorResponse),
     (error: unknown) =>
-      port.postMessage(
+      send(
         {
           id: request.id,
           outcome: { _tag: "Failed", reason: "crash", message: error instanceof Error ? error.message : String(error) }
@@ -32,4 +34,4 @@ port.on("message", (request: ExtractorRequest) => {
       )
   )
 })
-port.postMessage("ready")
+send("ready")

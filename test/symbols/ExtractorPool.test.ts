@@ -1,12 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
+import { fork } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
-import { Worker } from "node:worker_threads"
+import { fileURLToPath } from "node:url"
 import { languageOf } from "../../src/domain/Language.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
 import type { ExtractionInput, ExtractionOutcome } from "../../src/symbols/Extraction.js"
 import type { ExtractorPoolOptions } from "../../src/symbols/ExtractorPool.js"
 import { ExtractorPool, makeExtractorPool } from "../../src/symbols/ExtractorPool.js"
+import type { ExtractorProcess } from "../../src/symbols/ExtractorProcess.js"
+import { fromChild } from "../../src/symbols/ExtractorProcess.js"
 
 const FIXTURES = new URL("../fixtures/symbols/", import.meta.url)
 const fixtures: ReadonlyArray<ExtractionInput> = readdirSync(FIXTURES)
@@ -16,10 +19,11 @@ const fixtures: ReadonlyArray<ExtractionInput> = readdirSync(FIXTURES)
     return { path, language: languageOf(path), text: readFileSync(new URL(name, FIXTURES), "utf8") }
   })
 
-const stub = () => new Worker(new URL("stubWorker.mjs", FIXTURES))
+const stub = () => fromChild(fork(fileURLToPath(new URL("stubWorker.mjs", FIXTURES)), [], { execArgv: [] }))
+const EVENTS = ["message", "exit", "error"] as const
 const input = (text: string): ExtractionInput => ({ path: "a.py", language: "Python", text })
-/** The stub answers with the id of the thread that did the work. */
-const thread = (outcome: ExtractionOutcome | undefined) =>
+/** The stub answers with the pid of the child that did the work. */
+const child = (outcome: ExtractionOutcome | undefined) =>
   outcome?._tag === "Extracted" ? outcome.extraction.imports[0]?.module : outcome?._tag
 
 const withPool = <A>(
@@ -34,7 +38,7 @@ const withPool = <A>(
   )
 
 describe("ExtractorPool", () => {
-  it.live("extracts files of every language on worker threads, answering in the order asked", () =>
+  it.live("extracts files of every language in child processes, answering in the order asked", () =>
     withPool({}, (pool) =>
       Effect.gen(function*() {
         const files = [...fixtures, { path: "README.md", language: "Markdown", text: "# hi" }, ...fixtures]
@@ -54,9 +58,9 @@ describe("ExtractorPool", () => {
         expect(circle?._tag === "Extracted" && circle.extraction.symbols.some((s) => s.name === "Circle")).toBe(true)
       })))
 
-  it.live("skips a file over the size cap without sending it to a thread", () =>
+  it.live("skips a file over the size cap without sending it to a child", () =>
     withPool(
-      { maxFileSize: 1024, spawn: () => expect.unreachable("no thread for a skipped file") },
+      { maxFileSize: 1024, spawn: () => expect.unreachable("no child for a skipped file") },
       (pool) =>
         Effect.gen(function*() {
           const outcomes = yield* pool.extract([input("x = 1\n".repeat(200)), { path: "a", language: null, text: "" }])
@@ -67,17 +71,17 @@ describe("ExtractorPool", () => {
         })
     ))
 
-  it.live("gives up on a file that takes too long, stops its thread and goes on with a new one", () =>
+  it.live("gives up on a file that takes too long, kills its child and goes on with a new one", () =>
     withPool({ workers: 1, timeout: "300 millis", spawn: stub }, (pool) =>
       Effect.gen(function*() {
         const outcomes = yield* pool.extract([input("a"), input("hang"), input("b")])
         expect(outcomes[1]).toMatchObject({ _tag: "Failed", reason: "timeout" })
         expect(outcomes[0]?._tag).toBe("Extracted")
         expect(outcomes[2]?._tag).toBe("Extracted")
-        expect(thread(outcomes[2])).not.toBe(thread(outcomes[0]))
+        expect(child(outcomes[2])).not.toBe(child(outcomes[0]))
       })))
 
-  it.live("reports a thread that dies as a crash and goes on", () =>
+  it.live("reports a child that dies as a crash and goes on", () =>
     withPool({ workers: 1, spawn: stub }, (pool) =>
       Effect.gen(function*() {
         const outcomes = yield* pool.extract([input("crash"), input("after")])
@@ -85,40 +89,54 @@ describe("ExtractorPool", () => {
         expect(outcomes[1]?._tag).toBe("Extracted")
       })))
 
-  it.live("replaces a thread after recycleAfter files", () =>
+  it.live("replaces a child after recycleAfter files", () =>
     withPool({ workers: 1, recycleAfter: 2, spawn: stub }, (pool) =>
       Effect.gen(function*() {
-        const threads = (yield* pool.extract(["1", "2", "3", "4", "5"].map(input))).map(thread)
-        expect(threads[0]).toBe(threads[1])
-        expect(threads[2]).toBe(threads[3])
-        expect(new Set(threads).size).toBe(3)
+        const children = (yield* pool.extract(["1", "2", "3", "4", "5"].map(input))).map(child)
+        expect(children[0]).toBe(children[1])
+        expect(children[2]).toBe(children[3])
+        expect(new Set(children).size).toBe(3)
       })))
 
-  it.live("leaves no listeners behind on a thread that has answered many files", () => {
-    const spawned: Array<Worker> = []
+  it.live("leaves no listeners behind on a child that has answered many files", () => {
+    const spawned: Array<ExtractorProcess> = []
+    const before: Record<string, number> = {}
     const spawn = () => {
-      const worker = stub()
-      spawned.push(worker)
-      return worker
+      const process_ = stub()
+      for (const event of EVENTS) before[event] = process_.events.listenerCount(event)
+      spawned.push(process_)
+      return process_
     }
     return withPool({ workers: 1, spawn }, (pool) =>
       Effect.gen(function*() {
         yield* pool.extract(Array.from({ length: 30 }, (_, i) => input(String(i))))
         expect(spawned).toHaveLength(1)
-        expect(spawned[0]!.listenerCount("message")).toBe(0)
-        expect(spawned[0]!.listenerCount("exit")).toBe(0)
+        for (const event of EVENTS) expect(spawned[0]!.events.listenerCount(event), event).toBe(before[event])
       }))
   })
 
-  it.live("replaces a tree-sitter thread after a large file, whose memory it would otherwise keep", () =>
+  it.live("kills its children when its scope closes", () => {
+    const exits: Array<Promise<unknown>> = []
+    const spawn = () => {
+      const process_ = stub()
+      exits.push(new Promise((resolve) => process_.events.once("exit", resolve)))
+      return process_
+    }
+    return withPool({ workers: 2, spawn }, (pool) => pool.extract([input("a"), input("b")])).pipe(
+      Effect.zipRight(Effect.promise(() => Promise.all(exits)).pipe(Effect.timeout("5 seconds"))),
+      Effect.map(() => expect(exits).toHaveLength(2))
+    )
+  })
+
+  it.live("replaces a tree-sitter child after a large file, whose memory it would otherwise keep", () =>
     withPool({ workers: 1, spawn: stub }, (pool) =>
       Effect.gen(function*() {
         const large = input(`x = 1\n`.repeat(60_000))
-        const threads = (yield* pool.extract([input("a"), large, input("b")])).map(thread)
-        expect(threads[0]).toBe(threads[1])
-        expect(threads[2]).not.toBe(threads[1])
+        const children = (yield* pool.extract([input("a"), large, input("b")])).map(child)
+        expect(children[0]).toBe(children[1])
+        expect(children[2]).not.toBe(children[1])
         const ts = { path: "big.ts", language: "TypeScript", text: large.text }
-        const after = (yield* pool.extract([ts, input("c")])).map(thread)
+        const after = (yield* pool.extract([ts, input("c")])).map(child)
         expect(after[0]).toBe(after[1])
       })))
 
