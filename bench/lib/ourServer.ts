@@ -8,13 +8,15 @@ export const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 
 export interface OurServer {
   readonly server: Server
-  /** One JSON request: `key` is a tenant's API key, else the internal key is sent. */
+  /** One JSON request: `key` is a tenant's API key, else the internal key is sent; `headers` add to those. */
   readonly call: <T>(
     path: string,
     init?: RequestInit & { readonly key?: string }
   ) => Promise<{ readonly status: number; readonly body: T }>
   /** A new user's API key, with limits no bench reaches. */
   readonly createKey: (email: string) => Promise<string>
+  /** Polls job `jobId` until it completes (its result), throwing if it fails or is cancelled; `what` names it. */
+  readonly waitForJob: (key: string, jobId: string, what: string) => Promise<unknown>
   /** Registers `gitUrl` for the key's user and waits for its index job: the repository, the job's result, seconds. */
   readonly register: (key: string, gitUrl: string) => Promise<{
     readonly repositoryId: string
@@ -57,14 +59,17 @@ export const startOurServer = async (options: {
     await waitReady(server, "/health/live", options.readyTimeoutMs ?? 60_000)
   } catch (error) {
     await server.stop()
-    throw error
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; its last output:\n${server.output()}`, {
+      cause: error
+    })
   }
 
   const call: OurServer["call"] = async (path, init = {}) => {
     const { key, ...rest } = init
-    const headers: Record<string, string> = { "content-type": "application/json" }
-    if (key !== undefined) headers["x-api-key"] = key
-    else headers["x-internal-key"] = INTERNAL_API_KEY
+    const headers = new Headers(rest.headers)
+    if (!headers.has("content-type")) headers.set("content-type", "application/json")
+    if (key !== undefined) headers.set("x-api-key", key)
+    else headers.set("x-internal-key", INTERNAL_API_KEY)
     // A keep-alive connection the server closes as a request leaves on it fails with "fetch failed":
     // that request is sent again, once.
     const send = () => fetch(`http://${HOST}:${port}${path}`, { ...rest, headers })
@@ -82,6 +87,19 @@ export const startOurServer = async (options: {
     return body.api_key
   }
 
+  const waitForJob = async (key: string, jobId: string, what: string) => {
+    for (;;) {
+      const job = await call<{ status: string; result?: unknown; error_message?: string }>(`/api/v1/jobs/${jobId}`, {
+        key
+      })
+      if (job.body.status === "completed") return job.body.result
+      if (job.body.status === "failed" || job.body.status === "cancelled") {
+        throw new Error(`indexing ${what}: ${job.body.status} ${job.body.error_message ?? ""}`)
+      }
+      await sleep(250)
+    }
+  }
+
   const register = async (key: string, gitUrl: string) => {
     const started = Date.now()
     const { body, status } = await call<{ repository_id: string; job_id: string }>("/api/v1/repositories", {
@@ -90,20 +108,9 @@ export const startOurServer = async (options: {
       body: JSON.stringify({ git_url: gitUrl })
     })
     if (status !== 201) throw new Error(`registering ${gitUrl}: ${status} ${JSON.stringify(body)}`)
-    for (;;) {
-      const job = await call<{ status: string; result?: unknown; error_message?: string }>(
-        `/api/v1/jobs/${body.job_id}`,
-        { key }
-      )
-      if (job.body.status === "completed") {
-        return { repositoryId: body.repository_id, result: job.body.result, seconds: (Date.now() - started) / 1000 }
-      }
-      if (job.body.status === "failed" || job.body.status === "cancelled") {
-        throw new Error(`indexing ${gitUrl}: ${job.body.status} ${job.body.error_message ?? ""}`)
-      }
-      await sleep(250)
-    }
+    const result = await waitForJob(key, body.job_id, gitUrl)
+    return { repositoryId: body.repository_id, result, seconds: (Date.now() - started) / 1000 }
   }
 
-  return { server, call, createKey, register }
+  return { server, call, createKey, waitForJob, register }
 }

@@ -10,18 +10,10 @@ import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
 import type { LoadResult } from "../lib/load.js"
 import { runAutocannon } from "../lib/load.js"
-import { productionNodeFlags } from "../lib/node.js"
+import type { OurServer } from "../lib/ourServer.js"
+import { startOurServer } from "../lib/ourServer.js"
 import type { Server } from "../lib/processes.js"
-import {
-  cpuSeconds,
-  ensureBuilt,
-  freePort,
-  HOST,
-  loadAverage,
-  peakRssMiB,
-  startServer,
-  waitReady
-} from "../lib/processes.js"
+import { cpuSeconds, ensureBuilt, HOST, loadAverage, peakRssMiB } from "../lib/processes.js"
 import { atLeast, figure, peakRss, writeReport } from "../lib/report.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -34,12 +26,9 @@ const FILES = intEnv("BENCH_FILES", 400)
 const WARMUP_SECONDS = intEnv("BENCH_WARMUP_SECONDS", 3)
 const SECONDS = intEnv("BENCH_SECONDS", 10)
 const ROUNDS = intEnv("BENCH_ROUNDS", 2)
-const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const NEEDLE = "kotadb_mcp_needle"
 const LIMIT = 20
 const RATIO = 0.7
-// As production runs ours (scripts/start.sh, the Dockerfile's CMD).
-const NODE_FLAGS = productionNodeFlags(ROOT)
 
 const { cleanup, log, onCleanup, stopWatchdog, warn } = makeLifecycle(TIME_LIMIT_MS)
 let server: Server | undefined
@@ -51,25 +40,21 @@ const mcpBody = JSON.stringify({
   method: "tools/call",
   params: { name: "search_code", arguments: { query: NEEDLE, limit: LIMIT } }
 })
-const mcpHeaders = (key: string) => ({
-  "x-api-key": key,
-  "content-type": "application/json",
-  "accept": "application/json, text/event-stream",
-  "mcp-protocol-version": "2025-11-25"
-})
+const MCP_HEADERS = { "accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" }
+const mcpHeaders = (key: string) => ({ "x-api-key": key, "content-type": "application/json", ...MCP_HEADERS })
 
-const call = async (path: string, init: RequestInit = {}) => {
-  const response = await fetch(`http://${HOST}:${server!.port}${path}`, init)
-  const text = await response.text()
-  if (response.status >= 300) throw new Error(`${init.method ?? "GET"} ${path}: ${response.status} ${text}`)
-  return JSON.parse(text) as Record<string, unknown>
+/** One request that must succeed: its JSON body. */
+const ok = async (ours: OurServer, path: string, init: Parameters<OurServer["call"]>[1] = {}) => {
+  const { body, status } = await ours.call<Record<string, unknown>>(path, init)
+  if (status >= 300) throw new Error(`${init.method ?? "GET"} ${path}: ${status} ${JSON.stringify(body)}`)
+  return body
 }
 
 /** A repository of FILES files, one in ten holding the needle on two lines, straight into the index. */
-const seed = async (key: string, dbUrl: string) => {
-  const registered = await call("/api/v1/repositories", {
+const seed = async (ours: OurServer, key: string, dbUrl: string) => {
+  const registered = await ok(ours, "/api/v1/repositories", {
     method: "POST",
-    headers: { "x-api-key": key, "content-type": "application/json" },
+    key,
     body: JSON.stringify({ git_url: "https://github.com/bench/corpus" })
   })
   // Each file is one chunk of indexed_chunks (60 short lines fit in one), as the indexer would write it.
@@ -99,41 +84,28 @@ const main = async () => {
   const db = await createScratchDatabase(admin, "kotadb_bench_mcp")
   onCleanup(db.drop)
 
-  const port = await freePort()
-  server = startServer("ours", [...NODE_FLAGS, "dist/src/main.js"], {
-    cwd: ROOT,
-    port,
+  const api = await startOurServer({
+    root: ROOT,
+    databaseUrl: db.url,
+    readyTimeoutMs: 30_000,
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST,
-      KOTADB_WEBHOOK_BASE_URL: `http://${HOST}`,
-      SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
-      INTERNAL_API_KEY,
       WORKER_ENABLED: "false",
       // One key drives every connection: the per-user bound on searches in flight would answer most of
       // them 429 instead of searching. Twice the connections, because the requests a round's end cuts off
       // may still hold their place when the next round's arrive.
-      SEARCH_MAX_IN_FLIGHT_PER_USER: String(2 * CONNECTIONS),
-      METRICS_PORT: "0",
-      LOG_LEVEL: "warning"
+      SEARCH_MAX_IN_FLIGHT_PER_USER: String(2 * CONNECTIONS)
     }
   })
+  server = api.server
   const ours = server
   onCleanup(() => ours.stop())
-  await waitReady(ours, "/health/live", 30_000)
-  const issued = await call("/internal/api-keys", {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-internal-key": INTERNAL_API_KEY },
-    body: JSON.stringify({ user_email: "bench-mcp@example.test", rate_limit: 100_000, monthly_quota: 1e12 })
-  })
-  const key = issued.api_key as string
-  await seed(key, db.url)
+  const port = ours.port
+  const key = await api.createKey("bench-mcp@example.test")
+  await seed(api, key, db.url)
 
   // Both answer the same page.
-  const rest = await call(restPath, { headers: { "x-api-key": key } })
-  const mcp = await call("/mcp", { method: "POST", headers: mcpHeaders(key), body: mcpBody })
+  const rest = await ok(api, restPath, { key })
+  const mcp = await ok(api, "/mcp", { method: "POST", key, headers: MCP_HEADERS, body: mcpBody })
   const structured = (mcp.result as { structuredContent?: unknown } | undefined)?.structuredContent
   if (JSON.stringify(structured) !== JSON.stringify(rest)) {
     throw new Error(`MCP and REST answer differently: ${JSON.stringify(mcp).slice(0, 300)}`)

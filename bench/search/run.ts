@@ -17,16 +17,15 @@ import type { GitServer } from "../../test/utils/GitServer.js"
 import { startGitServer } from "../../test/utils/GitServer.js"
 import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
-import { productionNodeFlags } from "../lib/node.js"
-import type { Server } from "../lib/processes.js"
-import { ensureBuilt, freePort, HOST, loadAverage, peakRssMiB, startServer, waitReady } from "../lib/processes.js"
+import type { OurServer } from "../lib/ourServer.js"
+import { startOurServer } from "../lib/ourServer.js"
+import { ensureBuilt, loadAverage, peakRssMiB } from "../lib/processes.js"
 import type { Figure } from "../lib/report.js"
 import { atMost, figure, peakRss, writeReport } from "../lib/report.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 3_600_000
 const PREFIX = "kotadb_bench_search"
-const INTERNAL_API_KEY = "bench-internal-key-0123456789abcdef"
 const CORPUS = resolve(ROOT, process.env.BENCH_CORPUS || "node_modules")
 const REPS = intEnv("BENCH_REPS", 7)
 const SCALE = intEnv("BENCH_SCALE", 4)
@@ -130,50 +129,6 @@ const serve = async (server: GitServer, name: string, files: Record<string, Buff
 // Our server, through its HTTP API
 // ---------------------------------------------------------------------------------------------------
 
-const api = async <T>(server: Server, path: string, init: RequestInit & { key?: string } = {}) => {
-  const headers: Record<string, string> = { "content-type": "application/json" }
-  if (init.key !== undefined) headers["x-api-key"] = init.key
-  else headers["x-internal-key"] = INTERNAL_API_KEY
-  // A keep-alive connection the server closes (after 5 s idle, while rg runs) as a request leaves on it
-  // fails with "fetch failed": that request is sent again, once.
-  const send = () => fetch(`http://${HOST}:${server.port}${path}`, { ...init, headers })
-  const response = await send().catch(send)
-  const text = await response.text()
-  return { status: response.status, body: (text === "" ? null : JSON.parse(text)) as T }
-}
-
-const createKey = async (server: Server, email: string) => {
-  const { body, status } = await api<{ api_key: string }>(server, "/internal/api-keys", {
-    method: "POST",
-    body: JSON.stringify({ user_email: email, rate_limit: 100_000, monthly_quota: 1e12 })
-  })
-  if (status !== 201) throw new Error(`creating a key: ${status} ${JSON.stringify(body)}`)
-  return body.api_key
-}
-
-const finished = async (server: Server, key: string, jobId: string, what: string) => {
-  for (;;) {
-    const job = await api<{ status: string; error_message?: string }>(server, `/api/v1/jobs/${jobId}`, { key })
-    if (job.body.status === "completed") return
-    if (job.body.status === "failed" || job.body.status === "cancelled") {
-      throw new Error(`indexing ${what}: ${job.body.status} ${job.body.error_message ?? ""}`)
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-const register = async (server: Server, key: string, gitUrl: string) => {
-  const started = Date.now()
-  const { body, status } = await api<{ repository_id: string; job_id: string }>(server, "/api/v1/repositories", {
-    method: "POST",
-    key,
-    body: JSON.stringify({ git_url: gitUrl })
-  })
-  if (status !== 201) throw new Error(`registering ${gitUrl}: ${status} ${JSON.stringify(body)}`)
-  await finished(server, key, body.job_id, gitUrl)
-  return { repositoryId: body.repository_id, seconds: (Date.now() - started) / 1000 }
-}
-
 /**
  * The growth tenant's repository, the corpus `copies` times (copy<k>/…), indexed through the API one copy per
  * commit: registered with copy0, then each commit adding a copy is indexed by POST …/reindex, whose full index
@@ -181,7 +136,7 @@ const register = async (server: Server, key: string, gitUrl: string) => {
  * while each job holds one copy's files in memory, not all of them (a job holds every file it writes).
  */
 const grow = async (
-  server: Server,
+  server: OurServer,
   gitServer: GitServer,
   key: string,
   files: Record<string, Buffer>,
@@ -196,14 +151,14 @@ const grow = async (
     await repo.commit(tree, { message: `copy ${k}` })
     const started = Date.now()
     if (k === 0) {
-      repositoryId = (await register(server, key, repo.url)).repositoryId
+      repositoryId = (await server.register(key, repo.url)).repositoryId
     } else {
-      const { body, status } = await api<{ job_id: string }>(server, `/api/v1/repositories/${repositoryId}/reindex`, {
+      const { body, status } = await server.call<{ job_id: string }>(`/api/v1/repositories/${repositoryId}/reindex`, {
         method: "POST",
         key
       })
       if (status !== 202) throw new Error(`reindexing ${repo.url}: ${status} ${JSON.stringify(body)}`)
-      await finished(server, key, body.job_id, repo.url)
+      await server.waitForJob(key, body.job_id, repo.url)
     }
     seconds += (Date.now() - started) / 1000
   }
@@ -225,16 +180,16 @@ interface Page {
   readonly next_cursor: string | null
 }
 
-const search = async (server: Server, key: string, params: Record<string, string>) => {
+const search = async (server: OurServer, key: string, params: Record<string, string>) => {
   const started = performance.now()
-  const { body, status } = await api<Page>(server, `/api/v1/search/code?${new URLSearchParams(params)}`, { key })
+  const { body, status } = await server.call<Page>(`/api/v1/search/code?${new URLSearchParams(params)}`, { key })
   const ms = performance.now() - started
   if (status !== 200) throw new Error(`search ${JSON.stringify(params)}: ${status} ${JSON.stringify(body)}`)
   return { ms, page: body }
 }
 
 /** Every file the query matches, through type:file pages of 100. */
-const fileSet = async (server: Server, key: string, q: string) => {
+const fileSet = async (server: OurServer, key: string, q: string) => {
   const paths = new Set<string>()
   let cursor: string | null = null
   do {
@@ -289,7 +244,13 @@ interface Timed {
 }
 
 /** REPS timed first pages of ours and of rg, alternating, after one untimed run of each. */
-const time = async (server: Server, key: string, dir: string, query: Query, repositoryId: string): Promise<Timed> => {
+const time = async (
+  server: OurServer,
+  key: string,
+  dir: string,
+  query: Query,
+  repositoryId: string
+): Promise<Timed> => {
   const ours: Array<number> = []
   const theirs: Array<number> = []
   await search(server, key, { q: query.q, repository_id: repositoryId })
@@ -321,35 +282,20 @@ const main = async () => {
   for (let i = 0; i < 600; i++) small[`src/file${i}.txt`] = Buffer.from(`tenant b file ${i}\nnothing to see\n`)
   const tenantB = await serve(gitServer, "bench/small", small, 1)
 
-  const port = await freePort()
   // As production runs ours (scripts/start.sh, the Dockerfile's CMD).
-  const server = startServer("ours", [...productionNodeFlags(ROOT), "dist/src/main.js"], {
-    cwd: ROOT,
-    port,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: db.url,
-      DATABASE_MAX_CONNECTIONS: "10",
-      PORT: String(port),
-      HOST,
-      KOTADB_WEBHOOK_BASE_URL: `http://${HOST}`,
-      SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
-      INTERNAL_API_KEY,
-      GIT_ALLOW_PRIVATE_HOSTS: "true",
-      LOG_LEVEL: "warning",
-      METRICS_PORT: "0",
-      SYMBOLS_WORKERS: String(SYMBOLS_WORKERS)
-    }
+  const server = await startOurServer({
+    root: ROOT,
+    databaseUrl: db.url,
+    env: { DATABASE_MAX_CONNECTIONS: "10", SYMBOLS_WORKERS: String(SYMBOLS_WORKERS) }
   })
-  onCleanup(() => server.stop())
-  serverOutput = () => server.output()
-  await waitReady(server, "/health/live", 60_000)
+  onCleanup(() => server.server.stop())
+  serverOutput = () => server.server.output()
 
-  const keyA = await createKey(server, "tenant-a@example.test")
-  const keyB = await createKey(server, "tenant-b@example.test")
-  const indexedA = await register(server, keyA, one.url)
+  const keyA = await server.createKey("tenant-a@example.test")
+  const keyB = await server.createKey("tenant-b@example.test")
+  const indexedA = await server.register(keyA, one.url)
   log(`indexed ${one.files} files through the API in ${fmt(indexedA.seconds)} s`)
-  const indexedB = await register(server, keyB, tenantB.url)
+  const indexedB = await server.register(keyB, tenantB.url)
   await queryOnce(db.url, "ANALYZE")
   const pgVersion =
     (await queryOnce<{ v: string }>(db.url, "SELECT 'PostgreSQL ' || current_setting('server_version') AS v"))[0]!.v
@@ -435,7 +381,7 @@ const main = async () => {
   const figures: Array<Figure> = []
   let growth = Number.NaN
   if (SCALE > 1) {
-    const keyC = await createKey(server, "tenant-c@example.test")
+    const keyC = await server.createKey("tenant-c@example.test")
     const many = await grow(server, gitServer, keyC, corpus.files, SCALE)
     const indexedC = many
     await queryOnce(db.url, "ANALYZE")
@@ -468,7 +414,7 @@ const main = async () => {
     if (growth > 1.5) problems.push(`selective queries at ${SCALE}× files: ${fmt(growth, 2)}× the time (bar ≤ 1.5)`)
   }
 
-  const peak = peakRssMiB(server.pid)
+  const peak = peakRssMiB(server.server.pid)
   log(`peak RSS of our server: ${fmt(peak)} MiB`)
   for (const problem of problems) log(`PROBLEM: ${problem}`)
 
