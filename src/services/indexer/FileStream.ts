@@ -15,12 +15,12 @@ import { decode } from "./IndexPlan.js"
 /**
  * A chunk: what one pass holds at once. Its raw blobs, their text, the text's search chunks and folded
  * copies, the statements' encoded arrays, the copies sent to the extractor threads and what they send back
- * are each about the chunk's size or a small multiple of it, so a few MiB keep a pass well inside the
+ * are each about the chunk's size or a small multiple of it, so a MiB keeps a pass well inside the
  * process's memory budget (SPEC section 12; figures in bench/README.md, index section), while the
  * statements per chunk (about ten) stay few next to the work. The file bound keeps each chunk to one
  * `unnest` statement per table (IndexedFileStore's batch).
  */
-export const CHUNK = { files: 250, bytes: 4 * 1024 * 1024 } as const
+export const CHUNK = { files: 100, bytes: 1024 * 1024 } as const
 
 /** What streaming the files wrote: the counts of the job result, added up chunk by chunk. */
 export interface Streamed extends IntelligenceSummary {
