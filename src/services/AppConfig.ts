@@ -225,7 +225,7 @@ const load = (options: { readonly server: boolean }) =>
       symbolsWorkers: yield* integer("SYMBOLS_WORKERS", 1, 0, 64),
       symbolsMaxFileSize: yield* integer("SYMBOLS_MAX_FILE_SIZE", 1024 * 1024, 1024, 64 * 1024 * 1024),
       symbolsTimeout: yield* positive("SYMBOLS_TIMEOUT", Duration.seconds(10)),
-      // A parser thread's wasm memory never shrinks, so threads are replaced after this many files.
+      // An extractor's wasm memory never shrinks, so each process is replaced after this many files.
       symbolsRecycleAfter: yield* integer("SYMBOLS_RECYCLE_AFTER", 1_000, 1, 1_000_000),
       gitAllowedHosts: yield* optional(
         Config.string("GIT_ALLOWED_HOSTS").pipe(

@@ -14,7 +14,7 @@ import { decode } from "./IndexPlan.js"
 
 /**
  * A chunk: what one pass holds at once. Its raw blobs, their text, the text's search chunks and folded
- * copies, the statements' encoded arrays, the copies sent to the extractor threads and what they send back
+ * copies, the statements' encoded arrays, the copies sent to the extractor processes and what they send back
  * are each about the chunk's size or a small multiple of it, so a MiB keeps a pass well inside the
  * process's memory budget (SPEC section 12; figures in bench/README.md, index section), while the
  * statements per chunk (about ten) stay few next to the work. The file bound keeps each chunk to one
@@ -42,7 +42,7 @@ export interface StreamRequest {
 
 /**
  * Writes a plan's files into the index a chunk at a time, inside the caller's transaction: reads the
- * chunk's blobs from git, decodes them, upserts their text and search chunks while the extractor threads
+ * chunk's blobs from git, decodes them, upserts their text and search chunks while the extractor processes
  * parse them, and lets the text go before reading the next; the chunk's symbols, references and imports are
  * written beside the next chunk's parse. At most two chunks are held at once.
  */
@@ -53,7 +53,7 @@ export class FileStream extends Effect.Service<FileStream>()("services/indexer/F
     const intel = yield* CodeIntelStore
     const extractor = yield* ExtractorPool
 
-    // The previous chunk's symbols are written while this chunk is parsed: the extractor threads do not
+    // The previous chunk's symbols are written while this chunk is parsed: the extractor processes do not
     // wait for Postgres, and at most that chunk's symbols are held beside this chunk.
     const writeChunk = (
       repositoryId: string,
