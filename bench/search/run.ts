@@ -22,6 +22,7 @@ import { startOurServer } from "../lib/ourServer.js"
 import { ensureBuilt, loadAverage, peakRssMiB } from "../lib/processes.js"
 import type { Figure } from "../lib/report.js"
 import { atMost, figure, peakRss, writeReport } from "../lib/report.js"
+import { serveCorpus } from "../lib/servedCorpus.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const TIME_LIMIT_MS = 3_600_000
@@ -110,30 +111,11 @@ const readCorpus = () => {
   return { files, bytes }
 }
 
-/** A served repository holding `files` (each copy under copy<k>/ when copies > 1), and its work tree. */
-const serve = async (server: GitServer, name: string, files: Record<string, Buffer>, copies: number) => {
-  const tree: Record<string, Buffer> = {}
-  for (const [path, content] of Object.entries(files)) {
-    for (let k = 0; k < copies; k++) tree[copies === 1 ? path : `copy${k}/${path}`] = content
-  }
-  const repo = await server.createRepository(name)
-  const sha = await repo.commit(tree, { message: "corpus" })
-  const committed = await repo.tree(sha)
-  if (committed.length !== Object.keys(tree).length) {
-    throw new Error(`the commit holds ${committed.length} files, the corpus ${Object.keys(tree).length}`)
-  }
-  return { url: repo.url, workTree: join(server.directory, "work", name), files: committed.length }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Our server, through its HTTP API
-// ---------------------------------------------------------------------------------------------------
-
 /**
  * The growth tenant's repository, the corpus `copies` times (copy<k>/…), indexed through the API one copy per
  * commit: registered with copy0, then each commit adding a copy is indexed by POST …/reindex, whose full index
- * reads only the blobs not indexed yet. The index ends as one full index of the last commit would leave it,
- * while each job holds one copy's files in memory, not all of them (a job holds every file it writes).
+ * reads only the blobs not indexed yet. The index ends as one full index of the last commit would leave it
+ * (bench/README.md, search, says why it is built this way).
  */
 const grow = async (
   server: OurServer,
@@ -275,12 +257,12 @@ const main = async () => {
   const corpus = readCorpus()
   const count = Object.keys(corpus.files).length
   log(`corpus: ${count} files, ${fmt(corpus.bytes / 1e6)} MB from ${relative(ROOT, CORPUS) || "."}`)
-  const one = await serve(gitServer, "bench/corpus", corpus.files, 1)
+  const one = await serveCorpus(gitServer, "bench/corpus", Object.entries(corpus.files), 1)
   // Tenant B: small files that hold none of the queries' strings, more chunks than one ordered probe reads,
   // so that its searches go through the trigram index.
   const small: Record<string, Buffer> = {}
   for (let i = 0; i < 600; i++) small[`src/file${i}.txt`] = Buffer.from(`tenant b file ${i}\nnothing to see\n`)
-  const tenantB = await serve(gitServer, "bench/small", small, 1)
+  const tenantB = await serveCorpus(gitServer, "bench/small", Object.entries(small), 1)
 
   // As production runs ours (scripts/start.sh, the Dockerfile's CMD).
   const server = await startOurServer({

@@ -6,7 +6,6 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { Agent, request } from "node:http"
 import { relative } from "node:path"
-import type { GitServer } from "../../test/utils/GitServer.js"
 import { startGitServer } from "../../test/utils/GitServer.js"
 import { adminUrl, createScratchDatabase, dropOrphans, queryOnce } from "../lib/database.js"
 import { intEnv } from "../lib/lifecycle.js"
@@ -17,6 +16,7 @@ import type { Server } from "../lib/processes.js"
 import { HOST, loadAverage, tryPeakRssMiB } from "../lib/processes.js"
 import type { Figure } from "../lib/report.js"
 import { atLeast, atMost, figure } from "../lib/report.js"
+import { serveCorpus } from "../lib/servedCorpus.js"
 import { fmt } from "../lib/table.js"
 import type { Answer, QueryKind, SymbolQuery } from "./queries.js"
 import { checkAnswers, describe, KINDS, pathOf, QUERIES } from "./queries.js"
@@ -63,21 +63,6 @@ const percentile = (values: ReadonlyArray<number>, p: number) => {
 /** Where a corpus file goes in the repository: node_modules' own layout, else its path under /usr. */
 const repositoryPath = (root: string, path: string) =>
   path.startsWith(`${root}node_modules/`) ? relative(`${root}node_modules`, path) : path.replace(/^\/usr\//, "")
-
-/** A served repository holding the files (each copy under copy<k>/ when copies > 1). */
-const serve = async (server: GitServer, name: string, files: ReadonlyMap<string, Buffer>, copies: number) => {
-  const tree: Record<string, Buffer> = {}
-  for (const [path, content] of files) {
-    for (let k = 0; k < copies; k++) tree[copies === 1 ? path : `copy${k}/${path}`] = content
-  }
-  const repo = await server.createRepository(name)
-  const sha = await repo.commit(tree, { message: "corpus" })
-  const committed = await repo.tree(sha)
-  if (committed.length !== Object.keys(tree).length) {
-    throw new Error(`the commit holds ${committed.length} files, the corpus ${Object.keys(tree).length}`)
-  }
-  return { url: repo.url, files: committed.length }
-}
 
 /** Sets a process's VmHWM back to its current RSS (Linux ≥ 4.0); false where that is not allowed. */
 const resetPeakRssOf = (pid: number) => {
@@ -148,8 +133,8 @@ export const symbolSearchScenario = async (context: ScenarioContext): Promise<Sc
     for (const path of group.files) files.set(repositoryPath(root, path), readFileSync(path))
   }
   const bytes = [...files.values()].reduce((n, b) => n + b.length, 0)
-  const base = await serve(gitServer, "bench/symbols", files, 1)
-  const larger = SCALE > 1 ? await serve(gitServer, "bench/symbols-x", files, SCALE) : undefined
+  const base = await serveCorpus(gitServer, "bench/symbols", files, 1)
+  const larger = SCALE > 1 ? await serveCorpus(gitServer, "bench/symbols-x", files, SCALE) : undefined
 
   const ours: OurServer = await startOurServer({ root, databaseUrl: db.url })
   onCleanup(() => ours.server.stop())
