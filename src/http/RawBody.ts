@@ -34,6 +34,7 @@ const read = (source: IncomingMessage, maxBytes: number) =>
       detach()
       resume(Effect.fail(new InvalidRequestBody({ message: "the request body could not be read" })))
     }
+    // A sender that hangs up mid-body: 'close' before 'end'.
     const onClose = () => {
       if (!source.complete) onError()
     }
@@ -46,7 +47,8 @@ const read = (source: IncomingMessage, maxBytes: number) =>
 
 /**
  * The body's bytes, read once straight off the Node request and bounded while streaming: past `maxBytes`
- * (or a declared length over it) a 413, and the rest is discarded unread. Webhooks read theirs the same way.
+ * (or a declared length over it) a 413, and the rest is discarded unread. The chunks are joined once at
+ * the end: the platform's reader concatenates on every chunk, quadratic in a body of many megabytes.
  */
 export const readRawBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: number) =>
   Number(request.headers["content-length"] ?? "0") > maxBytes

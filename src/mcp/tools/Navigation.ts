@@ -5,7 +5,7 @@ import { Direction, FilePath, LanguageName, ReferenceKind, SymbolKind, SymbolNam
 import { RepositoryId } from "../../domain/Repository.js"
 import { Text } from "../../domain/Text.js"
 import { CodeNavigation } from "../../services/CodeNavigation.js"
-import type { ToolFailure } from "../Tool.js"
+import type { CallingKey, Tool, ToolFailure } from "../Tool.js"
 import { asToolFailure, decodeWith, defineTool, invalidArguments, text } from "../Tool.js"
 
 const NAME_MATCH = "Found by name (resolution: name-match), not by type resolution: every definition with the " +
@@ -58,6 +58,7 @@ const symbolName = text().min(1).max(500).describe("The exact name (case-sensiti
 const filePath = text().min(1).max(4096).describe("A file's path in the repository, e.g. src/index.ts")
 const cursor = text().max(8192).optional().describe("next_cursor from the previous page")
 const resolution = z.literal("name-match")
+const paged = { next_cursor: z.string().nullable(), resolution }
 
 const symbolLocation = {
   repository_id: z.string(),
@@ -110,11 +111,27 @@ const plain = <A extends object>(value: A): Record<string, unknown> => ({ ...val
 
 export const NavigationTools = Effect.gen(function*() {
   const navigation = yield* CodeNavigation
-  const run = <A extends object, E extends { readonly _tag: string; readonly message: string }>(
-    effect: Effect.Effect<A, E | ToolFailure>
-  ) => effect.pipe(Effect.map(plain), Effect.mapError(asToolFailure))
-  return [
+  /** A read-only tool: arguments decoded again with the route's schemas, then answered by `answer`. */
+  const readTool = <I extends z.ZodRawShape, A, E extends { readonly _tag: string; readonly message: string }>(
+    { answer, decode, ...tool }: Omit<Tool, "input" | "run" | "scope" | "annotations"> & {
+      readonly input: I
+      readonly decode: (args: unknown) => Effect.Effect<A, ToolFailure>
+      readonly answer: (userId: CallingKey["userId"], input: A) => Effect.Effect<object, E | ToolFailure>
+    }
+  ) =>
     defineTool({
+      ...tool,
+      scope: "read",
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      run: (args, key) =>
+        decode(args).pipe(
+          Effect.flatMap((input) => answer(key.userId, input)),
+          Effect.map(plain),
+          Effect.mapError(asToolFailure)
+        )
+    })
+  return [
+    readTool({
       name: "search_symbols",
       title: "Search symbols",
       description: "Find definitions (functions, methods, classes, interfaces, types, constants...) whose name " +
@@ -124,7 +141,6 @@ export const NavigationTools = Effect.gen(function*() {
         "language, name, kind, line, column, end_line, container, signature} (about 250 bytes); `limit` (1-100, " +
         `default 20) per page. ${PAGING} Follow up with get_file or get_outline on a result's path. ${NAME_MATCH}`,
       category: "search",
-      scope: "read",
       input: {
         query: text().min(1).max(200).describe("Part of the name, e.g. createServer or User"),
         kind: z.enum(symbolKinds).optional().describe("Only this kind of definition"),
@@ -133,22 +149,19 @@ export const NavigationTools = Effect.gen(function*() {
         limit: z.number().int().min(1).max(100).optional().describe("Definitions per page, default 20"),
         cursor
       },
-      output: { symbols: z.array(z.object(symbolLocation)), next_cursor: z.string().nullable(), resolution },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeSearch(args)
-          return yield* navigation.searchSymbols(key.userId, {
-            q: input.query,
-            kind: input.kind,
-            lang: input.language,
-            repositoryId: input.repository_id,
-            limit: input.limit,
-            cursor: input.cursor
-          })
-        }))
+      output: { symbols: z.array(z.object(symbolLocation)), ...paged },
+      decode: decodeSearch,
+      answer: (userId, input) =>
+        navigation.searchSymbols(userId, {
+          q: input.query,
+          kind: input.kind,
+          lang: input.language,
+          repositoryId: input.repository_id,
+          limit: input.limit,
+          cursor: input.cursor
+        })
     }),
-    defineTool({
+    readTool({
       name: "find_definitions",
       title: "Find definitions",
       description: "Every definition named exactly `name` in one repository, with its file, line range, kind " +
@@ -156,7 +169,6 @@ export const NavigationTools = Effect.gen(function*() {
         "(relation same_file), then those in the files it imports (imported), then the rest (other). " +
         `\`limit\` (1-200, default 50) per page. ${PAGING} ${NAME_MATCH}`,
       category: "navigation",
-      scope: "read",
       input: {
         repository_id: repositoryId,
         name: symbolName,
@@ -170,22 +182,18 @@ export const NavigationTools = Effect.gen(function*() {
           ...symbolLocation,
           relation: z.enum(["same_file", "imported", "other"])
         })),
-        next_cursor: z.string().nullable(),
-        resolution
+        ...paged
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeNamed(args)
-          return yield* navigation.definitions(key.userId, input.repository_id, {
-            name: input.name,
-            path: input.path,
-            limit: input.limit,
-            cursor: input.cursor
-          })
-        }))
+      decode: decodeNamed,
+      answer: (userId, input) =>
+        navigation.definitions(userId, input.repository_id, {
+          name: input.name,
+          path: input.path,
+          limit: input.limit,
+          cursor: input.cursor
+        })
     }),
-    defineTool({
+    readTool({
       name: "find_references",
       title: "Find references",
       description: "Every use of the name `name` in one repository: calls, type uses, inheritance and " +
@@ -193,7 +201,6 @@ export const NavigationTools = Effect.gen(function*() {
         "definition the use sits in (null at the top level). Ordered by path and position; `limit` (1-500, " +
         `default 100) per page. ${PAGING} ${NAME_MATCH}`,
       category: "navigation",
-      scope: "read",
       input: {
         repository_id: repositoryId,
         name: symbolName,
@@ -212,22 +219,18 @@ export const NavigationTools = Effect.gen(function*() {
           column: z.number(),
           enclosing: z.string().nullable()
         })),
-        next_cursor: z.string().nullable(),
-        resolution
+        ...paged
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeNamed(args)
-          return yield* navigation.references(key.userId, input.repository_id, {
-            name: input.name,
-            kind: input.kind,
-            limit: input.limit,
-            cursor: input.cursor
-          })
-        }))
+      decode: decodeNamed,
+      answer: (userId, input) =>
+        navigation.references(userId, input.repository_id, {
+          name: input.name,
+          kind: input.kind,
+          limit: input.limit,
+          cursor: input.cursor
+        })
     }),
-    defineTool({
+    readTool({
       name: "find_callers",
       title: "Find callers",
       description: "Who calls `name` in one repository: the calls grouped by the definition they are in " +
@@ -235,7 +238,6 @@ export const NavigationTools = Effect.gen(function*() {
         "call_count}); caller is null for calls at the top level of a file. `limit` (1-200, default 50) " +
         `callers per page. ${PAGING} ${NAME_MATCH}`,
       category: "navigation",
-      scope: "read",
       input: {
         repository_id: repositoryId,
         name: symbolName.describe("The called name (exact, case-sensitive)"),
@@ -258,28 +260,23 @@ export const NavigationTools = Effect.gen(function*() {
           calls: z.array(z.object({ line: z.number(), column: z.number() })),
           call_count: z.number()
         })),
-        next_cursor: z.string().nullable(),
-        resolution
+        ...paged
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeNamed(args)
-          return yield* navigation.callers(key.userId, input.repository_id, {
-            name: input.name,
-            limit: input.limit,
-            cursor: input.cursor
-          })
-        }))
+      decode: decodeNamed,
+      answer: (userId, input) =>
+        navigation.callers(userId, input.repository_id, {
+          name: input.name,
+          limit: input.limit,
+          cursor: input.cursor
+        })
     }),
-    defineTool({
+    readTool({
       name: "get_file",
       title: "Get a file",
       description: "The text of one indexed file at the indexed commit (commit), with its language, size and " +
         "line count; start_line and end_line (1-based, inclusive) for part of it. At most 1,000,000 " +
         "characters per call: when truncated is true, call again with start_line = end_line + 1.",
       category: "navigation",
-      scope: "read",
       input: {
         repository_id: repositoryId,
         path: filePath,
@@ -299,28 +296,25 @@ export const NavigationTools = Effect.gen(function*() {
         truncated: z.boolean(),
         resolution
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeFile(args)
-          const from = input.start_line ?? 1
-          if (input.end_line !== undefined && input.end_line < from) {
-            return yield* invalidArguments("end_line comes before start_line")
-          }
-          const lines = input.start_line === undefined && input.end_line === undefined
-            ? null
-            : { from, to: input.end_line ?? 2 ** 31 - 1 }
-          return yield* navigation.file(key.userId, input.repository_id, input.path, lines)
-        }))
+      decode: decodeFile,
+      answer: (userId, input) => {
+        const from = input.start_line ?? 1
+        if (input.end_line !== undefined && input.end_line < from) {
+          return Effect.fail(invalidArguments("end_line comes before start_line"))
+        }
+        const lines = input.start_line === undefined && input.end_line === undefined
+          ? null
+          : { from, to: input.end_line ?? 2 ** 31 - 1 }
+        return navigation.file(userId, input.repository_id, input.path, lines)
+      }
     }),
-    defineTool({
+    readTool({
       name: "get_outline",
       title: "Get a file's outline",
       description: "The definitions in one file as a tree ({name, kind, line, end_line, container, signature, " +
         "children}): classes with their methods and fields, functions, types. A cheap way to see what a file " +
         "holds before reading it with get_file.",
       category: "navigation",
-      scope: "read",
       input: { repository_id: repositoryId, path: filePath },
       output: {
         repository_id: z.string(),
@@ -330,14 +324,10 @@ export const NavigationTools = Effect.gen(function*() {
         truncated: z.boolean(),
         resolution
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeFile(args)
-          return yield* navigation.outline(key.userId, input.repository_id, input.path)
-        }))
+      decode: decodeFile,
+      answer: (userId, input) => navigation.outline(userId, input.repository_id, input.path)
     }),
-    defineTool({
+    readTool({
       name: "dependencies",
       title: "File dependencies",
       description: "The import graph around one file: the files it imports (direction dependencies, default) " +
@@ -345,7 +335,6 @@ export const NavigationTools = Effect.gen(function*() {
         "import edges among them, the import cycles they close, and the file's imports that resolve to no " +
         "file of the repository (packages). At most 500 files (truncated).",
       category: "navigation",
-      scope: "read",
       input: {
         repository_id: repositoryId,
         path: filePath,
@@ -364,18 +353,15 @@ export const NavigationTools = Effect.gen(function*() {
         truncated: z.boolean(),
         resolution
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeGraph(args)
-          return yield* navigation.dependencies(key.userId, input.repository_id, {
-            path: input.path,
-            direction: input.direction,
-            depth: input.depth
-          })
-        }))
+      decode: decodeGraph,
+      answer: (userId, input) =>
+        navigation.dependencies(userId, input.repository_id, {
+          path: input.path,
+          direction: input.direction,
+          depth: input.depth
+        })
     }),
-    defineTool({
+    readTool({
       name: "analyze_impact",
       title: "Analyze the impact of a change",
       description: "The files a change to `paths` may affect, by depth: files importing a changed file or " +
@@ -383,7 +369,6 @@ export const NavigationTools = Effect.gen(function*() {
         "files, `depth` (1-5, default 3) steps out. Each file says how it was reached (via import or call) " +
         `and some of the names it calls. At most 1,000 files (truncated). ${NAME_MATCH}`,
       category: "navigation",
-      scope: "read",
       input: {
         repository_id: repositoryId,
         paths: z.array(filePath).min(1).max(100).describe("The files that change"),
@@ -396,12 +381,9 @@ export const NavigationTools = Effect.gen(function*() {
         truncated: z.boolean(),
         resolution
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-      run: (args, key) =>
-        run(Effect.gen(function*() {
-          const input = yield* decodeImpact(args)
-          return yield* navigation.impact(key.userId, input.repository_id, { paths: input.paths, depth: input.depth })
-        }))
+      decode: decodeImpact,
+      answer: (userId, input) =>
+        navigation.impact(userId, input.repository_id, { paths: input.paths, depth: input.depth })
     })
   ]
 })
