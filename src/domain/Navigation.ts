@@ -1,9 +1,6 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Schema from "effect/Schema"
-import type {
-  ReferenceKind as ExtractedReferenceKind,
-  SymbolKind as ExtractedSymbolKind
-} from "../symbols/Extraction.js"
+import { REFERENCE_KINDS, SYMBOL_KINDS } from "../symbols/Extraction.js"
 import { RepositoryId } from "./Repository.js"
 import { languageNamed } from "./SearchQuery.js"
 import { Text } from "./Text.js"
@@ -11,27 +8,10 @@ import { Text } from "./Text.js"
 /** Every navigation answer says how it was found: by name, not by type resolution. */
 export const Resolution = Schema.Literal("name-match")
 
-export const SymbolKind = Schema.Literal(
-  "function",
-  "method",
-  "class",
-  "interface",
-  "type",
-  "enum",
-  "module",
-  "constant",
-  "variable",
-  "field",
-  "constructor",
-  "macro"
-)
+export const SymbolKind = Schema.Literal(...SYMBOL_KINDS)
 export type SymbolKind = typeof SymbolKind.Type
-export const ReferenceKind = Schema.Literal("call", "type", "inherit", "import", "other")
+export const ReferenceKind = Schema.Literal(...REFERENCE_KINDS)
 export type ReferenceKind = typeof ReferenceKind.Type
-
-// The kinds the extractor writes and the kinds the API accepts are the same lists.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
-export const kindsAgree: Same<SymbolKind, ExtractedSymbolKind> & Same<ReferenceKind, ExtractedReferenceKind> = true
 
 /** A path inside a repository, as the index stores it. */
 export const FilePath = Text.pipe(

@@ -1,20 +1,24 @@
 /** What code intelligence knows about one file: the contract between extraction and storage. */
 
-export type SymbolKind =
-  | "function"
-  | "method"
-  | "class"
-  | "interface"
-  | "type"
-  | "enum"
-  | "module"
-  | "constant"
-  | "variable"
-  | "field"
-  | "constructor"
-  | "macro"
+/** The kinds of definition extraction writes; the API accepts the same list (`domain/Navigation.ts`). */
+export const SYMBOL_KINDS = [
+  "function",
+  "method",
+  "class",
+  "interface",
+  "type",
+  "enum",
+  "module",
+  "constant",
+  "variable",
+  "field",
+  "constructor",
+  "macro"
+] as const
+export type SymbolKind = typeof SYMBOL_KINDS[number]
 
-export type ReferenceKind = "call" | "type" | "inherit" | "import" | "other"
+export const REFERENCE_KINDS = ["call", "type", "inherit", "import", "other"] as const
+export type ReferenceKind = typeof REFERENCE_KINDS[number]
 
 /** A definition. Positions are 1-based; columns count UTF-16 code units; the end is exclusive. */
 export interface ExtractedSymbol {

@@ -10,6 +10,7 @@ import type {
   ReferenceKind,
   SymbolKind
 } from "./Extraction.js"
+import { SYMBOL_KINDS } from "./Extraction.js"
 import { COMPILER_LANGUAGES, LANGUAGES } from "./Languages.js"
 import { isRubyLocal } from "./RubyLocals.js"
 import type * as TypeScriptSyntax from "./TypeScriptSyntax.js"
@@ -17,20 +18,7 @@ import type * as TypeScriptSyntax from "./TypeScriptSyntax.js"
 const SIGNATURE_CHARS = 200
 const NAME_CHARS = 200
 
-const SYMBOL_KINDS: ReadonlySet<string> = new Set<SymbolKind>([
-  "function",
-  "method",
-  "class",
-  "interface",
-  "type",
-  "enum",
-  "module",
-  "constant",
-  "variable",
-  "field",
-  "constructor",
-  "macro"
-])
+const DEFINITION_KINDS: ReadonlySet<string> = new Set<string>(SYMBOL_KINDS)
 
 const CONSTRUCTIONS = new Set(["new_expression", "object_creation_expression"])
 const BASES = new Set(["superclass", "base_list", "base_clause", "class_heritage", "extends_clause"])
@@ -204,7 +192,7 @@ const collect = (matches: ReadonlyArray<QueryMatch>, loaded: Loaded, text: strin
     }
     if (name === undefined) continue
     const pattern = match.patternIndex
-    if (definition !== undefined && SYMBOL_KINDS.has(definition.kind)) {
+    if (definition !== undefined && DEFINITION_KINDS.has(definition.kind)) {
       const known = definitions.get(name.startIndex)
       if (known === undefined || known.pattern > pattern) {
         definitions.set(name.startIndex, {
