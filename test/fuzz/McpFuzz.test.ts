@@ -7,27 +7,12 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import { createKey } from "../utils/keys.js"
+import { MCP_TOOLS as TOOLS } from "../utils/mcpTools.js"
 import { testApp } from "../utils/TestApp.js"
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000) / 2
 
 const TABLES = ["repositories", "repository_secrets", "indexing_jobs", "indexing_job_events", "indexed_files"] as const
-const TOOLS = [
-  "search_code",
-  "search_symbols",
-  "find_definitions",
-  "find_references",
-  "find_callers",
-  "get_file",
-  "get_outline",
-  "dependencies",
-  "analyze_impact",
-  "list_repositories",
-  "get_repository",
-  "register_repository",
-  "reindex_repository",
-  "get_job"
-]
 const METHODS = ["initialize", "tools/list", "tools/call", "ping", "notifications/initialized", "resources/list"]
 
 const weird = fc.oneof(

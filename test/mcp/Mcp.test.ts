@@ -10,6 +10,7 @@ import { UsageRecorder } from "../../src/services/UsageRecorder.js"
 import { runWorker } from "../../src/worker/Worker.js"
 import { gitServer } from "../utils/GitServer.js"
 import { createKey } from "../utils/keys.js"
+import { MCP_TOOLS as TOOLS } from "../utils/mcpTools.js"
 import { testApp } from "../utils/TestApp.js"
 
 const ALLOWED_ORIGIN = "https://agent.example.test"
@@ -80,23 +81,6 @@ const initialize = (version: string) =>
     method: "initialize",
     params: { protocolVersion: version, capabilities: {}, clientInfo: { name: "raw", version: "1" } }
   })
-
-const TOOLS = [
-  "search_code",
-  "search_symbols",
-  "find_definitions",
-  "find_references",
-  "find_callers",
-  "get_file",
-  "get_outline",
-  "dependencies",
-  "analyze_impact",
-  "list_repositories",
-  "get_repository",
-  "register_repository",
-  "reindex_repository",
-  "get_job"
-]
 
 layer(app, { timeout: "120 seconds", excludeTestServices: true })("MCP over Streamable HTTP", (it) => {
   it.scoped("initializes at 2025-11-25 and lists every tool with input and output schemas", () =>

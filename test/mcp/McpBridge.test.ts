@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { createKey, get, withKey } from "../utils/keys.js"
+import { MCP_TOOLS as TOOLS } from "../utils/mcpTools.js"
 import { testApp } from "../utils/TestApp.js"
 
 const post = (path: string, headers: Record<string, string>, body?: string) =>
@@ -13,23 +14,6 @@ const post = (path: string, headers: Record<string, string>, body?: string) =>
         body === undefined ? (r) => r : HttpClientRequest.bodyText(body, "application/json")
       )
     ))
-
-const TOOLS = [
-  "search_code",
-  "search_symbols",
-  "find_definitions",
-  "find_references",
-  "find_callers",
-  "get_file",
-  "get_outline",
-  "dependencies",
-  "analyze_impact",
-  "list_repositories",
-  "get_repository",
-  "register_repository",
-  "reindex_repository",
-  "get_job"
-]
 
 layer(testApp({ GIT_ALLOW_PRIVATE_HOSTS: "true" }), { timeout: "60 seconds", excludeTestServices: true })(
   "the original MCP REST bridge",

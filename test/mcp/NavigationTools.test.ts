@@ -7,18 +7,8 @@ import { Effect } from "effect"
 import { CODE_FILES, seedCodeIntel } from "../utils/codeIntelFixture.js"
 import { insertRepository } from "../utils/fixtures.js"
 import { createKey, withKey } from "../utils/keys.js"
+import { NAVIGATION_TOOLS } from "../utils/mcpTools.js"
 import { testApp } from "../utils/TestApp.js"
-
-const NAVIGATION_TOOLS = [
-  "search_symbols",
-  "find_definitions",
-  "find_references",
-  "find_callers",
-  "get_file",
-  "get_outline",
-  "dependencies",
-  "analyze_impact"
-]
 
 /** The SDK's own client over Streamable HTTP, closed with the test's scope. */
 const connect = (key: string) =>
