@@ -29,15 +29,16 @@ export const register = (key: string, gitUrl: string, settings?: Record<string, 
     return (yield* response.json) as Registered
   })
 
-/** A signed push of `before..after` to main: a 202 with its job's id. */
-export const push = (repo: Registered, before: string, after: string) =>
+/** A signed push of `before..after` to main (`extra` for more of the payload, e.g. `forced`): a 202 with its job's id. */
+export const push = (repo: Registered, before: string, after: string, extra?: Record<string, unknown>) =>
   Effect.gen(function*() {
     const body = JSON.stringify({
       ref: "refs/heads/main",
       before,
       after,
       repository: { default_branch: "main" },
-      commits: []
+      commits: [],
+      ...extra
     })
     const response = yield* post(`/webhooks/github/${repo.repository_id}`, {
       "x-github-event": "push",
@@ -49,13 +50,27 @@ export const push = (repo: Registered, before: string, after: string) =>
     return ((yield* response.json) as { job_id: string }).job_id
   })
 
+export interface JobState {
+  readonly status: string
+  readonly result: Record<string, unknown> | null
+  readonly errorCode: string | null
+  readonly errorMessage: string | null
+  readonly attempt: number
+}
+
+/** A job's row as it stands. */
+export const job = (id: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<JobState>`
+      SELECT status, result, error_code, error_message, attempt FROM indexing_jobs WHERE id = ${id}`.pipe(
+      Effect.map((rows) => rows[0]!),
+      Effect.orDie
+    ))
+
 /** A job once it has finished (completed, failed or cancelled), with its result. */
 export const finished = (id: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ status: string; result: Record<string, unknown> | null }>`
-      SELECT status, result FROM indexing_jobs WHERE id = ${id}`.pipe(Effect.map((rows) => rows[0]!), Effect.orDie))
-    .pipe(
-      Effect.filterOrFail((j) => ["completed", "failed", "cancelled"].includes(j.status)),
-      Effect.retry(Schedule.spaced("50 millis")),
-      Effect.timeout("60 seconds")
-    )
+  job(id).pipe(
+    Effect.filterOrFail((j) => ["completed", "failed", "cancelled"].includes(j.status)),
+    Effect.retry(Schedule.spaced("50 millis")),
+    Effect.timeout("60 seconds")
+  )

@@ -1,8 +1,7 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
-import { createHmac, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -12,6 +11,7 @@ import { runWorker } from "../../src/worker/Worker.js"
 import type { GitServer, TestRepository } from "../utils/GitServer.js"
 import { gitServer } from "../utils/GitServer.js"
 import { createKey, get, withKey } from "../utils/keys.js"
+import { finished, job, post, push, register } from "../utils/repositoryFlow.js"
 import { testApp } from "../utils/TestApp.js"
 
 // Workspaces of this file's workers only: other test files fetch at the same time.
@@ -31,37 +31,6 @@ const app = Layer.scopedDiscard(runWorker).pipe(
 
 const workspaces = () => readdirSync(workspaceDir).filter((name) => name.startsWith("kotadb-git-"))
 
-const post = (path: string, headers: Record<string, string>, body: unknown) =>
-  Effect.flatMap(HttpClient.HttpClient, (client) =>
-    client.execute(
-      HttpClientRequest.post(path).pipe(HttpClientRequest.setHeaders(headers), HttpClientRequest.bodyUnsafeJson(body))
-    ))
-
-const register = (key: string, gitUrl: string, settings?: Record<string, unknown>) =>
-  Effect.gen(function*() {
-    const response = yield* post("/api/v1/repositories", withKey(key), { git_url: gitUrl, branch: "main", settings })
-    expect(response.status).toBe(201)
-    return (yield* response.json) as { repository_id: string; job_id: string; webhook: { secret: string } }
-  })
-
-const job = (id: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) =>
-      sql<{ status: string; result: Record<string, unknown> | null; errorMessage: string | null }>`
-      SELECT status, result, error_message FROM indexing_jobs WHERE id = ${id}`.pipe(
-        Effect.map((rows) => rows[0]!),
-        Effect.orDie
-      )
-  )
-
-const finished = (id: string) =>
-  job(id).pipe(
-    Effect.filterOrFail((j) => ["completed", "failed", "cancelled"].includes(j.status)),
-    Effect.retry(Schedule.spaced("50 millis")),
-    Effect.timeout("60 seconds")
-  )
-
 const indexed = (repositoryId: string) =>
   Effect.flatMap(
     SqlClient.SqlClient,
@@ -73,19 +42,6 @@ const indexed = (repositoryId: string) =>
       FROM indexed_files f WHERE f.repository_id = ${repositoryId}
       ORDER BY f.path`
   )
-
-const push = (repo: { repository_id: string; webhook: { secret: string } }, payload: Record<string, unknown>) =>
-  Effect.gen(function*() {
-    const body = JSON.stringify({ repository: { default_branch: "main" }, commits: [], ...payload })
-    const response = yield* post(`/webhooks/github/${repo.repository_id}`, {
-      "x-github-event": "push",
-      "x-github-delivery": crypto.randomUUID(),
-      "x-hub-signature-256": `sha256=${createHmac("sha256", repo.webhook.secret).update(body).digest("hex")}`,
-      "content-type": "application/json"
-    }, JSON.parse(body))
-    expect(response.status).toBe(202)
-    return ((yield* response.json) as { job_id: string }).job_id
-  })
 
 const FILES = {
   "README.md": "# Widgets\n\nThe widget factory.\n",
@@ -124,7 +80,7 @@ it.scopedLive(
         const second = yield* commit(repo, { "src/file7.txt": "changed\n" })
         const served = server.bytesServed
         const update = yield* finished(
-          yield* push(registered, { ref: "refs/heads/main", before: first, after: second })
+          yield* push(registered, first, second)
         )
         expect(update.result).toMatchObject({ mode: "incremental", base: first, files_written: 1, files_unchanged: 0 })
         // Trees and one blob: a fraction of what one copy of the files would take.
@@ -170,7 +126,7 @@ it.scopedLive(
           "README.md": null
         }, { "src/util/strings.ts": "src/text/strings.ts" })
         const update = yield* finished(
-          yield* push(registered, { ref: "refs/heads/main", before: first, after: second })
+          yield* push(registered, first, second)
         )
         expect(update.status).toBe("completed")
         expect(update.result).toMatchObject({
@@ -238,7 +194,7 @@ it.scopedLive(
         // A force push replaces history: a full index with exactly the new tree.
         const forced = yield* Effect.promise(() => repo.forcePush({ "main.go": "package main\n\nfunc main() {}\n" }))
         const rebuilt = yield* finished(
-          yield* push(registered, { ref: "refs/heads/main", before: second, after: forced, forced: true })
+          yield* push(registered, second, forced, { forced: true })
         )
         expect(rebuilt.result).toMatchObject({ mode: "full", commit: forced })
         expect((yield* indexed(registered.repository_id)).map((row) => [row.path, row.lineCount, row.language]))

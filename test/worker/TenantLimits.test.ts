@@ -1,8 +1,7 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
-import { createHmac, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -11,6 +10,8 @@ import { runWorker } from "../../src/worker/Worker.js"
 import type { GitServer } from "../utils/GitServer.js"
 import { gitServer } from "../utils/GitServer.js"
 import { createKey, get, withKey } from "../utils/keys.js"
+import type { Registered } from "../utils/repositoryFlow.js"
+import { finished, job, post, push, register } from "../utils/repositoryFlow.js"
 import { testApp } from "../utils/TestApp.js"
 
 // Workspaces of this file's workers only: other test files fetch at the same time.
@@ -31,67 +32,11 @@ const workerApp = (env: Record<string, string>) =>
     }))
   )
 
-const post = (path: string, headers: Record<string, string>, body: unknown) =>
-  Effect.flatMap(HttpClient.HttpClient, (client) =>
-    client.execute(
-      HttpClientRequest.post(path).pipe(HttpClientRequest.setHeaders(headers), HttpClientRequest.bodyUnsafeJson(body))
-    ))
-
-interface Registered {
-  readonly repository_id: string
-  readonly job_id: string
-  readonly webhook: { readonly secret: string }
-}
-
-const register = (key: string, gitUrl: string) =>
-  Effect.gen(function*() {
-    const response = yield* post("/api/v1/repositories", withKey(key), { git_url: gitUrl, branch: "main" })
-    expect(response.status).toBe(201)
-    return (yield* response.json) as Registered
-  })
-
-const push = (repo: Registered, before: string, after: string) =>
-  Effect.gen(function*() {
-    const body = JSON.stringify({ ref: "refs/heads/main", before, after, repository: { default_branch: "main" } })
-    const response = yield* post(`/webhooks/github/${repo.repository_id}`, {
-      "x-github-event": "push",
-      "x-github-delivery": crypto.randomUUID(),
-      "x-hub-signature-256": `sha256=${createHmac("sha256", repo.webhook.secret).update(body).digest("hex")}`,
-      "content-type": "application/json"
-    }, JSON.parse(body))
-    expect(response.status).toBe(202)
-    return ((yield* response.json) as { job_id: string }).job_id
-  })
-
 const reindex = (key: string, repo: Registered) =>
   Effect.flatMap(
     post(`/api/v1/repositories/${repo.repository_id}/reindex`, withKey(key), {}),
     (response) => response.json as Effect.Effect<{ job_id: string }>
   ).pipe(Effect.map((body) => body.job_id))
-
-interface JobState {
-  readonly status: string
-  readonly errorCode: string | null
-  readonly errorMessage: string | null
-  readonly attempt: number
-}
-
-const job = (id: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) =>
-      sql<JobState>`SELECT status, error_code, error_message, attempt FROM indexing_jobs WHERE id = ${id}`.pipe(
-        Effect.map((rows) => rows[0]!),
-        Effect.orDie
-      )
-  )
-
-const finished = (id: string) =>
-  job(id).pipe(
-    Effect.filterOrFail((j) => ["completed", "failed", "cancelled"].includes(j.status)),
-    Effect.retry(Schedule.spaced("50 millis")),
-    Effect.timeout("60 seconds")
-  )
 
 const failureEvent = (id: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
