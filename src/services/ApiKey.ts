@@ -72,12 +72,23 @@ const allowListOf = (cidrs: ReadonlyArray<string>) => {
   return list
 }
 
-/** The UTC month of `ms`: its first day as `YYYY-MM-01`, and when the next one begins. */
-const monthOf = (ms: number) => {
+interface Month {
+  /** Its first day, `YYYY-MM-01`. */
+  readonly start: string
+  readonly startMs: number
+  readonly nextStartMs: number
+}
+
+/** The UTC month of `ms`. */
+const monthOf = (ms: number): Month => {
   const date = new Date(ms)
   const year = date.getUTCFullYear()
   const month = date.getUTCMonth()
-  return { start: `${year}-${String(month + 1).padStart(2, "0")}-01`, nextStartMs: Date.UTC(year, month + 1, 1) }
+  return {
+    start: `${year}-${String(month + 1).padStart(2, "0")}-01`,
+    startMs: Date.UTC(year, month, 1),
+    nextStartMs: Date.UTC(year, month + 1, 1)
+  }
 }
 
 /**
@@ -163,11 +174,18 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
       return Effect.map(store.findByHash(hash), (key) => entryOf(hash, key, nowMs))
     }
 
+    // Every request needs its month: the last one is kept rather than recomputed.
+    let lastMonth = monthOf(0)
+    const monthAt = (ms: number) => {
+      if (ms < lastMonth.startMs || ms >= lastMonth.nextStartMs) lastMonth = monthOf(ms)
+      return lastMonth
+    }
+
     const admitted = (key: ApiKeyRecord, nowMs: number, consumed: Consumed): Either.Either<Admission, Refusal> => {
       const secondsUntil = (ms: number | null) => ms === null ? WINDOW_SECONDS : Math.ceil((ms - nowMs) / 1000)
       if (consumed.quotaOk === null) return Either.left(new Unauthorized({ message: "invalid API key" }))
       if (consumed.quotaOk === false) {
-        const quotaRetry = Math.ceil((monthOf(nowMs).nextStartMs - nowMs) / 1000)
+        const quotaRetry = Math.ceil((monthAt(nowMs).nextStartMs - nowMs) / 1000)
         return Either.left(
           new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
         )
@@ -191,7 +209,7 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
 
     const admit = (key: ApiKeyRecord, nowMs: number) =>
       Effect.map(
-        Effect.orDie(consume({ keyId: key.id, limit: key.rateLimit, nowMs, month: monthOf(nowMs).start })),
+        Effect.orDie(consume({ keyId: key.id, limit: key.rateLimit, nowMs, month: monthAt(nowMs).start })),
         (consumed) => admitted(key, nowMs, consumed)
       )
 
