@@ -44,8 +44,11 @@ export const BodyLimitLive = HttpLayerRouter.middleware(
     )
     return (app) =>
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const length = request.headers["content-length"]
+        // Without either header a request has no body (RFC 9112, 6.3): nothing to limit.
+        if (length === undefined && request.headers["transfer-encoding"] === undefined) return app
         if (request.method === "POST" && WEBHOOK.test(request.url)) return app
-        if (Number(request.headers["content-length"] ?? 0) > limit) return Effect.succeed(tooLarge)
+        if (Number(length ?? 0) > limit) return Effect.succeed(tooLarge)
         const source = NodeHttpServerRequest.toIncomingMessage(request)
         limited.add(source)
         return Effect.flatMap(

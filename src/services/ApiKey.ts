@@ -1,14 +1,12 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { BlockList, isIP } from "node:net"
@@ -29,7 +27,7 @@ const MAX_CONSUME_BATCH = 256
 
 interface PendingCheck {
   readonly request: ConsumeRequest
-  readonly result: Deferred.Deferred<Consumed, SqlError>
+  readonly resume: (result: Effect.Effect<Consumed, SqlError>) => void
 }
 
 export interface Admission {
@@ -74,12 +72,23 @@ const allowListOf = (cidrs: ReadonlyArray<string>) => {
   return list
 }
 
-/** The UTC month of `ms`: its first day as `YYYY-MM-01`, and when the next one begins. */
-const monthOf = (ms: number) => {
+interface Month {
+  /** Its first day, `YYYY-MM-01`. */
+  readonly start: string
+  readonly startMs: number
+  readonly nextStartMs: number
+}
+
+/** The UTC month of `ms`. */
+const monthOf = (ms: number): Month => {
   const date = new Date(ms)
   const year = date.getUTCFullYear()
   const month = date.getUTCMonth()
-  return { start: `${year}-${String(month + 1).padStart(2, "0")}-01`, nextStartMs: Date.UTC(year, month + 1, 1) }
+  return {
+    start: `${year}-${String(month + 1).padStart(2, "0")}-01`,
+    startMs: Date.UTC(year, month, 1),
+    nextStartMs: Date.UTC(year, month + 1, 1)
+  }
 }
 
 /**
@@ -113,104 +122,138 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
       Effect.forkScoped
     )
 
-    const checks = yield* Queue.unbounded<PendingCheck>()
-    yield* Effect.addFinalizer(() => Queue.shutdown(checks))
-    const sendChecks = Queue.takeBetween(checks, 1, MAX_CONSUME_BATCH).pipe(
-      Effect.flatMap((taken) => {
-        const batch = Chunk.toReadonlyArray(taken)
-        return store.consumeBatch(batch.map((check) => check.request)).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) =>
-            Effect.forEach(batch, (check, i) => Deferred.done(check.result, Exit.map(exit, (results) => results[i]!)), {
-              discard: true
-            })
-          )
-        )
-      }),
-      Effect.forever
-    )
-    yield* Effect.forkScoped(Effect.all(Array.from({ length: CONSUME_SENDERS }, () => sendChecks), {
-      concurrency: "unbounded",
-      discard: true
-    }))
+    // Plain callbacks rather than a queue and a deferred per request: every request passes here.
+    const run = yield* FiberSet.makeRuntime<never, ReadonlyArray<Consumed>, SqlError>()
+    const waiting: Array<PendingCheck> = []
+    let sending = 0
+    let scheduled = false
+    const sendWaiting = () => {
+      scheduled = false
+      while (waiting.length > 0 && sending < CONSUME_SENDERS) {
+        const batch = waiting.splice(0, MAX_CONSUME_BATCH)
+        sending++
+        run(store.consumeBatch(batch.map((check) => check.request))).addObserver((exit) => {
+          sending--
+          if (Exit.isSuccess(exit)) {
+            for (let i = 0; i < batch.length; i++) batch[i]!.resume(Exit.succeed(exit.value[i]!))
+          } else {
+            const failed = Exit.failCause(exit.cause)
+            for (const check of batch) check.resume(failed)
+          }
+          if (waiting.length > 0) sendWaiting()
+        })
+      }
+    }
+    // Sent once the event loop has read every request that arrived with this one, so that they share
+    // the statement.
     const consume = (request: ConsumeRequest) =>
-      Effect.flatMap(
-        Deferred.make<Consumed, SqlError>(),
-        (result) => Queue.offer(checks, { request, result }).pipe(Effect.zipRight(Deferred.await(result)))
-      )
-
-    const lookup = (hash: string, nowMs: number) =>
-      Effect.gen(function*() {
-        const cached = cache.get(hash)
-        if (cached !== undefined && cached.expiresAt > nowMs) return cached
-        const key = yield* store.findByHash(hash)
-        if (cache.size >= MAX_CACHED) cache.clear()
-        const entry: CacheEntry = {
-          key,
-          allowList: Option.match(key, {
-            onNone: () => null,
-            onSome: (k) => (k.allowedIps === null ? null : allowListOf(k.allowedIps))
-          }),
-          expiresAt: nowMs + ttlMs
+      Effect.async<Consumed, SqlError>((resume) => {
+        waiting.push({ request, resume })
+        if (!scheduled && sending < CONSUME_SENDERS) {
+          scheduled = true
+          setImmediate(sendWaiting)
         }
-        cache.set(hash, entry)
-        return entry
       })
 
-    const admit = (key: ApiKeyRecord, nowMs: number) =>
-      Effect.gen(function*() {
-        const month = monthOf(nowMs)
-        const consumed = yield* consume({ keyId: key.id, limit: key.rateLimit, nowMs, month: month.start }).pipe(
-          Effect.orDie
+    const entryOf = (hash: string, key: Option.Option<ApiKeyRecord>, nowMs: number) => {
+      if (cache.size >= MAX_CACHED) cache.clear()
+      const entry: CacheEntry = {
+        key,
+        allowList: Option.match(key, {
+          onNone: () => null,
+          onSome: (k) => (k.allowedIps === null ? null : allowListOf(k.allowedIps))
+        }),
+        expiresAt: nowMs + ttlMs
+      }
+      cache.set(hash, entry)
+      return entry
+    }
+    const lookup = (hash: string, nowMs: number): Effect.Effect<CacheEntry> => {
+      const cached = cache.get(hash)
+      if (cached !== undefined && cached.expiresAt > nowMs) return Effect.succeed(cached)
+      return Effect.map(store.findByHash(hash), (key) => entryOf(hash, key, nowMs))
+    }
+
+    // Every request needs its month: the last one is kept rather than recomputed.
+    let lastMonth = monthOf(0)
+    const monthAt = (ms: number) => {
+      if (ms < lastMonth.startMs || ms >= lastMonth.nextStartMs) lastMonth = monthOf(ms)
+      return lastMonth
+    }
+
+    const admitted = (key: ApiKeyRecord, nowMs: number, consumed: Consumed): Either.Either<Admission, Refusal> => {
+      const secondsUntil = (ms: number | null) => ms === null ? WINDOW_SECONDS : Math.ceil((ms - nowMs) / 1000)
+      if (consumed.quotaOk === null) return Either.left(new Unauthorized({ message: "invalid API key" }))
+      if (consumed.quotaOk === false) {
+        const quotaRetry = Math.ceil((monthAt(nowMs).nextStartMs - nowMs) / 1000)
+        return Either.left(
+          new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
         )
-        const quotaRetry = Math.ceil((month.nextStartMs - nowMs) / 1000)
-        const secondsUntil = (ms: number | null) => ms === null ? WINDOW_SECONDS : Math.ceil((ms - nowMs) / 1000)
-        if (consumed.quotaOk === null) return yield* new Unauthorized({ message: "invalid API key" })
-        if (consumed.quotaOk === false) {
-          return yield* new QuotaExceeded({ message: "monthly quota exhausted", retry_after_seconds: quotaRetry })
-        }
-        if (consumed.used === null) {
-          return yield* new RateLimited({
+      }
+      if (consumed.used === null) {
+        return Either.left(
+          new RateLimited({
             message: `rate limit of ${key.rateLimit} requests per minute exceeded`,
             retry_after_seconds: Math.max(1, secondsUntil(consumed.resetMs))
           })
-        }
-        const admission: Admission = {
-          key,
-          limit: key.rateLimit,
-          remaining: Math.max(0, key.rateLimit - consumed.used),
-          resetSeconds: Math.max(0, secondsUntil(consumed.resetMs)),
-          monthlyRemaining: Math.max(0, (consumed.monthlyQuota ?? 0) - (consumed.monthlyUsage ?? 0))
-        }
-        return admission
+        )
+      }
+      return Either.right({
+        key,
+        limit: key.rateLimit,
+        remaining: Math.max(0, key.rateLimit - consumed.used),
+        resetSeconds: Math.max(0, secondsUntil(consumed.resetMs)),
+        monthlyRemaining: Math.max(0, (consumed.monthlyQuota ?? 0) - (consumed.monthlyUsage ?? 0))
       })
+    }
+
+    const admit = (key: ApiKeyRecord, nowMs: number) =>
+      Effect.map(
+        Effect.orDie(consume({ keyId: key.id, limit: key.rateLimit, nowMs, month: monthAt(nowMs).start })),
+        (consumed) => admitted(key, nowMs, consumed)
+      )
+
+    type Attempt = { readonly key: Option.Option<ApiKeyRecord>; readonly result: Either.Either<Admission, Refusal> }
+    const refuse = (refusal: Refusal, key: Option.Option<ApiKeyRecord> = Option.none()): Attempt => ({
+      key,
+      result: Either.left<Refusal>(refusal)
+    })
+
+    const checkEntry = (entry: CacheEntry, clientIp: string | undefined, nowMs: number): Effect.Effect<Attempt> => {
+      if (Option.isNone(entry.key)) return Effect.succeed(refuse(new Unauthorized({ message: "invalid API key" })))
+      const key = entry.key.value
+      if (key.revokedAt !== null) {
+        return Effect.succeed(refuse(new Unauthorized({ message: "API key revoked" }), entry.key))
+      }
+      if (key.expiresAt !== null && key.expiresAt.getTime() <= nowMs) {
+        return Effect.succeed(refuse(new Unauthorized({ message: "API key expired" }), entry.key))
+      }
+      if (entry.allowList !== null) {
+        const ip = clientIp === undefined ? undefined : normalizeIp(clientIp)
+        const family = ip === undefined ? 0 : isIP(ip)
+        if (ip === undefined || family === 0 || !entry.allowList.check(ip, family === 6 ? "ipv6" : "ipv4")) {
+          return Effect.succeed(
+            refuse(new Forbidden({ message: "client IP is not in this key's allow-list" }), entry.key)
+          )
+        }
+      }
+      return Effect.map(admit(key, nowMs), (result): Attempt => ({ key: entry.key, result }))
+    }
 
     /** The key identified (when it was) and what became of the request: admitted or refused. */
-    const attempt = (presented: string | undefined, clientIp: string | undefined) =>
-      Effect.gen(function*() {
-        const refuse = (refusal: Refusal, key: Option.Option<ApiKeyRecord> = Option.none()) =>
-          ({ key, result: Either.left<Refusal>(refusal) }) as const
+    const attempt = (presented: string | undefined, clientIp: string | undefined): Effect.Effect<Attempt> =>
+      Effect.suspend((): Effect.Effect<Attempt> => {
         if (presented === undefined || presented === "") {
-          return refuse(new Unauthorized({ message: "missing API key: send X-API-Key or Authorization: Bearer" }))
+          return Effect.succeed(
+            refuse(new Unauthorized({ message: "missing API key: send X-API-Key or Authorization: Bearer" }))
+          )
         }
         const hash = parseApiKey(presented)
-        if (Option.isNone(hash)) return refuse(new Unauthorized({ message: "invalid API key" }))
-        const nowMs = yield* Clock.currentTimeMillis
-        const entry = yield* lookup(hash.value, nowMs)
-        if (Option.isNone(entry.key)) return refuse(new Unauthorized({ message: "invalid API key" }))
-        const key = entry.key.value
-        if (key.revokedAt !== null) return refuse(new Unauthorized({ message: "API key revoked" }), entry.key)
-        if (key.expiresAt !== null && key.expiresAt.getTime() <= nowMs) {
-          return refuse(new Unauthorized({ message: "API key expired" }), entry.key)
-        }
-        if (entry.allowList !== null) {
-          const ip = clientIp === undefined ? undefined : normalizeIp(clientIp)
-          const family = ip === undefined ? 0 : isIP(ip)
-          if (ip === undefined || family === 0 || !entry.allowList.check(ip, family === 6 ? "ipv6" : "ipv4")) {
-            return refuse(new Forbidden({ message: "client IP is not in this key's allow-list" }), entry.key)
-          }
-        }
-        return { key: entry.key, result: yield* Effect.either(admit(key, nowMs)) }
+        if (Option.isNone(hash)) return Effect.succeed(refuse(new Unauthorized({ message: "invalid API key" })))
+        return Effect.flatMap(
+          Clock.currentTimeMillis,
+          (nowMs) => Effect.flatMap(lookup(hash.value, nowMs), (entry) => checkEntry(entry, clientIp, nowMs))
+        )
       }).pipe(Effect.withSpan("ApiKey.authenticate", { captureStackTrace: false }))
 
     return {

@@ -99,44 +99,58 @@ export const AuthenticationLive = Layer.effect(
     }
 
     return Authentication.of({
+      // Every authenticated request passes here: plain steps rather than a generator.
       apiKey: () =>
-        Effect.gen(function*() {
-          const request = yield* HttpServerRequest.HttpServerRequest
-          const { route } = yield* HttpRouter.RouteContext
-          const started = performance.now()
-          const ip = clientIp(request)
-          const policy = policies.get(`${route.method} ${route.path}`) ?? DEFAULT_POLICY
-          const attempt = policy.originRestricted && badOrigin(request)
-            ? originRefusal
-            : yield* apiKeys.attempt(presentedKey(request.headers), ip)
-          const key = attempt.key
-          const scopeRefused = Either.isRight(attempt.result)
-            ? scopeRefusal(attempt.result.right.key.scopes, policy.scope)
-            : undefined
-          const result: Either.Either<Admission, Refusal> = scopeRefused === undefined
-            ? attempt.result
-            : Either.left(scopeRefused)
-          if (Either.isLeft(result)) refusals(outcomeOf(result.left)).unsafeUpdate(1, [])
-          // Runs for whatever response this request ends with, the refusal included: the audit row
-          // gets the final status, and the rate-limit headers are added.
-          yield* HttpApp.appendPreResponseHandler((_, response) =>
-            recorder.record({
-              keyId: Option.getOrNull(Option.map(key, (k) => k.id)),
-              userId: Option.getOrNull(Option.map(key, (k) => k.userId)),
-              route: request.url.split("?")[0]!.slice(0, MAX_ROUTE_LENGTH),
-              method: request.method,
-              status: response.status,
-              latencyMs: performance.now() - started,
-              ip: ip ?? null,
-              userAgent: request.headers["user-agent"]?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
-              outcome: Either.match(result, { onLeft: outcomeOf, onRight: () => "ok" as const }),
-              tool: notedTools(request),
-              createdAt: new Date()
-            }).pipe(Effect.as(HttpServerResponse.setHeaders(response, rateLimitHeaders(result))))
-          )
-          const admission = yield* result
-          return CurrentApiKey.of({ id: admission.key.id, userId: admission.key.userId, scopes: admission.key.scopes })
-        })
+        Effect.flatMap(
+          Effect.context<HttpServerRequest.HttpServerRequest | HttpRouter.RouteContext>(),
+          (context) => {
+            const request = Context.get(context, HttpServerRequest.HttpServerRequest)
+            const { route } = Context.get(context, HttpRouter.RouteContext)
+            const started = performance.now()
+            const ip = clientIp(request)
+            const policy = policies.get(`${route.method} ${route.path}`) ?? DEFAULT_POLICY
+            const attempted = policy.originRestricted && badOrigin(request)
+              ? Effect.succeed(originRefusal)
+              : apiKeys.attempt(presentedKey(request.headers), ip)
+            return Effect.flatMap(attempted, (attempt) => {
+              const key = attempt.key
+              const scopeRefused = Either.isRight(attempt.result)
+                ? scopeRefusal(attempt.result.right.key.scopes, policy.scope)
+                : undefined
+              const result: Either.Either<Admission, Refusal> = scopeRefused === undefined
+                ? attempt.result
+                : Either.left(scopeRefused)
+              if (Either.isLeft(result)) refusals(outcomeOf(result.left)).unsafeUpdate(1, [])
+              // Runs for whatever response this request ends with, the refusal included: the audit row
+              // gets the final status, and the rate-limit headers are added.
+              const recorded = HttpApp.appendPreResponseHandler((_, response) =>
+                recorder.record({
+                  keyId: Option.getOrNull(Option.map(key, (k) => k.id)),
+                  userId: Option.getOrNull(Option.map(key, (k) => k.userId)),
+                  route: request.url.split("?")[0]!.slice(0, MAX_ROUTE_LENGTH),
+                  method: request.method,
+                  status: response.status,
+                  latencyMs: performance.now() - started,
+                  ip: ip ?? null,
+                  userAgent: request.headers["user-agent"]?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+                  outcome: Either.match(result, { onLeft: outcomeOf, onRight: () => "ok" as const }),
+                  tool: notedTools(request),
+                  createdAt: new Date()
+                }).pipe(Effect.as(HttpServerResponse.setHeaders(response, rateLimitHeaders(result))))
+              )
+              return Effect.zipRight(
+                recorded,
+                Either.isLeft(result)
+                  ? Effect.fail(result.left)
+                  : Effect.succeed(CurrentApiKey.of({
+                    id: result.right.key.id,
+                    userId: result.right.key.userId,
+                    scopes: result.right.key.scopes
+                  }))
+              )
+            })
+          }
+        )
     })
   })
 )
