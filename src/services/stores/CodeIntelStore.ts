@@ -31,6 +31,82 @@ const batches = <A>(rows: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
   )
 
 /**
+ * The statements' parameter arrays, filled straight from each file's rows, WRITE_BATCH rows at a time. Not a
+ * row object per symbol first: those copies outlive the next chunk's parse (the rows are written beside it),
+ * so they are promoted to the old space and were most of what filled it during an index (bench/README.md,
+ * index section, "Streaming in chunks").
+ */
+const columnBatches = <A, C extends Record<string, Array<unknown>>>(
+  files: ReadonlyArray<FileIntel>,
+  rowsOf: (file: FileIntel) => ReadonlyArray<A>,
+  empty: () => C,
+  add: (columns: C, file: FileIntel, row: A, ordinal: number) => void
+): Array<C> => {
+  const out: Array<C> = []
+  let current = empty()
+  let size = 0
+  for (const file of files) {
+    rowsOf(file).forEach((row, ordinal) => {
+      if (size === WRITE_BATCH) {
+        out.push(current)
+        current = empty()
+        size = 0
+      }
+      add(current, file, row, ordinal)
+      size++
+    })
+  }
+  if (size > 0) out.push(current)
+  return out
+}
+
+const symbolColumns = (files: ReadonlyArray<FileIntel>) =>
+  columnBatches(files, (f) => f.symbols, () => ({
+    path: [] as Array<string>,
+    ordinal: [] as Array<number>,
+    name: [] as Array<string>,
+    kind: [] as Array<string>,
+    language: [] as Array<string>,
+    line: [] as Array<number>,
+    column: [] as Array<number>,
+    endLine: [] as Array<number>,
+    endColumn: [] as Array<number>,
+    container: [] as Array<string | null>,
+    signature: [] as Array<string>
+  }), (c, f, s: ExtractedSymbol, ordinal) => {
+    c.path.push(f.path)
+    c.ordinal.push(ordinal)
+    c.name.push(s.name)
+    c.kind.push(s.kind)
+    c.language.push(f.language)
+    c.line.push(s.line)
+    c.column.push(s.column)
+    c.endLine.push(s.endLine)
+    c.endColumn.push(s.endColumn)
+    c.container.push(s.container)
+    c.signature.push(s.signature)
+  })
+
+const referenceColumns = (files: ReadonlyArray<FileIntel>) =>
+  columnBatches(files, (f) => f.references, () => ({
+    path: [] as Array<string>,
+    ordinal: [] as Array<number>,
+    name: [] as Array<string>,
+    kind: [] as Array<string>,
+    line: [] as Array<number>,
+    column: [] as Array<number>,
+    enclosing: [] as Array<string | null>
+  }), (c, f, r: ExtractedReference, ordinal) => {
+    c.path.push(f.path)
+    c.ordinal.push(ordinal)
+    c.name.push(r.name)
+    c.kind.push(r.kind)
+    c.line.push(r.line)
+    c.column.push(r.column)
+    c.enclosing.push(r.enclosing)
+  })
+
+/**
  * Owns `code_symbols`, `code_references` and `code_imports` and writes them for the indexer; the routes read
  * them through NavigationStore, on the search pool.
  */
@@ -63,29 +139,20 @@ export class CodeIntelStore extends Effect.Service<CodeIntelStore>()("services/s
     const replace = (repositoryId: string, paths: ReadonlyArray<string>, files: ReadonlyArray<FileIntel>) =>
       Effect.gen(function*() {
         yield* remove(repositoryId, paths)
-        const symbols = files.flatMap((f) =>
-          f.symbols.map((s, ordinal) => ({ ...s, ordinal, path: f.path, language: f.language }))
-        )
-        const references = files.flatMap((f) => f.references.map((r, ordinal) => ({ ...r, ordinal, path: f.path })))
-        yield* Effect.forEach(batches(symbols), (batch) =>
+        yield* Effect.forEach(symbolColumns(files), (c) =>
           sql`
             INSERT INTO code_symbols
               (repository_id, path, ordinal, name, kind, language, line, col, end_line, end_col, container, signature)
             SELECT ${repositoryId}, * FROM unnest(
-              ${batch.map((s) => s.path)}::text[], ${batch.map((s) => s.ordinal)}::int[],
-              ${batch.map((s) => s.name)}::text[], ${batch.map((s) => s.kind)}::text[],
-              ${batch.map((s) => s.language)}::text[], ${batch.map((s) => s.line)}::int[],
-              ${batch.map((s) => s.column)}::int[], ${batch.map((s) => s.endLine)}::int[],
-              ${batch.map((s) => s.endColumn)}::int[], ${batch.map((s) => s.container)}::text[],
-              ${batch.map((s) => s.signature)}::text[])`, { discard: true })
-        yield* Effect.forEach(batches(references), (batch) =>
+              ${c.path}::text[], ${c.ordinal}::int[], ${c.name}::text[], ${c.kind}::text[], ${c.language}::text[],
+              ${c.line}::int[], ${c.column}::int[], ${c.endLine}::int[], ${c.endColumn}::int[],
+              ${c.container}::text[], ${c.signature}::text[])`, { discard: true })
+        yield* Effect.forEach(referenceColumns(files), (c) =>
           sql`
             INSERT INTO code_references (repository_id, path, ordinal, name, kind, line, col, enclosing)
             SELECT ${repositoryId}, * FROM unnest(
-              ${batch.map((r) => r.path)}::text[], ${batch.map((r) => r.ordinal)}::int[],
-              ${batch.map((r) => r.name)}::text[], ${batch.map((r) => r.kind)}::text[],
-              ${batch.map((r) => r.line)}::int[], ${batch.map((r) => r.column)}::int[],
-              ${batch.map((r) => r.enclosing)}::text[])`, { discard: true })
+              ${c.path}::text[], ${c.ordinal}::int[], ${c.name}::text[], ${c.kind}::text[],
+              ${c.line}::int[], ${c.column}::int[], ${c.enclosing}::text[])`, { discard: true })
         yield* insertImports(repositoryId, files.flatMap((f) => f.imports))
       })
 
