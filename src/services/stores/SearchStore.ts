@@ -199,7 +199,8 @@ export const SearchStore = {
    * the keys of the first `limit` in order, and the content of the first `withContent` of those (the rest is
    * read by `chunks` only if the page needs it, so the rows sent follow the page, not the candidates). `total`
    * is their number, or more than SELECTIVE_CHUNKS (and no rows) when the pattern is too common for that, which
-   * costs the index scan and that many rechecks, not the whole repository.
+   * costs the index scan and that many rechecks, not the whole repository. (`OFFSET 0` keeps the content read
+   * a subquery, so that its `k` condition skips the heap for the other keys instead of filtering after it.)
    */
   selective: (
     reader: Reader,
@@ -229,6 +230,7 @@ export const SearchStore = {
       FROM n LEFT JOIN f ON true LEFT JOIN LATERAL (
         SELECT start_line, language, content FROM indexed_chunks
         WHERE f.k <= ${params.add(withContent)} AND ctid = f.tid AND repository_id = ${repository}
+        OFFSET 0
       ) i ON true
       ORDER BY f.path, f.chunk_no`
     return reader.steer("index").pipe(
