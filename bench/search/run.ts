@@ -8,7 +8,9 @@
 // BENCH_REPS (timed repetitions per query and system, default 7), BENCH_SCALE (copies of the corpus for the
 // growth run, default 4), BENCH_SYMBOLS_WORKERS (the server's SYMBOLS_WORKERS, default 0: no query here reads
 // symbols), BENCH_RESULT_FILE (a file: the figures as JSON, bench/lib/report.ts), BENCH_ONLY=growth (only the
-// growth run: tenant A is indexed, the 25 queries against rg and the isolation oracle are skipped).
+// growth run: tenant A is indexed, the 25 queries against rg and the isolation oracle are skipped),
+// BENCH_GROWTH_ROUNDS (times the growth comparison is timed over the one 4× index, default 1; the worst
+// round's median is the figure).
 import { spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
@@ -33,6 +35,7 @@ const REPS = intEnv("BENCH_REPS", 7)
 const SCALE = intEnv("BENCH_SCALE", 4)
 const SYMBOLS_WORKERS = intEnv("BENCH_SYMBOLS_WORKERS", 0)
 const ONLY_GROWTH = process.env.BENCH_ONLY === "growth"
+const GROWTH_ROUNDS = intEnv("BENCH_GROWTH_ROUNDS", 1)
 if (process.env.BENCH_ONLY !== undefined && !ONLY_GROWTH) throw new Error("BENCH_ONLY must be growth or unset")
 const EXTENSIONS = /\.(ts|js|mjs|cjs|md|json)$/
 const MAX_BYTES = 1 << 20
@@ -374,31 +377,34 @@ const main = async () => {
     const indexedC = many
     await queryOnce(db.url, "ANALYZE")
     log(`growth: indexed ${many.files} files (${SCALE}×, one copy per job) in ${fmt(many.seconds)} s`)
-    const growthRows = [["query", `1× p50`, `${SCALE}× p50`, "growth", `rg ${SCALE}× p50`, `ratio at ${SCALE}×`]]
-    const growths: Array<number> = []
-    for (const query of QUERIES.filter((q) => q.kind === "selective")) {
-      const timed = await time(server, keyC, many.workTree, query, indexedC.repositoryId)
-      // The 1× figure again, right after and under the same load, alternating with 4× requests: the one from
-      // the first part of the run is minutes older, and the machine's load moves more than the bar allows.
-      const base: Array<number> = []
-      const scaled: Array<number> = []
-      for (let i = 0; i < REPS; i++) {
-        base.push((await search(server, keyA, { q: query.q, repository_id: indexedA.repositoryId })).ms)
-        scaled.push((await search(server, keyC, { q: query.q, repository_id: indexedC.repositoryId })).ms)
+    for (let round = 0; round < GROWTH_ROUNDS; round++) {
+      const growthRows = [["query", `1× p50`, `${SCALE}× p50`, "growth", `rg ${SCALE}× p50`, `ratio at ${SCALE}×`]]
+      const growths: Array<number> = []
+      for (const query of QUERIES.filter((q) => q.kind === "selective")) {
+        const timed = await time(server, keyC, many.workTree, query, indexedC.repositoryId)
+        // The 1× figure again, right after and under the same load, alternating with 4× requests: the one from
+        // the first part of the run is minutes older, and the machine's load moves more than the bar allows.
+        const base: Array<number> = []
+        const scaled: Array<number> = []
+        for (let i = 0; i < REPS; i++) {
+          base.push((await search(server, keyA, { q: query.q, repository_id: indexedA.repositoryId })).ms)
+          scaled.push((await search(server, keyC, { q: query.q, repository_id: indexedC.repositoryId })).ms)
+        }
+        const g = percentile(scaled, 50) / percentile(base, 50)
+        growths.push(g)
+        growthRows.push([
+          query.q,
+          fmt(percentile(base, 50)),
+          fmt(percentile(scaled, 50)),
+          fmt(g, 2),
+          fmt(percentile(timed.rg, 50)),
+          fmt(percentile(timed.ours, 50) / percentile(timed.rg, 50), 3)
+        ])
       }
-      const g = percentile(scaled, 50) / percentile(base, 50)
-      growths.push(g)
-      growthRows.push([
-        query.q,
-        fmt(percentile(base, 50)),
-        fmt(percentile(scaled, 50)),
-        fmt(g, 2),
-        fmt(percentile(timed.rg, 50)),
-        fmt(percentile(timed.ours, 50) / percentile(timed.rg, 50), 3)
-      ])
+      table(growthRows)
+      growth = Math.max(Number.isNaN(growth) ? 0 : growth, percentile(growths, 50))
+      log(`growth round ${round + 1}: median ${fmt(percentile(growths, 50), 2)}, load average ${fmt(loadAverage(), 2)}`)
     }
-    table(growthRows)
-    growth = percentile(growths, 50)
     if (growth > 1.5) problems.push(`selective queries at ${SCALE}× files: ${fmt(growth, 2)}× the time (bar ≤ 1.5)`)
   }
 
