@@ -12,7 +12,14 @@ import { NavigationStore } from "./stores/NavigationStore.js"
 import type { SearchStatement } from "./stores/SearchDatabase.js"
 import { SearchDatabase } from "./stores/SearchDatabase.js"
 import type { ChunkFilter, ChunkRow, Position } from "./stores/SearchStore.js"
-import { BATCH_CHUNKS, indexableOnly, likelySelective, SearchStore, SELECTIVE_CHUNKS } from "./stores/SearchStore.js"
+import {
+  BATCH_CHUNKS,
+  indexableOnly,
+  likelySelective,
+  PROBE_CHUNKS,
+  SearchStore,
+  SELECTIVE_CHUNKS
+} from "./stores/SearchStore.js"
 
 const MATCHES_PER_FILE = 5
 /** Files a `sym:` search reads from the symbol index per statement. */
@@ -238,39 +245,63 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
               }
               pending = null
             }
-            for (;;) {
-              const requested = mode === "probe" ? 0 : BATCH_CHUNKS
-              let rows: ReadonlyArray<ChunkRow>
-              if (mode === "selective") {
-                const found = yield* SearchStore.selective(reader, repository.id, position, filter, requested)
-                if (found.total > SELECTIVE_CHUNKS) {
-                  mode = "probe"
-                  continue
-                }
-                rows = found.rows
-              } else {
-                rows = mode === "probe"
-                  ? yield* SearchStore.probe(reader, repository.id, position, filter, required)
-                  : mode === "candidates"
-                  ? yield* SearchStore.candidates(reader, repository.id, position, filter, requested)
-                  : yield* SearchStore.scan(reader, repository.id, position, filter, required, requested)
-              }
+            const take = (rows: ReadonlyArray<ChunkRow>) => {
               for (const row of rows) {
                 if (pending !== null && pending.path !== row.path) {
                   flush()
-                  if (full()) break
+                  if (full()) return
                 }
                 pending ??= { path: row.path, language: row.language, chunks: [] }
                 if (row.content !== null) pending.chunks.push(row)
               }
+            }
+            for (;;) {
+              const requested = mode === "probe" ? 0 : BATCH_CHUNKS
+              let last: Position | undefined
+              let exhausted: boolean
+              if (mode === "selective") {
+                // The content of about a page's worth of candidates first, then of twice as many each time the
+                // page is not full yet: what is read and sent follows the page, not the candidates.
+                const found = yield* SearchStore.selective(
+                  reader,
+                  repository.id,
+                  position,
+                  filter,
+                  requested,
+                  limit + 1
+                )
+                if (found.total > SELECTIVE_CHUNKS) {
+                  mode = "probe"
+                  continue
+                }
+                take(found.rows)
+                const keys = found.keys
+                let size = Math.max(found.rows.length, 1)
+                for (let next = 0; next < keys.length && !full(); next += size) {
+                  size *= 2
+                  take(yield* SearchStore.chunks(reader, repository.id, keys.slice(next, next + size)))
+                }
+                const lastRow = found.rows[found.rows.length - 1]
+                last = keys[keys.length - 1] ??
+                  (lastRow === undefined ? undefined : { path: lastRow.path, chunkNo: lastRow.chunk_no })
+                exhausted = found.rows.length + keys.length < requested
+              } else {
+                const rows = mode === "probe"
+                  ? yield* SearchStore.probe(reader, repository.id, position, filter, required)
+                  : mode === "candidates"
+                  ? yield* SearchStore.candidates(reader, repository.id, position, filter, requested)
+                  : yield* SearchStore.scan(reader, repository.id, position, filter, required, requested)
+                take(rows)
+                const lastRow = rows[rows.length - 1]
+                last = lastRow === undefined ? undefined : { path: lastRow.path, chunkNo: lastRow.chunk_no }
+                exhausted = mode === "probe" ? rows.length < PROBE_CHUNKS : rows.length < requested
+              }
               if (full()) break
-              const exhausted = mode === "probe" ? rows.length < 256 : rows.length < requested
-              if (exhausted) {
+              if (exhausted || last === undefined) {
                 flush()
                 break
               }
-              const last = rows[rows.length - 1]!
-              position = { path: last.path, chunkNo: last.chunk_no }
+              position = last
               if (mode === "probe" || mode === "selective") mode = "candidates"
             }
             if (full()) break

@@ -196,29 +196,75 @@ export const SearchStore = {
 
   /**
    * The candidates after `after` through the trigram index, when there are at most SELECTIVE_CHUNKS of them:
-   * the first `limit` in order. `total` is their number, or more than SELECTIVE_CHUNKS (and no rows) when the
-   * pattern is too common for that, which costs the index scan and that many rechecks, not the whole repository.
+   * the keys of the first `limit` in order, and the content of the first `withContent` of those (the rest is
+   * read by `chunks` only if the page needs it, so the rows sent follow the page, not the candidates). `total`
+   * is their number, or more than SELECTIVE_CHUNKS (and no rows) when the pattern is too common for that, which
+   * costs the index scan and that many rechecks, not the whole repository. (`OFFSET 0` keeps the content read
+   * a subquery, so that its `k` condition skips the heap for the other keys instead of filtering after it.)
    */
-  selective: (reader: Reader, repositoryId: string, after: Position, filter: ChunkFilter, limit: number) => {
+  selective: (
+    reader: Reader,
+    repositoryId: string,
+    after: Position,
+    filter: ChunkFilter,
+    limit: number,
+    withContent: number
+  ) => {
     const params = new Params()
+    const repository = params.add(repositoryId)
     const text = `
       WITH c AS MATERIALIZED (
-        SELECT ${COLUMNS}, content FROM indexed_chunks
-        WHERE repository_id = ${params.add(repositoryId)} AND (path, chunk_no) > (${params.add(after.path)}, ${
+        SELECT path, chunk_no, ctid AS tid FROM indexed_chunks
+        WHERE repository_id = ${repository} AND (path, chunk_no) > (${params.add(after.path)}, ${
       params.add(after.chunkNo)
     }::int)
           AND ${formulaSql(filter.required, params)}${filterSql(filter, params)}
         LIMIT ${SELECTIVE_CHUNKS + 1}
-      ), n AS (SELECT count(*)::int AS total FROM c)
-      SELECT n.total, f.* FROM n LEFT JOIN LATERAL (
-        SELECT * FROM c WHERE n.total <= ${SELECTIVE_CHUNKS} ORDER BY path, chunk_no LIMIT ${params.add(limit)}
-      ) f ON true`
+      ), n AS (SELECT count(*)::int AS total FROM c),
+      f AS (
+        SELECT s.*, row_number() OVER (ORDER BY path, chunk_no) AS k FROM (
+          SELECT c.* FROM c, n WHERE n.total <= ${SELECTIVE_CHUNKS} ORDER BY path, chunk_no LIMIT ${params.add(limit)}
+        ) s
+      )
+      SELECT n.total, f.path, f.chunk_no, i.start_line, i.language, i.content
+      FROM n LEFT JOIN f ON true LEFT JOIN LATERAL (
+        SELECT start_line, language, content FROM indexed_chunks
+        WHERE f.k <= ${params.add(withContent)} AND ctid = f.tid AND repository_id = ${repository}
+        OFFSET 0
+      ) i ON true
+      ORDER BY f.path, f.chunk_no`
     return reader.steer("index").pipe(
-      Effect.zipRight(reader.run<ChunkRow & { total: number }>(text, params.values)),
-      Effect.map((rows) => ({
-        total: rows[0]?.total ?? 0,
-        rows: rows.filter((row) => row.path !== null) as ReadonlyArray<ChunkRow>
-      }))
+      Effect.zipRight(
+        reader.run<
+          & { total: number; path: string | null; chunk_no: number; start_line: number | null }
+          & Pick<
+            ChunkRow,
+            "language" | "content"
+          >
+        >(text, params.values)
+      ),
+      Effect.map((found) => {
+        const rows: Array<ChunkRow> = []
+        const keys: Array<Position> = []
+        for (const row of found) {
+          if (row.path === null) continue
+          if (row.start_line !== null) rows.push(row as ChunkRow)
+          else keys.push({ path: row.path, chunkNo: row.chunk_no })
+        }
+        return { total: found[0]?.total ?? 0, rows, keys } as const
+      })
+    )
+  },
+
+  /** The chunks with these keys (candidates `selective` found), in order; a chunk deleted since is left out. */
+  chunks: (reader: Reader, repositoryId: string, keys: ReadonlyArray<Position>) => {
+    const text = `
+      SELECT ${COLUMNS}, content FROM indexed_chunks
+      WHERE repository_id = $1 AND (path, chunk_no) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+      ORDER BY path, chunk_no`
+    return Effect.zipRight(
+      reader.steer("ordered"),
+      reader.run<ChunkRow>(text, [repositoryId, keys.map((k) => k.path), keys.map((k) => k.chunkNo)])
     )
   },
 
