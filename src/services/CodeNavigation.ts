@@ -25,9 +25,9 @@ import { MAX_STEP_CALLS, reacher, walkImpact } from "./navigation/ImpactWalk.js"
 import { outlineTree } from "./navigation/OutlineTree.js"
 import { findSymbols } from "./navigation/SymbolSearch.js"
 import { SearchAdmission } from "./SearchAdmission.js"
-import type { RankedSymbolRow, SymbolKey, SymbolRow } from "./stores/NavigationStore.js"
+import type { Access, RankedSymbolRow, SymbolKey, SymbolRow } from "./stores/NavigationStore.js"
 import { NavigationStore } from "./stores/NavigationStore.js"
-import type { SearchStatement } from "./stores/SearchDatabase.js"
+import type { NavigationReader } from "./stores/NavigationStore.js"
 import { SearchDatabase } from "./stores/SearchDatabase.js"
 
 const MAX_OUTLINE_SYMBOLS = 5000
@@ -106,13 +106,17 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
     const admission = yield* SearchAdmission
 
     /** One request: admitted, on one search-pool connection, in one read-only transaction, with its span. */
-    const session = <A, E>(userId: string, method: string, use: (run: SearchStatement) => Effect.Effect<A, E>) =>
+    const session = <A, E>(
+      userId: string,
+      method: string,
+      use: (reader: NavigationReader) => Effect.Effect<A, E>,
+      plan: Access = "ordered"
+    ) =>
       admission.admitted(
         userId,
         database.withConnection((run) =>
-          NavigationStore.begin(run).pipe(
-            Effect.zipRight(use(run)),
-            Effect.tap(() => NavigationStore.commit(run))
+          NavigationStore.begin(run, plan).pipe(
+            Effect.flatMap((reader) => Effect.zipLeft(use(reader), NavigationStore.commit(reader)))
           )
         )
       ).pipe(
@@ -127,9 +131,9 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
         Effect.withSpan(`CodeNavigation.${method}`)
       )
 
-    const repository = (run: SearchStatement, userId: string, repositoryId: string) =>
+    const repository = (reader: NavigationReader, userId: string, repositoryId: string) =>
       Effect.flatMap(
-        NavigationStore.repository(run, repositoryId, userId),
+        NavigationStore.repository(reader, repositoryId, userId),
         (found) =>
           found === undefined
             ? Effect.fail(new RepositoryNotFound({ message: `no repository ${repositoryId}` }))
@@ -137,14 +141,14 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       )
 
     /** The caller's repositories, or the one asked for (404 when it is not theirs). */
-    const scope = (run: SearchStatement, userId: string, repositoryId: string | undefined) =>
+    const scope = (reader: NavigationReader, userId: string, repositoryId: string | undefined) =>
       repositoryId === undefined
-        ? NavigationStore.repositories(run, userId)
-        : Effect.map(repository(run, userId, repositoryId), (found) => [found])
+        ? NavigationStore.repositories(reader, userId)
+        : Effect.map(repository(reader, userId, repositoryId), (found) => [found])
 
-    const indexedFile = (run: SearchStatement, repositoryId: string, path: string) =>
+    const indexedFile = (reader: NavigationReader, repositoryId: string, path: string) =>
       Effect.flatMap(
-        NavigationStore.file(run, repositoryId, path),
+        NavigationStore.file(reader, repositoryId, path),
         (file) =>
           file === undefined
             ? Effect.fail(new FileNotFound({ message: `no indexed file ${path.slice(0, 100)}` }))
@@ -169,23 +173,23 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
             path: after[3],
             ordinal: after[4]
           }
-        return yield* session(userId, "searchSymbols", (run) =>
+        return yield* session(userId, "searchSymbols", (reader) =>
           Effect.gen(function*() {
-            const ids = (yield* scope(run, userId, request.repositoryId)).map((r) => r.id)
-            const found = yield* findSymbols(run, ids, q, filter, key, limit + 1)
+            const ids = (yield* scope(reader, userId, request.repositoryId)).map((r) => r.id)
+            const found = yield* findSymbols(reader, ids, q, filter, key, limit + 1)
             const { items, next } = page(found, limit, (last) => {
               const k = keyOf(last)
               return symbolCursor.encode([k.rank, k.lname, k.repositoryId, k.path, k.ordinal])
             })
             return { symbols: items.map(location), next_cursor: next, resolution }
-          }))
+          }), "inOrder")
       })
 
     const file = (userId: string, repositoryId: string, path: string, lines: { from: number; to: number } | null) =>
-      session(userId, "file", (run) =>
+      session(userId, "file", (reader) =>
         Effect.gen(function*() {
-          const repo = yield* repository(run, userId, repositoryId)
-          const found = yield* indexedFile(run, repositoryId, path)
+          const repo = yield* repository(reader, userId, repositoryId)
+          const found = yield* indexedFile(reader, repositoryId, path)
           if (lines !== null && lines.from > found.line_count) {
             return yield* new LineRangeOutsideFile({
               message: `line ${lines.from} is past the end of the file (${found.line_count} lines)`,
@@ -194,7 +198,7 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
           }
           const from = lines?.from ?? 1
           const to = Math.min(lines?.to ?? found.line_count, found.line_count)
-          const read = yield* readLines(run, repositoryId, path, from, to)
+          const read = yield* readLines(reader, repositoryId, path, from, to)
           return {
             repository_id: repositoryId as RepositoryId,
             path,
@@ -211,11 +215,11 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
         }))
 
     const outline = (userId: string, repositoryId: string, path: string) =>
-      session(userId, "outline", (run) =>
+      session(userId, "outline", (reader) =>
         Effect.gen(function*() {
-          yield* repository(run, userId, repositoryId)
-          const found = yield* indexedFile(run, repositoryId, path)
-          const rows = yield* NavigationStore.symbolsOf(run, repositoryId, path, MAX_OUTLINE_SYMBOLS + 1)
+          yield* repository(reader, userId, repositoryId)
+          const found = yield* indexedFile(reader, repositoryId, path)
+          const rows = yield* NavigationStore.symbolsOf(reader, repositoryId, path, MAX_OUTLINE_SYMBOLS + 1)
           const symbols: ReadonlyArray<OutlineNode> = outlineTree(rows.slice(0, MAX_OUTLINE_SYMBOLS))
           return {
             repository_id: repositoryId as RepositoryId,
@@ -229,15 +233,15 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
 
     /** The original's `GET /api/v1/files/symbols/*path`: that file's symbols in each repository holding it. */
     const fileSymbols = (userId: string, repositoryId: string | undefined, path: string) =>
-      session(userId, "fileSymbols", (run) =>
+      session(userId, "fileSymbols", (reader) =>
         Effect.gen(function*() {
-          const ids = (yield* scope(run, userId, repositoryId)).map((r) => r.id)
-          const holding = ids.length === 0 ? [] : yield* NavigationStore.holding(run, ids, path)
+          const ids = (yield* scope(reader, userId, repositoryId)).map((r) => r.id)
+          const holding = ids.length === 0 ? [] : yield* NavigationStore.holding(reader, ids, path)
           if (holding.length === 0) {
             return yield* new FileNotFound({ message: `no indexed file ${path.slice(0, 100)}` })
           }
           const rows = yield* NavigationStore.symbolsAt(
-            run,
+            reader,
             holding.map((row) => row.repository_id),
             path,
             MAX_OUTLINE_SYMBOLS + 1
@@ -259,11 +263,11 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       Effect.gen(function*() {
         const after = yield* decodeOptional(definitionCursor, request.cursor)
         const limit = request.limit ?? 50
-        return yield* session(userId, "definitions", (run) =>
+        return yield* session(userId, "definitions", (reader) =>
           Effect.gen(function*() {
-            yield* repository(run, userId, repositoryId)
+            yield* repository(reader, userId, repositoryId)
             const rows = yield* NavigationStore.definitions(
-              run,
+              reader,
               repositoryId,
               request.name,
               request.path ?? null,
@@ -292,11 +296,11 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       Effect.gen(function*() {
         const after = yield* decodeOptional(referenceCursor, request.cursor)
         const limit = request.limit ?? 100
-        return yield* session(userId, "references", (run) =>
+        return yield* session(userId, "references", (reader) =>
           Effect.gen(function*() {
-            yield* repository(run, userId, repositoryId)
+            yield* repository(reader, userId, repositoryId)
             const rows = yield* NavigationStore.references(
-              run,
+              reader,
               repositoryId,
               request.name,
               request.kind ?? null,
@@ -326,11 +330,11 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       Effect.gen(function*() {
         const after = yield* decodeOptional(callerCursor, request.cursor)
         const limit = request.limit ?? 50
-        return yield* session(userId, "callers", (run) =>
+        return yield* session(userId, "callers", (reader) =>
           Effect.gen(function*() {
-            const ids = (yield* scope(run, userId, repositoryId)).map((r) => r.id)
+            const ids = (yield* scope(reader, userId, repositoryId)).map((r) => r.id)
             const rows = ids.length === 0 ? [] : yield* NavigationStore.callers(
-              run,
+              reader,
               ids,
               request.name,
               after === null ? null : { repositoryId: after[0], path: after[1], enclosing: after[2] },
@@ -343,7 +347,7 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
             )
             const names = [...new Set(items.flatMap((row) => row.enclosing === null ? [] : [row.enclosing]))]
             const paths = [...new Set(items.map((row) => row.path))]
-            const defined = names.length === 0 ? [] : yield* NavigationStore.definitionsIn(run, ids, names, paths)
+            const defined = names.length === 0 ? [] : yield* NavigationStore.definitionsIn(reader, ids, names, paths)
             const callers: Array<typeof CallerSchema.Type> = items.map((row) => {
               const firstCall = row.lines[0] ?? 0
               const candidates = defined.filter((d) =>
@@ -375,15 +379,15 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       readonly direction: "dependencies" | "dependents" | undefined
       readonly depth: number | undefined
     }) =>
-      session(userId, "dependencies", (run) =>
+      session(userId, "dependencies", (reader) =>
         Effect.gen(function*() {
-          yield* repository(run, userId, repositoryId)
-          yield* indexedFile(run, repositoryId, request.path)
+          yield* repository(reader, userId, repositoryId)
+          yield* indexedFile(reader, repositoryId, request.path)
           const direction = request.direction ?? "dependencies"
           const depth = request.depth ?? 1
-          const graph = yield* walkDependencies(run, repositoryId, request.path, direction, depth)
+          const graph = yield* walkDependencies(reader, repositoryId, request.path, direction, depth)
           const unresolved = direction === "dependencies"
-            ? yield* NavigationStore.unresolvedImports(run, repositoryId, request.path, MAX_GRAPH_FILES)
+            ? yield* NavigationStore.unresolvedImports(reader, repositoryId, request.path, MAX_GRAPH_FILES)
             : []
           return {
             repository_id: repositoryId as RepositoryId,
@@ -403,14 +407,14 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       readonly paths: ReadonlyArray<string>
       readonly depth: number | undefined
     }) =>
-      session(userId, "impact", (run) =>
+      session(userId, "impact", (reader) =>
         Effect.gen(function*() {
-          yield* repository(run, userId, repositoryId)
+          yield* repository(reader, userId, repositoryId)
           const depth = request.depth ?? 3
           const reached = new Map<string, Reached>(
             request.paths.map((path) => [path, { depth: 0, via: new Set(), names: new Set() }])
           )
-          const truncated = yield* walkImpact(run, repositoryId, reached, 1, depth, MAX_IMPACT_FILES)
+          const truncated = yield* walkImpact(reader, repositoryId, reached, 1, depth, MAX_IMPACT_FILES)
           return {
             paths: [...new Set(request.paths)],
             depth,
@@ -429,21 +433,21 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       readonly depth: number | undefined
       readonly limit: number | undefined
     }) =>
-      session(userId, "symbolImpact", (run) =>
+      session(userId, "symbolImpact", (reader) =>
         Effect.gen(function*() {
           const depth = request.depth ?? 2
           let budget = request.limit ?? 200
           let truncated = false
           const files: Array<typeof ImpactedFile.Type> = []
-          for (const repo of yield* scope(run, userId, repositoryId)) {
+          for (const repo of yield* scope(reader, userId, repositoryId)) {
             if (budget <= 0) {
               truncated = true
               break
             }
             const reached = new Map<string, Reached>()
-            const defining = yield* NavigationStore.filesDefining(run, repo.id, request.symbol, budget + 1)
+            const defining = yield* NavigationStore.filesDefining(reader, repo.id, request.symbol, budget + 1)
             const users = yield* NavigationStore.referencingFiles(
-              run,
+              reader,
               repo.id,
               [request.symbol],
               false,
@@ -455,7 +459,7 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
             const one = reacher(reached, budget)(1)
             for (const row of users) one.reach(row.path, "reference", row.name)
             if (zero.capped() || one.capped()) truncated = true
-            if (depth > 1 && (yield* walkImpact(run, repo.id, reached, 2, depth, budget))) truncated = true
+            if (depth > 1 && (yield* walkImpact(reader, repo.id, reached, 2, depth, budget))) truncated = true
             files.push(...impactedFiles(repo.id, reached))
             budget -= reached.size
           }
@@ -468,17 +472,19 @@ export class CodeNavigation extends Effect.Service<CodeNavigation>()("services/C
       repositoryId: string | undefined,
       request: { readonly limit: number | undefined }
     ) =>
-      session(userId, "overview", (run) =>
+      session(userId, "overview", (reader) =>
         Effect.gen(function*() {
-          const repos = yield* scope(run, userId, repositoryId)
+          const repos = yield* scope(reader, userId, repositoryId)
           const ids = repos.map((r) => r.id)
           const none = ids.length === 0
-          const languages = none ? [] : yield* NavigationStore.languages(run, ids, OVERVIEW_CAP + 1)
-          const kinds = none ? [] : yield* NavigationStore.symbolKinds(run, ids, OVERVIEW_CAP + 1)
-          const counted = none ? [] : yield* NavigationStore.referenceCounts(run, ids, OVERVIEW_CAP + 1, OVERVIEW_NAMES)
+          const languages = none ? [] : yield* NavigationStore.languages(reader, ids, OVERVIEW_CAP + 1)
+          const kinds = none ? [] : yield* NavigationStore.symbolKinds(reader, ids, OVERVIEW_CAP + 1)
+          const counted = none
+            ? []
+            : yield* NavigationStore.referenceCounts(reader, ids, OVERVIEW_CAP + 1, OVERVIEW_NAMES)
           const defined = counted.length === 0
             ? []
-            : yield* NavigationStore.definedNames(run, ids, counted.map((row) => row.name))
+            : yield* NavigationStore.definedNames(reader, ids, counted.map((row) => row.name))
           const definedByName = new Map(defined.map((row) => [row.name, row]))
           const fileCount = languages.reduce((sum, row) => sum + row.files, 0)
           const symbolCount = kinds.reduce((sum, row) => sum + row.count, 0)

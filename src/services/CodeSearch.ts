@@ -315,7 +315,7 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
             let inclusive = resume !== null && resume.line !== -1
             for (;;) {
               const files = yield* NavigationStore.filesDefiningAll(
-                statement,
+                NavigationStore.within(statement),
                 repository.id,
                 query.symbols,
                 query.caseSensitive,
@@ -325,7 +325,7 @@ export class CodeSearch extends Effect.Service<CodeSearch>()("services/CodeSearc
                 DEFINING_FILES_PER_READ
               )
               const found = files.length === 0 ? [] : yield* NavigationStore.definitionsNamed(
-                statement,
+                NavigationStore.within(statement),
                 repository.id,
                 query.symbols,
                 query.caseSensitive,

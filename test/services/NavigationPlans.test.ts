@@ -22,7 +22,13 @@ interface PlanNode {
 /** Every statement navigation sends, with the plan Postgres chose for it (EXPLAIN, then the statement itself). */
 const explained: Array<{ readonly text: string; readonly plan: PlanNode }> = []
 
-const explaining = (run: SearchStatement): SearchStatement => (text, values) =>
+/** Every text sent on a search connection (one round trip each), EXPLAINs left out. */
+const sent: Array<string> = []
+
+const explaining = (run: SearchStatement): SearchStatement => <Row>(text: string, values?: ReadonlyArray<unknown>) =>
+  Effect.zipRight(Effect.sync(() => sent.push(text)), explainingOnly(run)<Row>(text, values))
+
+const explainingOnly = (run: SearchStatement): SearchStatement => (text, values) =>
   /^\s*(SET|BEGIN|COMMIT)\b/.test(text)
     ? run(text, values)
     : run<{ "QUERY PLAN": ReadonlyArray<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values).pipe(
@@ -109,5 +115,30 @@ layer(Explained, { timeout: "120 seconds", excludeTestServices: true })("navigat
           []
         ])
       }
+    }))
+
+  it.effect("symbol search's round trips: its plan with BEGIN, then a SET only where the plan changes", () =>
+    Effect.gen(function*() {
+      const key = yield* createKey()
+      const repositoryId = yield* insertRepository(key.user_id, "trips")
+      yield* seedCodeIntel(repositoryId)
+      const navigation = yield* CodeNavigation
+      const none = { kind: undefined, lang: undefined, repositoryId: undefined, limit: undefined, cursor: undefined }
+      const trips = (request: Parameters<typeof navigation.searchSymbols>[1]) =>
+        Effect.gen(function*() {
+          sent.length = 0
+          yield* navigation.searchSymbols(key.user_id, request)
+          return sent.map((text) => text.trim().split(/\s+/)[0]!)
+        })
+      // The page filled by exact names and prefixes: the scope and one read.
+      expect(yield* trips({ ...none, q: "main", limit: 1 })).toEqual(["BEGIN", "SELECT", "SELECT", "COMMIT"])
+      expect(yield* trips({ ...none, q: "main", repositoryId: repositoryId as never, limit: 1 })).toEqual([
+        "BEGIN",
+        "SELECT",
+        "SELECT",
+        "COMMIT"
+      ])
+      // Short of a page: the trigram probe, after steering to its plan.
+      expect(yield* trips({ ...none, q: "user" })).toEqual(["BEGIN", "SELECT", "SELECT", "SET", "WITH", "COMMIT"])
     }))
 })

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import type { Edge } from "../stores/NavigationStore.js"
 import { NavigationStore } from "../stores/NavigationStore.js"
-import type { SearchStatement } from "../stores/SearchDatabase.js"
+import type { NavigationReader } from "../stores/NavigationStore.js"
 import { compare, findCycles } from "./Cycles.js"
 
 /** Files a dependency graph holds at most (the root aside). */
@@ -18,7 +18,7 @@ const keyOf = (edge: { readonly from: string; readonly to: string }) => `${edge.
  * MAX_GRAPH_FILES files and MAX_STEP_EDGES edges per step, `truncated` when either stopped the walk.
  */
 export const walkDependencies = (
-  run: SearchStatement,
+  reader: NavigationReader,
   repositoryId: string,
   root: string,
   direction: "dependencies" | "dependents",
@@ -29,8 +29,8 @@ export const walkDependencies = (
     const edges = new Map<string, { from: string; to: string }>()
     const step = (paths: ReadonlyArray<string>) =>
       direction === "dependencies"
-        ? NavigationStore.importsOf(run, repositoryId, paths, MAX_STEP_EDGES + 1)
-        : NavigationStore.importersOf(run, repositoryId, paths, MAX_STEP_EDGES + 1)
+        ? NavigationStore.importsOf(reader, repositoryId, paths, MAX_STEP_EDGES + 1)
+        : NavigationStore.importersOf(reader, repositoryId, paths, MAX_STEP_EDGES + 1)
     const found = (edge: Edge) => direction === "dependencies" ? edge.resolved_path : edge.path
     let truncated = false
     let frontier: ReadonlyArray<string> = [root]

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { NavigationStore } from "../stores/NavigationStore.js"
-import type { SearchStatement } from "../stores/SearchDatabase.js"
+import type { NavigationReader } from "../stores/NavigationStore.js"
 
 /** The most text one file answer carries; the rest is a later request with `lines`. */
 export const MAX_CONTENT_CHARS = 1_000_000
@@ -14,16 +14,16 @@ const cut = (text: string, max: number) => text.slice(0, /[\uD800-\uDBFF]/.test(
  * order; stops at whole lines once MAX_CONTENT_CHARS would be passed (`truncated`), or inside the first line
  * when that line alone is longer.
  */
-export const readLines = (run: SearchStatement, repositoryId: string, path: string, from: number, to: number) =>
+export const readLines = (reader: NavigationReader, repositoryId: string, path: string, from: number, to: number) =>
   Effect.gen(function*() {
     const parts: Array<string> = []
     let size = 0
     let endLine = from - 1
     let truncated = false
     if (to < from) return { content: "", endLine, truncated }
-    let chunkNo = yield* NavigationStore.chunkOfLine(run, repositoryId, path, from)
+    let chunkNo = yield* NavigationStore.chunkOfLine(reader, repositoryId, path, from)
     reading: for (;;) {
-      const chunks = yield* NavigationStore.chunks(run, repositoryId, path, chunkNo, CHUNKS_PER_READ)
+      const chunks = yield* NavigationStore.chunks(reader, repositoryId, path, chunkNo, CHUNKS_PER_READ)
       for (const chunk of chunks) {
         const text = chunk.content
         let line = chunk.start_line

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { NavigationStore } from "../stores/NavigationStore.js"
-import type { SearchStatement } from "../stores/SearchDatabase.js"
+import type { NavigationReader } from "../stores/NavigationStore.js"
 import { MAX_STEP_EDGES } from "./DependencyWalk.js"
 
 export type Via = "import" | "call" | "reference" | "definition"
@@ -45,7 +45,7 @@ export const reacher = (reached: Map<string, Reached>, maxFiles: number) => (dep
  * names and MAX_STEP_CALLS calls; `truncated` when a bound stopped it.
  */
 export const walkImpact = (
-  run: SearchStatement,
+  reader: NavigationReader,
   repositoryId: string,
   reached: Map<string, Reached>,
   fromDepth: number,
@@ -58,14 +58,14 @@ export const walkImpact = (
     let frontier = [...reached].filter(([, r]) => r.depth === fromDepth - 1).map(([path]) => path)
     for (let depth = fromDepth; depth <= toDepth && frontier.length > 0; depth++) {
       const step = at(depth)
-      const importers = yield* NavigationStore.importersOf(run, repositoryId, frontier, MAX_STEP_EDGES + 1)
+      const importers = yield* NavigationStore.importersOf(reader, repositoryId, frontier, MAX_STEP_EDGES + 1)
       if (importers.length > MAX_STEP_EDGES) truncated = true
       for (const edge of importers.slice(0, MAX_STEP_EDGES)) step.reach(edge.path, "import")
-      const names = yield* NavigationStore.callableNamesIn(run, repositoryId, frontier, MAX_STEP_NAMES + 1)
+      const names = yield* NavigationStore.callableNamesIn(reader, repositoryId, frontier, MAX_STEP_NAMES + 1)
       if (names.length > MAX_STEP_NAMES) truncated = true
       if (names.length > 0) {
         const calls = yield* NavigationStore.referencingFiles(
-          run,
+          reader,
           repositoryId,
           names.slice(0, MAX_STEP_NAMES),
           true,

@@ -1,3 +1,4 @@
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { SearchStatement } from "./SearchDatabase.js"
 import type { ChunkFilter } from "./SearchStore.js"
@@ -18,7 +19,10 @@ export interface SymbolRow {
   readonly signature: string
 }
 
-/** Where a symbol sits in symbol search's order: rank (0 exact, 1 prefix, 2 contains), lower-cased name, ... */
+/**
+ * Where a symbol sits in symbol search's order: rank (0 exact, 1 prefix, 2 contains from the trigram index,
+ * 3 contains read in name order), lower-cased name, ...
+ */
 export interface SymbolKey {
   readonly rank: number
   readonly lname: string
@@ -118,20 +122,44 @@ const PLANS = {
     "SET LOCAL enable_sort = off"
 } as const
 
+export type Access = keyof typeof PLANS
+
 /**
- * One statement with the access path that serves it; a sequential scan never does (it would read other
- * tenants' rows), whatever the planner estimates, no parallel workers (starting them costs more than a
- * page of navigation) and no JIT (a penalty above can push an estimate past `jit_above_cost`, and compiling
- * costs more than any of these statements). The settings last until the next statement sets its own.
+ * Every plan: a sequential scan never serves a statement (it would read other tenants' rows), whatever the
+ * planner estimates, no parallel workers (starting them costs more than a page of navigation) and no JIT (a
+ * penalty above can push an estimate past `jit_above_cost`, and compiling costs more than any of these
+ * statements).
  */
-const on = (run: SearchStatement, access: keyof typeof PLANS) => <Row>(text: string, values: ReadonlyArray<unknown>) =>
-  Effect.zipRight(
-    run(
-      `${PLANS[access]}; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0; ` +
-        "SET LOCAL jit = off"
-    ),
-    run<Row>(text, values)
-  )
+const ALWAYS = "SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off"
+
+/**
+ * A request's connection inside its read-only transaction, and the plan its statements are steered to now:
+ * the settings travel with BEGIN, and again only when a statement needs another plan (each is a round trip).
+ */
+export interface NavigationReader {
+  readonly run: SearchStatement
+  /** null: not known (another store's transaction), so the next statement sends every setting. */
+  plan: Access | null
+}
+
+/**
+ * One statement, on the current plan when it is one of `accesses`, else after steering to the first of them
+ * (decided when it runs, not when it is built).
+ */
+const on =
+  (reader: NavigationReader, ...accesses: [Access, ...Array<Access>]) =>
+  <Row>(text: string, values: ReadonlyArray<unknown>) =>
+    Effect.suspend(() => {
+      const current = reader.plan
+      if (current !== null && accesses.includes(current)) return reader.run<Row>(text, values)
+      const next = accesses[0]
+      return reader.run(current === null ? `${ALWAYS}; ${PLANS[next]}` : PLANS[next]).pipe(
+        Effect.tap(() => {
+          reader.plan = next
+        }),
+        Effect.zipRight(reader.run<Row>(text, values))
+      )
+    })
 
 /**
  * Reads what the indexer extracted (`code_symbols`, `code_references`, `code_imports`) and the indexed files, on
@@ -139,19 +167,23 @@ const on = (run: SearchStatement, access: keyof typeof PLANS) => <Row>(text: str
  * first and is served by an index on them; none reads a repository whole, except where it says so.
  */
 export const NavigationStore = {
-  begin: (run: SearchStatement) => run("BEGIN READ ONLY").pipe(Effect.asVoid),
-  commit: (run: SearchStatement) => run("COMMIT").pipe(Effect.asVoid),
+  /** The request's read-only transaction, steered to `plan` (its first statement's) in the same round trip. */
+  begin: (run: SearchStatement, plan: Access): Effect.Effect<NavigationReader, SqlError> =>
+    run(`BEGIN READ ONLY; ${ALWAYS}; ${PLANS[plan]}`).pipe(Effect.as({ run, plan })),
+  commit: (reader: NavigationReader) => reader.run("COMMIT").pipe(Effect.asVoid),
+  /** A reader for one statement inside another store's transaction, which steers it as that store does not. */
+  within: (run: SearchStatement): NavigationReader => ({ run, plan: null }),
 
-  /** The user's repositories in id order. */
-  repositories: (run: SearchStatement, userId: string) =>
-    on(run, "ordered")<{ id: string; name: string; last_indexed_commit: string | null }>(
-      "SELECT id, name, last_indexed_commit FROM repositories WHERE user_id = $1 ORDER BY id",
+  /** The user's repositories in id order (sorted here, so that a plan without sorts reads only theirs). */
+  repositories: (reader: NavigationReader, userId: string) =>
+    on(reader, "ordered", "inOrder")<{ id: string; name: string; last_indexed_commit: string | null }>(
+      "SELECT id, name, last_indexed_commit FROM repositories WHERE user_id = $1",
       [userId]
-    ),
+    ).pipe(Effect.map((rows) => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))),
 
   /** One repository of the user's; none when it is another user's or does not exist. */
-  repository: (run: SearchStatement, repositoryId: string, userId: string) =>
-    on(run, "ordered")<{ id: string; name: string; last_indexed_commit: string | null }>(
+  repository: (reader: NavigationReader, repositoryId: string, userId: string) =>
+    on(reader, "ordered", "inOrder")<{ id: string; name: string; last_indexed_commit: string | null }>(
       "SELECT id, name, last_indexed_commit FROM repositories WHERE id = $1 AND user_id = $2",
       [repositoryId, userId]
     ).pipe(Effect.map((rows) => rows[0])),
@@ -162,7 +194,7 @@ export const NavigationStore = {
    * are too many to order this way.
    */
   symbolCandidates: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryIds: ReadonlyArray<string>,
     q: string,
     filter: SymbolFilter,
@@ -193,7 +225,7 @@ export const NavigationStore = {
       FROM (SELECT count(*)::int AS candidates FROM c) n
       LEFT JOIN LATERAL (SELECT * FROM c ${keyset} ORDER BY ${ORDER} LIMIT ${params.add(limit)}) p ON true
       ORDER BY ${ORDER}`
-    return on(run, "bitmap")<RankedSymbolRow & { readonly candidates: number }>(text, params.values).pipe(
+    return on(reader, "bitmap")<RankedSymbolRow & { readonly candidates: number }>(text, params.values).pipe(
       Effect.map((rows) => ({
         candidates: rows[0]?.candidates ?? 0,
         rows: rows.filter((row) => row.path !== null) as ReadonlyArray<RankedSymbolRow>
@@ -208,7 +240,7 @@ export const NavigationStore = {
    * when its matches are many, so a page is near).
    */
   symbolGroup: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryIds: ReadonlyArray<string>,
     group: SymbolGroup,
     q: string,
@@ -229,7 +261,7 @@ export const NavigationStore = {
         condition = ` AND lower(name) LIKE lower(${
           params.add(containsPattern(q))
         }) AND NOT starts_with(lower(name), ${lowered})`
-        rank = "2"
+        rank = "3"
       }
     }
     const where = filterSql(filter, params)
@@ -251,19 +283,19 @@ export const NavigationStore = {
         ) k JOIN code_symbols s USING (repository_id, path, ordinal))`
     })
     const text = `SELECT * FROM (${reads.join(" UNION ALL ")}) u ORDER BY ${ORDER} LIMIT ${n}`
-    return on(run, "inOrder")<RankedSymbolRow>(text, params.values)
+    return on(reader, "inOrder")<RankedSymbolRow>(text, params.values)
   },
 
   /** Definitions named exactly `name` in one repository: those in `path` first (0), then in files it imports (1). */
   definitions: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryId: string,
     name: string,
     path: string | null,
     after: { readonly rank: number; readonly path: string; readonly ordinal: number } | null,
     limit: number
   ) =>
-    on(run, "ordered")<SymbolRow & { readonly rank: number }>(
+    on(reader, "ordered")<SymbolRow & { readonly rank: number }>(
       `WITH d AS MATERIALIZED (
          SELECT ${SYMBOL_COLUMNS},
            CASE WHEN path = $3 THEN 0
@@ -279,14 +311,14 @@ export const NavigationStore = {
 
   /** References named exactly `name`, in (path, ordinal) order: reads every reference to that name. */
   references: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryId: string,
     name: string,
     kind: string | null,
     after: { readonly path: string; readonly ordinal: number } | null,
     limit: number
   ) =>
-    on(run, "ordered")<ReferenceRow>(
+    on(reader, "ordered")<ReferenceRow>(
       `WITH m AS MATERIALIZED (
          SELECT repository_id, path, ordinal, name, kind, line, col, enclosing FROM code_references
          WHERE repository_id = $1 AND name = $2 AND ($3::text IS NULL OR kind = $3)
@@ -300,13 +332,13 @@ export const NavigationStore = {
    * per group. Reads every call of that name.
    */
   callers: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryIds: ReadonlyArray<string>,
     name: string,
     after: { readonly repositoryId: string; readonly path: string; readonly enclosing: string } | null,
     limit: number
   ) =>
-    on(run, "ordered")<CallerRow>(
+    on(reader, "ordered")<CallerRow>(
       `WITH m AS MATERIALIZED (
          SELECT repository_id, path, enclosing, line, col FROM code_references
          WHERE repository_id = ANY($1::uuid[]) AND name = $2 AND kind = 'call'
@@ -329,12 +361,12 @@ export const NavigationStore = {
 
   /** Definitions with these names in these files (callers' enclosing definitions). */
   definitionsIn: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryIds: ReadonlyArray<string>,
     names: ReadonlyArray<string>,
     paths: ReadonlyArray<string>
   ) =>
-    on(run, "ordered")<SymbolRow>(
+    on(reader, "ordered")<SymbolRow>(
       `SELECT ${SYMBOL_COLUMNS} FROM code_symbols
        WHERE repository_id = ANY($1::uuid[]) AND ${nameIn("$2")} AND path = ANY($3::text[])
        ORDER BY repository_id, path, ordinal`,
@@ -342,52 +374,52 @@ export const NavigationStore = {
     ),
 
   /** The symbols of one file in extraction order, at most `limit`. */
-  symbolsOf: (run: SearchStatement, repositoryId: string, path: string, limit: number) =>
-    on(run, "ordered")<SymbolRow>(
+  symbolsOf: (reader: NavigationReader, repositoryId: string, path: string, limit: number) =>
+    on(reader, "ordered")<SymbolRow>(
       `SELECT ${SYMBOL_COLUMNS} FROM code_symbols WHERE repository_id = $1 AND path = $2 ORDER BY ordinal LIMIT $3`,
       [repositoryId, path, limit]
     ),
 
   /** The symbols of the file at `path` in each of these repositories that has it, in source order. */
-  symbolsAt: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, path: string, limit: number) =>
-    on(run, "ordered")<SymbolRow>(
+  symbolsAt: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, path: string, limit: number) =>
+    on(reader, "ordered")<SymbolRow>(
       `SELECT ${SYMBOL_COLUMNS} FROM code_symbols WHERE repository_id = ANY($1::uuid[]) AND path = $2
        ORDER BY repository_id, ordinal LIMIT $3`,
       [repositoryIds, path, limit]
     ),
 
   /** Which of these repositories hold an indexed file at `path`. */
-  holding: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, path: string) =>
-    on(run, "ordered")<{ repository_id: string }>(
+  holding: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, path: string) =>
+    on(reader, "ordered")<{ repository_id: string }>(
       "SELECT repository_id FROM indexed_files WHERE repository_id = ANY($1::uuid[]) AND path = $2",
       [repositoryIds, path]
     ),
 
-  file: (run: SearchStatement, repositoryId: string, path: string) =>
-    on(run, "ordered")<FileRow>(
+  file: (reader: NavigationReader, repositoryId: string, path: string) =>
+    on(reader, "ordered")<FileRow>(
       "SELECT language, size_bytes, line_count FROM indexed_files WHERE repository_id = $1 AND path = $2",
       [repositoryId, path]
     ).pipe(Effect.map((rows) => rows[0])),
 
   /** The number of the chunk holding `line`. */
-  chunkOfLine: (run: SearchStatement, repositoryId: string, path: string, line: number) =>
-    on(run, "ordered")<{ chunk_no: number | null }>(
+  chunkOfLine: (reader: NavigationReader, repositoryId: string, path: string, line: number) =>
+    on(reader, "ordered")<{ chunk_no: number | null }>(
       `SELECT max(chunk_no) AS chunk_no FROM indexed_chunks
        WHERE repository_id = $1 AND path = $2 AND start_line <= $3`,
       [repositoryId, path, line]
     ).pipe(Effect.map((rows) => rows[0]?.chunk_no ?? 0)),
 
   /** The file's chunks from `fromChunk` on, in order, at most `limit`. */
-  chunks: (run: SearchStatement, repositoryId: string, path: string, fromChunk: number, limit: number) =>
-    on(run, "ordered")<{ chunk_no: number; start_line: number; content: string }>(
+  chunks: (reader: NavigationReader, repositoryId: string, path: string, fromChunk: number, limit: number) =>
+    on(reader, "ordered")<{ chunk_no: number; start_line: number; content: string }>(
       `SELECT chunk_no, start_line, content FROM indexed_chunks
        WHERE repository_id = $1 AND path = $2 AND chunk_no >= $3 ORDER BY chunk_no LIMIT $4`,
       [repositoryId, path, fromChunk, limit]
     ),
 
   /** Import edges out of these files (the files they import), at most `limit`. */
-  importsOf: (run: SearchStatement, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
-    on(run, "ordered")<Edge>(
+  importsOf: (reader: NavigationReader, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
+    on(reader, "ordered")<Edge>(
       `SELECT DISTINCT path, resolved_path FROM code_imports
        WHERE repository_id = $1 AND path = ANY($2::text[]) AND resolved_path IS NOT NULL
        ORDER BY path, resolved_path LIMIT $3`,
@@ -395,24 +427,24 @@ export const NavigationStore = {
     ),
 
   /** Import edges into these files (the files importing them), at most `limit`. */
-  importersOf: (run: SearchStatement, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
-    on(run, "ordered")<Edge>(
+  importersOf: (reader: NavigationReader, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
+    on(reader, "ordered")<Edge>(
       `SELECT DISTINCT path, resolved_path FROM code_imports
        WHERE repository_id = $1 AND resolved_path = ANY($2::text[]) ORDER BY path, resolved_path LIMIT $3`,
       [repositoryId, paths, limit]
     ),
 
   /** A file's imports that resolve to no file of the repository. */
-  unresolvedImports: (run: SearchStatement, repositoryId: string, path: string, limit: number) =>
-    on(run, "ordered")<{ module: string; line: number }>(
+  unresolvedImports: (reader: NavigationReader, repositoryId: string, path: string, limit: number) =>
+    on(reader, "ordered")<{ module: string; line: number }>(
       `SELECT module, line FROM code_imports
        WHERE repository_id = $1 AND path = $2 AND resolved_path IS NULL ORDER BY ordinal LIMIT $3`,
       [repositoryId, path, limit]
     ),
 
   /** Names defined in these files that a call can name, at most `limit`. */
-  callableNamesIn: (run: SearchStatement, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
-    on(run, "ordered")<{ name: string }>(
+  callableNamesIn: (reader: NavigationReader, repositoryId: string, paths: ReadonlyArray<string>, limit: number) =>
+    on(reader, "ordered")<{ name: string }>(
       `SELECT DISTINCT name FROM code_symbols
        WHERE repository_id = $1 AND path = ANY($2::text[])
          AND kind IN ('function', 'method', 'class', 'constructor', 'macro', 'constant', 'variable')
@@ -422,13 +454,13 @@ export const NavigationStore = {
 
   /** The files with references to these names (calls only, or any kind), at most `limit` references read. */
   referencingFiles: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryId: string,
     names: ReadonlyArray<string>,
     callsOnly: boolean,
     limit: number
   ) =>
-    on(run, "ordered")<{ path: string; name: string; n: number; read: number }>(
+    on(reader, "ordered")<{ path: string; name: string; n: number; read: number }>(
       `SELECT path, name, count(*)::int AS n, sum(count(*)) OVER ()::int AS read FROM (
          SELECT path, name FROM code_references
          WHERE repository_id = $1 AND name = ANY($2::text[]) AND ($3::boolean IS FALSE OR kind = 'call') LIMIT $4
@@ -437,15 +469,15 @@ export const NavigationStore = {
     ),
 
   /** The files defining `name`. */
-  filesDefining: (run: SearchStatement, repositoryId: string, name: string, limit: number) =>
-    on(run, "ordered")<{ path: string }>(
+  filesDefining: (reader: NavigationReader, repositoryId: string, name: string, limit: number) =>
+    on(reader, "ordered")<{ path: string }>(
       `SELECT DISTINCT path FROM code_symbols WHERE repository_id = $1 AND ${nameIs("$2")} ORDER BY path LIMIT $3`,
       [repositoryId, name, limit]
     ).pipe(Effect.map((rows) => rows.map((row) => row.path))),
 
   /** Files per language over at most `cap` files of these repositories. */
-  languages: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, cap: number) =>
-    on(run, "ordered")<{ language: string | null; files: number; lines: number; bytes: number }>(
+  languages: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, cap: number) =>
+    on(reader, "ordered")<{ language: string | null; files: number; lines: number; bytes: number }>(
       `SELECT language, count(*)::int AS files, coalesce(sum(line_count), 0)::float8 AS lines,
          coalesce(sum(size_bytes), 0)::float8 AS bytes
        FROM (SELECT language, line_count, size_bytes FROM indexed_files
@@ -455,8 +487,8 @@ export const NavigationStore = {
     ),
 
   /** Symbols per kind over at most `cap` symbols of these repositories. */
-  symbolKinds: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, cap: number) =>
-    on(run, "ordered")<{ kind: string; count: number }>(
+  symbolKinds: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, cap: number) =>
+    on(reader, "ordered")<{ kind: string; count: number }>(
       `SELECT kind, count(*)::int AS count
        FROM (SELECT kind FROM code_symbols WHERE repository_id = ANY($1::uuid[]) LIMIT $2) s
        GROUP BY kind ORDER BY count DESC, kind`,
@@ -467,8 +499,8 @@ export const NavigationStore = {
    * The most frequent names among the first `cap` references in name order (every reference of repositories
    * that have fewer), read from the name index alone. `read` is how many were read.
    */
-  referenceCounts: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, cap: number, top: number) =>
-    on(run, "ordered")<{ name: string; n: number; read: number }>(
+  referenceCounts: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, cap: number, top: number) =>
+    on(reader, "ordered")<{ name: string; n: number; read: number }>(
       `SELECT name, n, read FROM (
          SELECT name, count(*)::int AS n, sum(count(*)) OVER ()::int AS read
          FROM (SELECT name FROM code_references WHERE repository_id = ANY($1::uuid[])
@@ -479,8 +511,8 @@ export const NavigationStore = {
     ),
 
   /** For each of these names defined in these repositories: one definition and how many there are. */
-  definedNames: (run: SearchStatement, repositoryIds: ReadonlyArray<string>, names: ReadonlyArray<string>) =>
-    on(run, "ordered")<
+  definedNames: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, names: ReadonlyArray<string>) =>
+    on(reader, "ordered")<
       { name: string; kind: string; repository_id: string; path: string; line: number; definitions: number }
     >(
       `SELECT DISTINCT ON (name) name, kind, repository_id, path, line,
@@ -496,7 +528,7 @@ export const NavigationStore = {
    * definition with those names in the repository.
    */
   filesDefiningAll: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryId: string,
     names: ReadonlyArray<string>,
     caseSensitive: boolean,
@@ -521,18 +553,18 @@ export const NavigationStore = {
       HAVING count(DISTINCT ${key}) = (SELECT count(DISTINCT ${caseSensitive ? "n" : "lower(n)"})
                                       FROM unnest(${wanted}::text[]) AS n)
       ORDER BY path LIMIT ${params.add(limit)}`
-    return on(run, "ordered")<{ path: string; language: string }>(text, params.values)
+    return on(reader, "ordered")<{ path: string; language: string }>(text, params.values)
   },
 
   /** The definitions of `names` (as `filesDefiningAll` matches them) in these files, by path and position. */
   definitionsNamed: (
-    run: SearchStatement,
+    reader: NavigationReader,
     repositoryId: string,
     names: ReadonlyArray<string>,
     caseSensitive: boolean,
     paths: ReadonlyArray<string>
   ) =>
-    on(run, "ordered")<{ path: string; name: string; line: number; col: number }>(
+    on(reader, "ordered")<{ path: string; name: string; line: number; col: number }>(
       `SELECT path, name, line, col FROM code_symbols
        WHERE repository_id = $1 AND path = ANY($3::text[]) AND ${
         caseSensitive
