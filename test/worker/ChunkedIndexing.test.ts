@@ -62,6 +62,16 @@ it.scopedLive(
       expect(stored).toEqual({ files, bytes: expectedBytes, symbols: MODULES, resolved: MODULES })
       expect(full.result!.bytes_written).toBe(expectedBytes)
 
+      // Searches read a trigram index's pending list whole: the job leaves none behind in either index.
+      yield* sql`CREATE EXTENSION IF NOT EXISTS pgstattuple`
+      const pending = yield* sql<{ index: string; tuples: number }>`
+        SELECT i AS index, (pgstatginindex(i::regclass)).pending_tuples::int AS tuples
+        FROM unnest(ARRAY['indexed_chunks_search_idx', 'code_symbols_name_trgm_idx']) AS i ORDER BY i`
+      expect(pending).toEqual([
+        { index: "code_symbols_name_trgm_idx", tuples: 0 },
+        { index: "indexed_chunks_search_idx", tuples: 0 }
+      ])
+
       // One module turns binary (deleted with its symbols and imports); the alias now points nowhere, so
       // every unchanged file's import resolves again, against the new tsconfig read before the stream.
       const binary = `src/${name(10)}.ts`

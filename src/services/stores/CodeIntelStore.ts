@@ -139,7 +139,8 @@ export class CodeIntelStore extends Effect.Service<CodeIntelStore>()("services/s
     const replace = (repositoryId: string, paths: ReadonlyArray<string>, files: ReadonlyArray<FileIntel>) =>
       Effect.gen(function*() {
         yield* remove(repositoryId, paths)
-        yield* Effect.forEach(symbolColumns(files), (c) =>
+        const symbols = symbolColumns(files)
+        yield* Effect.forEach(symbols, (c) =>
           sql`
             INSERT INTO code_symbols
               (repository_id, path, ordinal, name, kind, language, line, col, end_line, end_col, container, signature)
@@ -147,6 +148,11 @@ export class CodeIntelStore extends Effect.Service<CodeIntelStore>()("services/s
               ${c.path}::text[], ${c.ordinal}::int[], ${c.name}::text[], ${c.kind}::text[], ${c.language}::text[],
               ${c.line}::int[], ${c.column}::int[], ${c.endLine}::int[], ${c.endColumn}::int[],
               ${c.container}::text[], ${c.signature}::text[])`, { discard: true })
+        // Symbol searches that probe the name trigram index read its pending list whole, whoever wrote it:
+        // merge what this write left there, as IndexedFileStore does for the content index.
+        if (symbols.length > 0) {
+          yield* sql`SELECT gin_clean_pending_list(to_regclass('public.code_symbols_name_trgm_idx'))`
+        }
         yield* Effect.forEach(referenceColumns(files), (c) =>
           sql`
             INSERT INTO code_references (repository_id, path, ordinal, name, kind, line, col, enclosing)
