@@ -138,6 +138,15 @@ export class Extractor {
     return loaded
   }
 
+  /** Loads what `language` is parsed with (a grammar, or the TypeScript compiler), once per extractor. */
+  async prepare(language: string | null): Promise<void> {
+    if (language !== null && COMPILER_LANGUAGES.has(language)) {
+      await (this.compiler ??= import("./TypeScriptSyntax.js"))
+      return
+    }
+    await (language === null ? undefined : this.load(language))
+  }
+
   async extract(language: string | null, text: string): Promise<ExtractionOutcome> {
     if (language !== null && COMPILER_LANGUAGES.has(language)) {
       this.compiler ??= import("./TypeScriptSyntax.js")

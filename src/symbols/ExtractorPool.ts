@@ -99,13 +99,26 @@ class Slot {
     return Effect.async<ExtractionOutcome>((resume) => {
       const id = this.nextId++
       this.files++
+      let timer: NodeJS.Timeout | undefined
       // The returned finalizer only runs on interruption: on an answer the listeners are removed here.
       const finish = (outcome: ExtractionOutcome) => {
         detach()
         resume(Effect.succeed(outcome))
       }
+      const giveUpAfter = (duration: Duration.DurationInput, message: string) => {
+        clearTimeout(timer)
+        timer = setTimeout(() => {
+          this.stop(worker)
+          finish({ _tag: "Failed", reason: "timeout", message })
+        }, Duration.toMillis(duration))
+      }
       const onMessage = (message: ExtractorResponse) => {
-        if (message.id === id) finish(message.outcome)
+        if (message.id !== id) return
+        if ("prepared" in message) {
+          giveUpAfter(this.options.timeout, `no result within ${Duration.format(this.options.timeout)}`)
+        } else {
+          finish(message.outcome)
+        }
       }
       const onError = (error: Error) => {
         this.stop(worker)
@@ -115,24 +128,18 @@ class Slot {
         this.stop(worker)
         finish(crash(`the extractor process exited (${code ?? signal})`))
       }
-      const detach = () => void worker.events.off("message", onMessage).off("error", onError).off("exit", onExit)
+      const detach = () => {
+        clearTimeout(timer)
+        worker.events.off("message", onMessage).off("error", onError).off("exit", onExit)
+      }
       worker.events.on("message", onMessage).on("error", onError).on("exit", onExit)
       worker.send({ id, language: input.language, text: input.text })
+      giveUpAfter(
+        STARTUP_TIMEOUT,
+        `the parser for ${input.language} did not load within ${Duration.format(STARTUP_TIMEOUT)}`
+      )
       return Effect.sync(detach)
-    }).pipe(
-      Effect.timeoutTo({
-        duration: this.options.timeout,
-        onSuccess: (outcome) => outcome,
-        onTimeout: (): ExtractionOutcome => {
-          this.stop(worker)
-          return {
-            _tag: "Failed",
-            reason: "timeout",
-            message: `no result within ${Duration.format(this.options.timeout)}`
-          }
-        }
-      })
-    )
+    })
   }
 }
 

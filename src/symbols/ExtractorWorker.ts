@@ -8,10 +8,14 @@ export interface ExtractorRequest {
   readonly text: string
 }
 
-export interface ExtractorResponse {
-  readonly id: number
-  readonly outcome: ExtractionOutcome
-}
+/**
+ * A request's answers: `prepared` once its language's parser is loaded (the per-file timeout starts
+ * there, so a child loading a grammar or the compiler on a busy machine is not taken for a hung parse),
+ * then its outcome.
+ */
+export type ExtractorResponse =
+  | { readonly id: number; readonly prepared: true }
+  | { readonly id: number; readonly outcome: ExtractionOutcome }
 
 const send = process.send?.bind(process)
 if (send === undefined) throw new Error("ExtractorWorker runs as a child process forked with an IPC channel")
@@ -23,7 +27,10 @@ const extractor = await Extractor.make()
 
 // One request at a time: the pool waits for each answer before it sends the next.
 process.on("message", (request: ExtractorRequest) => {
-  extractor.extract(request.language, request.text).then(
+  extractor.prepare(request.language).then(() => {
+    send({ id: request.id, prepared: true } satisfies ExtractorResponse)
+    return extractor.extract(request.language, request.text)
+  }).then(
     (outcome) => send({ id: request.id, outcome } satisfies ExtractorResponse),
     (error: unknown) =>
       send(

@@ -81,6 +81,14 @@ describe("ExtractorPool", () => {
         expect(child(outcomes[2])).not.toBe(child(outcomes[0]))
       })))
 
+  it.live("counts the timeout from when the child has loaded the file's parser, not from when it was sent", () =>
+    withPool({ workers: 1, timeout: "300 millis", spawn: stub }, (pool) =>
+      Effect.gen(function*() {
+        const outcomes = yield* pool.extract([input("slow-load"), input("b")])
+        expect(outcomes.map((outcome) => outcome._tag)).toEqual(["Extracted", "Extracted"])
+        expect(child(outcomes[1])).toBe(child(outcomes[0]))
+      })))
+
   it.live("reports a child that dies as a crash and goes on", () =>
     withPool({ workers: 1, spawn: stub }, (pool) =>
       Effect.gen(function*() {
