@@ -1,14 +1,12 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as Effect from "effect/Effect"
-import { CurrentApiKey } from "../../domain/ApiKey.js"
 import { Jobs } from "../../services/Jobs.js"
 import { Api } from "../Api.js"
+import { asUser } from "../Auth/asUser.js"
 
 export const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
   Effect.gen(function*() {
     const jobs = yield* Jobs
-    const asUser = <A, E, R>(f: (userId: string) => Effect.Effect<A, E, R>) =>
-      Effect.flatMap(CurrentApiKey, (key) => f(key.userId))
     return handlers
       .handle("getJob", ({ path }) => asUser((user) => jobs.get(path.id, user)))
       .handle("listRepositoryJobs", ({ path, urlParams }) =>

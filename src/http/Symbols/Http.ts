@@ -1,11 +1,8 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as Effect from "effect/Effect"
-import { CurrentApiKey } from "../../domain/ApiKey.js"
 import { CodeNavigation } from "../../services/CodeNavigation.js"
 import { Api } from "../Api.js"
-
-const asUser = <A, E, R>(f: (userId: string) => Effect.Effect<A, E, R>) =>
-  Effect.flatMap(CurrentApiKey, (key) => f(key.userId))
+import { asUser } from "../Auth/asUser.js"
 
 export const SymbolsHttpLive = HttpApiBuilder.group(Api, "symbols", (handlers) =>
   Effect.gen(function*() {
