@@ -18,8 +18,19 @@ const symbols = (repositoryId: string) =>
   Effect.flatMap(
     SqlClient.SqlClient,
     (sql) =>
-      sql<{ path: string; name: string; kind: string; line: number; container: string | null }>`
-      SELECT path, name, kind, line, container FROM code_symbols WHERE repository_id = ${repositoryId}
+      sql<{
+        path: string
+        name: string
+        kind: string
+        line: number
+        col: number
+        endLine: number
+        endCol: number
+        container: string | null
+        signature: string
+      }>`
+      SELECT path, name, kind, line, col, end_line, end_col, container, signature
+      FROM code_symbols WHERE repository_id = ${repositoryId}
       ORDER BY path, ordinal`
   )
 
@@ -104,6 +115,18 @@ it.scopedLive(
         const find = (path: string, name: string) => defined.find((s) => s.path === path && s.name === name)
         expect(find("src/cart.ts", "Cart")).toMatchObject({ kind: "class", line: 4 })
         expect(find("src/cart.ts", "total")).toMatchObject({ kind: "method", line: 5, container: "Cart" })
+        // Every column as written, so that a field stored from the wrong one of the extractor's columns shows.
+        expect(find("src/cart.ts", "total")).toEqual({
+          path: "src/cart.ts",
+          name: "total",
+          kind: "method",
+          line: 5,
+          col: 3,
+          endLine: 7,
+          endCol: 4,
+          container: "Cart",
+          signature: "total(items: Array<Money>): number {"
+        })
         expect(find("src/pricing.ts", "price")).toMatchObject({ kind: "function", line: 4 })
         expect(find("src/money.ts", "Money")).toMatchObject({ kind: "interface", line: 1 })
         expect(find("app/helpers.py", "Helper")).toMatchObject({ kind: "class", line: 1 })
