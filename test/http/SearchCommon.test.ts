@@ -4,42 +4,15 @@ import { JobHandlersLive } from "../../src/layers/Worker.js"
 import { SELECTIVE_CHUNKS } from "../../src/services/stores/SearchStore.js"
 import { runWorker } from "../../src/worker/Worker.js"
 import { gitServer } from "../utils/GitServer.js"
-import { createKey, get, withKey } from "../utils/keys.js"
+import { createKey } from "../utils/keys.js"
 import { finished, register } from "../utils/repositoryFlow.js"
+import { allPages, search } from "../utils/searchPages.js"
 import { testApp } from "../utils/TestApp.js"
 
 const app = Layer.scopedDiscard(runWorker).pipe(
   Layer.provide(JobHandlersLive),
   Layer.provideMerge(testApp({ GIT_ALLOW_PRIVATE_HOSTS: "true", WORKER_POLL_INTERVAL: "100 millis" }))
 )
-
-interface Results {
-  readonly matches: ReadonlyArray<{ path: string; line: number }>
-  readonly files?: ReadonlyArray<{ path: string; match_count: number }>
-  readonly next_cursor: string | null
-}
-
-const search = (key: string, params: Record<string, string>) =>
-  Effect.flatMap(get(`/api/v1/search/code?${new URLSearchParams(params)}`, withKey(key)), (r) => {
-    expect(r.status).toBe(200)
-    return Effect.map(r.json, (body) => body as Results)
-  })
-
-/** Every page of `q` through its cursors: the files of type:file pages, or the matches' paths and lines. */
-const allPages = (key: string, q: string, limit: number) =>
-  Effect.gen(function*() {
-    const out: Array<string> = []
-    let cursor: string | null = null
-    do {
-      const params: Record<string, string> = { q, limit: String(limit) }
-      if (cursor !== null) params.cursor = cursor
-      const page: Results = yield* search(key, params)
-      for (const f of page.files ?? []) out.push(f.path)
-      for (const m of page.matches) out.push(`${m.path}:${m.line}`)
-      cursor = page.next_cursor
-    } while (cursor !== null)
-    return out
-  })
 
 // More chunks hold `commonplaceword` than a search reads through the trigram index at once, so those searches
 // take the ordered probe and then the index in batches; `rareidentifier` stays under that number and never

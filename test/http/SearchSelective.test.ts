@@ -4,8 +4,9 @@ import { JobHandlersLive } from "../../src/layers/Worker.js"
 import { CHUNK_CHARS } from "../../src/services/stores/Chunking.js"
 import { runWorker } from "../../src/worker/Worker.js"
 import { gitServer } from "../utils/GitServer.js"
-import { createKey, get, withKey } from "../utils/keys.js"
+import { createKey } from "../utils/keys.js"
 import { finished, register } from "../utils/repositoryFlow.js"
+import { allPages, search } from "../utils/searchPages.js"
 import { testApp } from "../utils/TestApp.js"
 
 const app = Layer.scopedDiscard(runWorker).pipe(
@@ -13,32 +14,7 @@ const app = Layer.scopedDiscard(runWorker).pipe(
   Layer.provideMerge(testApp({ GIT_ALLOW_PRIVATE_HOSTS: "true", WORKER_POLL_INTERVAL: "100 millis" }))
 )
 
-interface Results {
-  readonly matches: ReadonlyArray<{ path: string; line: number }>
-  readonly files?: ReadonlyArray<{ path: string; match_count: number }>
-  readonly next_cursor: string | null
-}
-
-const search = (key: string, params: Record<string, string>) =>
-  Effect.flatMap(get(`/api/v1/search/code?${new URLSearchParams(params)}`, withKey(key)), (r) => {
-    expect(r.status).toBe(200)
-    return Effect.map(r.json, (body) => body as Results)
-  })
-
-const allPages = (key: string, q: string, limit: number) =>
-  Effect.gen(function*() {
-    const out: Array<string> = []
-    let cursor: string | null = null
-    do {
-      const params: Record<string, string> = { q, limit: String(limit) }
-      if (cursor !== null) params.cursor = cursor
-      const page: Results = yield* search(key, params)
-      for (const f of page.files ?? []) out.push(`${f.path}#${f.match_count}`)
-      for (const m of page.matches) out.push(`${m.path}:${m.line}`)
-      cursor = page.next_cursor
-    } while (cursor !== null)
-    return out
-  })
+const withCount = (file: { path: string; match_count: number }) => `${file.path}#${file.match_count}`
 
 // A selective pattern reads the content of about a page's worth of its candidates first and of more only when
 // the page needs them: files whose matches span several chunks, and more of them than one page holds, must
@@ -79,7 +55,7 @@ it.scopedLive(
           expect(yield* allPages(alice, "seldomidentifierhere", limit), `limit ${limit}`).toEqual(expectedLines)
         }
         for (const limit of [2, 5, 100]) {
-          expect(yield* allPages(alice, "SeldomIdentifierHere type:file", limit), `limit ${limit}`).toEqual(
+          expect(yield* allPages(alice, "SeldomIdentifierHere type:file", limit, withCount), `limit ${limit}`).toEqual(
             expectedFiles
           )
         }
