@@ -31,7 +31,7 @@ const json = (
 ) => HttpServerResponse.unsafeJson(error, { status })
 
 /** At most `max` characters of `text` (never half of a surrogate pair), marked when cut. */
-const clip = (text: string, max: number) => {
+export const clip = (text: string, max: number) => {
   if (text.length <= max) return text
   const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max
   return `${text.slice(0, end)}…`
@@ -50,7 +50,7 @@ interface DecodeIssue {
 }
 
 /** An error body this large may quote a rejected value in full. */
-const LARGE_ERROR_BYTES = 1024
+export const LARGE_ERROR_BYTES = 1024
 
 /**
  * HttpApi's 400 for a request its schemas refuse prints the whole schema and the rejected value in
@@ -92,7 +92,7 @@ const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EP
  * A lost or refused database connection (the server restarting, a failover, an exhausted pool), as
  * opposed to a query the database refused: SQLSTATE classes 08 and 57P, socket errors, pg's own.
  */
-const isConnectionError = (error: unknown): boolean => {
+export const isConnectionError = (error: unknown): boolean => {
   if (!(error instanceof SqlError)) return false
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined
   const code = typeof cause?.code === "string" ? cause.code : ""

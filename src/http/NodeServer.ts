@@ -1,4 +1,5 @@
-import type { Server, ServerResponse } from "node:http"
+import * as Context from "effect/Context"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { createServer, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import { LimitedIncomingMessage } from "./BodyLimit.js"
@@ -12,6 +13,16 @@ export interface NodeServerTimeouts {
   /** How long an idle keep-alive connection is kept. */
   readonly keepAliveTimeout: number
 }
+
+/**
+ * A route node:http answers itself, before the platform's router sees the request: true when it took the
+ * request. Only for a route whose per-request cost in the Effect HTTP stack decides a SPEC bar (the GitHub
+ * webhook, bench/README.md): such a route does its own error shape, metrics and request span.
+ */
+export type NodeRoute = (request: IncomingMessage, response: ServerResponse) => boolean
+
+/** The node routes of the server (src/layers/Http.ts). */
+export class NodeRoutes extends Context.Tag("http/NodeRoutes")<NodeRoutes, ReadonlyArray<NodeRoute>>() {}
 
 const REFUSALS: Record<string, { readonly status: number; readonly _tag: string; readonly message: string }> = {
   HPE_HEADER_OVERFLOW: {
@@ -32,7 +43,10 @@ const REFUSALS: Record<string, { readonly status: number; readonly _tag: string;
  * instead of an empty body, the security headers on every response, and requests that arrive once
  * shutdown has removed the app's handler answered 503. Without timeouts, node's own apply.
  */
-export const createNodeServer = (timeouts?: NodeServerTimeouts): Server => {
+export const createNodeServer = (
+  timeouts?: NodeServerTimeouts,
+  routes: ReadonlyArray<NodeRoute> = []
+): Server => {
   const server = createServer({
     IncomingMessage: LimitedIncomingMessage,
     ...(timeouts === undefined ? {} : {
@@ -44,9 +58,23 @@ export const createNodeServer = (timeouts?: NodeServerTimeouts): Server => {
     })
   })
   const responses = new WeakMap<Duplex, ServerResponse>()
-  server.on("request", (request, response) => {
-    setSecurityHeaders(response)
-    responses.set(request.socket, response)
+  // Every request passes here before any "request" listener; a node route that takes it is the only
+  // handler to see it.
+  const emit = server.emit
+  server.emit = function(this: Server, event: string | symbol, ...args: Array<unknown>) {
+    if (event === "request") {
+      const request = args[0] as IncomingMessage
+      const response = args[1] as ServerResponse
+      setSecurityHeaders(response)
+      responses.set(request.socket, response)
+      // Once shutdown removed the app's listener, the one left answers 503 (below).
+      if (server.listenerCount("request") > 1) {
+        for (const route of routes) if (route(request, response)) return true
+      }
+    }
+    return emit.apply(this, [event, ...args] as Parameters<Server["emit"]>)
+  } as Server["emit"]
+  server.on("request", (_request, response) => {
     // On shutdown @effect/platform-node removes its request listener before it calls close(), and Node
     // still reads requests from connections it already holds (a proxy's kept-alive ones). Unanswered,
     // such a request would keep close() from finishing and the process from exiting until SIGKILL.

@@ -51,6 +51,8 @@ const read = (source: IncomingMessage, maxBytes: number) =>
  * the end: the platform's reader concatenates on every chunk, quadratic in a body of many megabytes.
  */
 export const readRawBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: number) =>
-  Number(request.headers["content-length"] ?? "0") > maxBytes
-    ? Effect.fail(tooLarge(maxBytes))
-    : read(NodeHttpServerRequest.toIncomingMessage(request), maxBytes)
+  readNodeBody(NodeHttpServerRequest.toIncomingMessage(request), maxBytes)
+
+/** `readRawBody` for a node route (src/http/NodeServer.ts), which has no platform request. */
+export const readNodeBody = (source: IncomingMessage, maxBytes: number) =>
+  Number(source.headers["content-length"] ?? "0") > maxBytes ? Effect.fail(tooLarge(maxBytes)) : read(source, maxBytes)

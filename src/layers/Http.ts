@@ -13,13 +13,14 @@ import { HealthHttpLive } from "../http/Health/Http.js"
 import { JobsHttpLive } from "../http/Jobs/Http.js"
 import { McpHttpLive } from "../http/Mcp/Http.js"
 import { NavigationHttpLive } from "../http/Navigation/Http.js"
-import { createNodeServer } from "../http/NodeServer.js"
+import { createNodeServer, NodeRoutes } from "../http/NodeServer.js"
 import { RepositoriesHttpLive } from "../http/Repositories/Http.js"
 import { RequestMetricsLive } from "../http/RequestMetrics.js"
 import { SearchHttpLive } from "../http/Search/Http.js"
 import { SymbolsHttpLive } from "../http/Symbols/Http.js"
 import { UsageHttpLive } from "../http/Usage/Http.js"
 import { WebhooksHttpLive } from "../http/Webhooks/Http.js"
+import { WebhooksNodeRouteLive } from "../http/Webhooks/NodeRoute.js"
 import { McpTools } from "../mcp/McpTools.js"
 import { AppConfig } from "../services/AppConfig.js"
 
@@ -48,14 +49,20 @@ export const RoutesLive = Layer.mergeAll(
   BodyLimitLive
 )
 
-/** The node:http server on `PORT` and `HOST`, with the `HTTP_*_TIMEOUT`s. */
-export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => {
+/**
+ * The node:http server on `PORT` and `HOST`, with the `HTTP_*_TIMEOUT`s and the GitHub webhook served
+ * as a node route (src/http/Webhooks/NodeRoute.ts). The route's layer is acquired before the server and
+ * released after it has closed, so the deliveries still in flight finish.
+ */
+export const NodeServerLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const config = yield* AppConfig
+  const routes = yield* NodeRoutes
   const timeouts = {
     headersTimeout: Math.ceil(Duration.toMillis(config.httpHeadersTimeout)),
     requestTimeout: Math.ceil(Duration.toMillis(config.httpRequestTimeout)),
     keepAliveTimeout: Math.ceil(Duration.toMillis(config.httpKeepAliveTimeout))
   }
-  return NodeHttpServer.layer(() => createNodeServer(timeouts), { port: config.port, host: config.host })
-}))
+  return NodeHttpServer.layer(() => createNodeServer(timeouts, routes), { port: config.port, host: config.host })
+})).pipe(Layer.provide(WebhooksNodeRouteLive))
 
 export const HttpLive = HttpLayerRouter.serve(RoutesLive, { disableLogger: true }).pipe(Layer.provide(NodeServerLive))

@@ -1,8 +1,9 @@
 import { HttpApiClient, HttpLayerRouter, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
-import { ConfigProvider, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { Api } from "../../src/http/Api.js"
-import { createNodeServer } from "../../src/http/NodeServer.js"
+import { createNodeServer, NodeRoutes } from "../../src/http/NodeServer.js"
+import { WebhooksNodeRouteLive } from "../../src/http/Webhooks/NodeRoute.js"
 import type { DatabaseUrl } from "../../src/layers/EmbeddedPostgres.js"
 import { RoutesLive } from "../../src/layers/Http.js"
 import { ServicesLive } from "../../src/layers/Services.js"
@@ -23,11 +24,15 @@ export const testConfig = (env: Record<string, string> = {}) =>
 export const testServices = (env: Record<string, string> = {}) =>
   ServicesLive.pipe(Layer.provideMerge(SqlLive), Layer.provideMerge(testConfig(env)))
 
-/** `NodeHttpServer.layerTest`, but over the production node:http server factory. */
+/** `NodeHttpServer.layerTest`, but over the production node:http server factory and its node routes. */
 const testServer = HttpServer.layerTestClient.pipe(
   Layer.provide(NodeHttpClient.layerWithoutAgent),
   Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: false })),
-  Layer.provideMerge(NodeHttpServer.layer(createNodeServer, { port: 0 }))
+  Layer.provideMerge(
+    Layer.unwrapEffect(
+      Effect.map(NodeRoutes, (routes) => NodeHttpServer.layer(() => createNodeServer(undefined, routes), { port: 0 }))
+    ).pipe(Layer.provide(WebhooksNodeRouteLive))
+  )
 )
 
 /** The real router on a real loopback HTTP server, by default over a fresh database of the test file's own. */
