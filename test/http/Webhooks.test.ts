@@ -35,18 +35,28 @@ const pushPayload = (ref = "refs/heads/main", extra: Record<string, unknown> = {
 
 const deliver = (
   repositoryId: string,
-  options: { event: string; body: string | Uint8Array; signature?: string | null; delivery?: string; secret: string }
+  options: {
+    event: string
+    body: string | Uint8Array
+    signature?: string | null
+    delivery?: string
+    secret: string
+    headers?: Record<string, string>
+  }
 ) =>
   Effect.flatMap(HttpClient.HttpClient, (client) => {
     const bytes = typeof options.body === "string" ? new TextEncoder().encode(options.body) : options.body
     const headers: Record<string, string> = {
       "x-github-event": options.event,
       "x-github-delivery": options.delivery ?? crypto.randomUUID(),
-      "user-agent": "GitHub-Hookshot/test"
+      "user-agent": "GitHub-Hookshot/test",
+      ...options.headers
     }
     const signature = options.signature === undefined ? sign(options.secret, bytes) : options.signature
     if (signature !== null) headers["x-hub-signature-256"] = signature
-    return client.execute(
+    // The client's own span would otherwise replace a traceparent the test sends.
+    const sender = options.headers?.traceparent === undefined ? client : HttpClient.withTracerPropagation(client, false)
+    return sender.execute(
       HttpClientRequest.post(`/webhooks/github/${repositoryId}`).pipe(
         HttpClientRequest.setHeaders(headers),
         HttpClientRequest.bodyUint8Array(bytes, "application/json")
@@ -126,6 +136,53 @@ layer(testApp(), { timeout: "90 seconds", excludeTestServices: true })("GitHub w
       expect(row!.headers["x-hub-signature-256"]).toBe("[redacted]")
       expect(row!.headers["x-github-event"]).toBe("push")
       expect(JSON.stringify(row!.headers)).not.toContain(sign(repo.secret, pushPayload()).slice(7))
+    }))
+
+  it.effect("the job of a delivery that carries a traceparent is in the caller's trace, under a span of ours", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const repo = yield* repository
+      const traceId = "0af7651916cd43dd8448eb211c80319c"
+      const callerSpan = "b7ad6b7169203331"
+      const response = yield* deliver(repo.id, {
+        event: "push",
+        body: pushPayload(),
+        secret: repo.secret,
+        headers: { traceparent: `00-${traceId}-${callerSpan}-01` }
+      })
+      expect(response.status).toBe(202)
+      const { job_id } = (yield* response.json) as { job_id: string }
+      const [job] = yield* sql<
+        { traceparent: string | null }
+      >`SELECT traceparent FROM indexing_jobs WHERE id = ${job_id}`
+      const [, trace, span] = job!.traceparent!.split("-")
+      expect(trace).toBe(traceId)
+      expect(span).toMatch(/^[0-9a-f]{16}$/)
+      expect(span).not.toBe(callerSpan)
+    }))
+
+  it.effect("every refusal is in the one error shape, with the security headers", () =>
+    Effect.gen(function*() {
+      const repo = yield* repository
+      const refusals = [
+        [yield* deliver(repo.id, { event: "push", body: pushPayload(), secret: "wrong" }), 401, "InvalidSignature"],
+        [yield* deliver(repo.id, { event: "Push!", body: pushPayload(), secret: repo.secret }), 400, "InvalidDelivery"],
+        [yield* deliver(repo.id, { event: "push", body: "{", secret: repo.secret }), 400, "InvalidDelivery"],
+        [
+          yield* deliver(crypto.randomUUID(), { event: "push", body: pushPayload(), secret: repo.secret }),
+          404,
+          "RepositoryNotFound"
+        ]
+      ] as const
+      for (const [response, status, tag] of refusals) {
+        expect(response.status).toBe(status)
+        expect(response.headers["content-type"]).toBe("application/json")
+        expect(response.headers["x-content-type-options"]).toBe("nosniff")
+        expect(response.headers["cache-control"]).toBe("no-store")
+        const body = (yield* response.json) as Record<string, unknown>
+        expect(Object.keys(body).sort()).toEqual(["_tag", "message"])
+        expect(body._tag).toBe(tag)
+      }
     }))
 
   it.effect("a bad or missing signature is a 401 and writes nothing", () =>
