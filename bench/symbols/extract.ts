@@ -35,6 +35,28 @@ const children = (): Array<number> =>
     readFileSync(`/proc/self/task/${task}/children`, "utf8").split(" ").filter((p) => p !== "").map(Number)
   )
 
+/** The fields of /proc/<pid>/stat after the command name: [0] is the state (field 3 in proc(5)). */
+const stat = (pid: number | "self") => {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return text.slice(text.lastIndexOf(") ") + 2).split(" ").map(Number)
+  } catch {
+    return []
+  }
+}
+const TICK_MS = 10
+/** CPU ms of this process and its children, reaped (cutime, cstime) or alive (utime, stime). */
+const cpuMs = () => {
+  const self = stat("self")
+  let ticks = (self[13] ?? 0) + (self[14] ?? 0)
+  for (const pid of children()) {
+    const child = stat(pid)
+    ticks += (child[11] ?? 0) + (child[12] ?? 0)
+  }
+  const own = process.cpuUsage()
+  return ticks * TICK_MS + (own.user + own.system) / 1000
+}
+
 // The extractor children's peak (VmHWM) is read every SAMPLE_MS while they live, so growth in a child's last
 // interval before it exits is missed; "together" is this process's RSS plus its children's, at one sample.
 const SAMPLE_MS = 50
@@ -60,6 +82,7 @@ const program = Effect.gen(function*() {
   const t0 = performance.now()
   for (const group of input.groups) {
     const started = performance.now()
+    const cpuBefore = cpuMs()
     // "line name" per symbol, one string per file: what the agreement needs, and little to keep.
     const symbols: Record<string, string> = {}
     let parseErrors = 0
@@ -85,6 +108,7 @@ const program = Effect.gen(function*() {
     groups.push({
       language: group.language,
       seconds: (performance.now() - started) / 1000,
+      cpuMs: cpuMs() - cpuBefore,
       bytes,
       parseErrors,
       failed,

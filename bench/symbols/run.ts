@@ -1,6 +1,7 @@
 // npm run bench:symbols: symbol extraction (SPEC section 10) against universal-ctags on the same real
-// files, side by side in one run: files/s and MB/s of both and their ratio, the peak RSS of our
-// extractor processes (the largest child, and the pool's parent), and per language the share of ctags'
+// files, side by side in one run: files/s and MB/s of both and their ratio, CPU ms per MB of both and their ratio
+// (from /proc: a busy machine moves it less than seconds), the peak RSS of our extractor processes (the largest
+// child, and the pool's parent), and per language the share of ctags'
 // functions, classes, methods and types that we also report at the same line. Then a larger corpus (growth). Then symbol
 // search over HTTP on our server, the base corpus indexed through the API (search.ts). See bench/README.md,
 // section "symbols".
@@ -155,7 +156,15 @@ const comparable = (language: string, tag: CtagsTag) => {
   return true
 }
 
+/** CPU ms of this process's reaped children (cutime + cstime, in clock ticks of 10 ms). */
+const childrenCpuMs = () => {
+  const text = readFileSync("/proc/self/stat", "utf8")
+  const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ").map(Number)
+  return ((fields[13] ?? 0) + (fields[14] ?? 0)) * 10
+}
+
 const runCtags = (group: Group) => {
+  const cpuBefore = childrenCpuMs()
   const t0 = performance.now()
   const out = spawnSync(
     "ctags",
@@ -163,6 +172,7 @@ const runCtags = (group: Group) => {
     { input: group.files.join("\n"), maxBuffer: 1 << 30, encoding: "utf8", stdio: ["pipe", "pipe", "ignore"] }
   )
   const seconds = (performance.now() - t0) / 1000
+  const cpuMs = childrenCpuMs() - cpuBefore
   if (out.status !== 0) throw new Error(`ctags (${group.language}): exit ${out.status}`)
   const definitions = new Map<string, string>()
   for (const line of out.stdout.split("\n")) {
@@ -172,7 +182,7 @@ const runCtags = (group: Group) => {
       definitions.set(`${tag.path}\0${tag.line}\0${tag.name}`, tag.kind)
     }
   }
-  return { seconds, definitions }
+  return { seconds, cpuMs, definitions }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -182,6 +192,8 @@ const runCtags = (group: Group) => {
 interface OursGroup {
   readonly language: string
   readonly seconds: number
+  /** The extraction process and its extractor children, sampled from /proc at the group's start and end. */
+  readonly cpuMs: number
   readonly bytes: number
   readonly parseErrors: number
   readonly failed: number
@@ -255,6 +267,9 @@ const measure = async (child: string, groups: ReadonlyArray<Group>, dir: string,
     "ours files/s",
     "ctags files/s",
     "ratio",
+    "ours CPU ms/MB",
+    "ctags CPU ms/MB",
+    "CPU ratio",
     "parse errors",
     "agreement"
   ]]
@@ -267,7 +282,7 @@ const measure = async (child: string, groups: ReadonlyArray<Group>, dir: string,
         if (space > 0) found.add(`${path}\0${entry.slice(0, space)}\0${entry.slice(space + 1)}`)
       }
     }
-    const { definitions, seconds } = theirs[i]!
+    const { cpuMs, definitions, seconds } = theirs[i]!
     let shared = 0
     const missed = new Map<string, number>()
     for (const [key, kind] of definitions) {
@@ -284,6 +299,9 @@ const measure = async (child: string, groups: ReadonlyArray<Group>, dir: string,
       fmt(group.files.length / mine.seconds, 0),
       fmt(group.files.length / seconds, 0),
       fmt(seconds / mine.seconds, 2),
+      fmt(mine.cpuMs / (mine.bytes / 1e6), 0),
+      fmt(cpuMs / (mine.bytes / 1e6), 0),
+      fmt(cpuMs / mine.cpuMs, 2),
       `${fmt(mine.parseErrors)}${mine.failed > 0 ? ` (+${mine.failed} failed)` : ""}`,
       `${fmt(share, 1)}% of ${fmt(definitions.size)}${
         missed.size === 0 ? "" : ` (missed ${[...missed].map(([k, n]) => `${k} ${n}`).join(", ")})`
@@ -292,6 +310,8 @@ const measure = async (child: string, groups: ReadonlyArray<Group>, dir: string,
     return { language: group.language, share, of: definitions.size }
   })
   const ctagsSeconds = theirs.reduce((n, t) => n + t.seconds, 0)
+  const ctagsCpuMs = theirs.reduce((n, t) => n + t.cpuMs, 0)
+  const oursCpuMs = ours.groups.reduce((n, g) => n + g.cpuMs, 0)
   rows.push([
     "all",
     fmt(files),
@@ -301,6 +321,9 @@ const measure = async (child: string, groups: ReadonlyArray<Group>, dir: string,
     fmt(files / ours.seconds, 0),
     fmt(files / ctagsSeconds, 0),
     fmt(ctagsSeconds / ours.seconds, 2),
+    fmt(oursCpuMs / megabytes, 0),
+    fmt(ctagsCpuMs / megabytes, 0),
+    fmt(ctagsCpuMs / oursCpuMs, 2),
     "",
     ""
   ])

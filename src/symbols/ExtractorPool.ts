@@ -20,10 +20,20 @@ export interface ExtractorPoolOptions {
 }
 
 const STARTUP_TIMEOUT = Duration.seconds(60)
-/** tree-sitter's wasm memory grows with the largest tree and never shrinks: a child is replaced after a file this large. */
+/**
+ * tree-sitter's wasm memory grows with the largest tree and never shrinks: after a file this large a child is
+ * replaced if its RSS is over LARGE_FILE_RSS (or unknown). Most large files leave it low, and a new child
+ * pays its start and warm-up again (bench/README.md, symbols).
+ */
 const LARGE_FILE = 256 * 1024
+const LARGE_FILE_RSS = 160 * 1024 * 1024
 
 const crash = (message: string): ExtractionOutcome => ({ _tag: "Failed", reason: "crash", message })
+
+interface Answer {
+  readonly outcome: ExtractionOutcome
+  readonly rss: number | undefined
+}
 
 /** One child process, started on first use and replaced after a timeout, a crash or `recycleAfter` files. */
 class Slot {
@@ -83,8 +93,10 @@ class Slot {
       }).pipe(Effect.timeout(STARTUP_TIMEOUT))
     }).pipe(
       Effect.flatMap(() => this.call(input)),
-      Effect.tap(() => {
-        if (input.text.length > LARGE_FILE && !COMPILER_LANGUAGES.has(input.language ?? "")) this.stop()
+      Effect.map(({ outcome, rss }) => {
+        const large = input.text.length > LARGE_FILE && !COMPILER_LANGUAGES.has(input.language ?? "")
+        if (large && (rss === undefined || rss > LARGE_FILE_RSS)) this.stop()
+        return outcome
       }),
       Effect.catchAll((error) => Effect.succeed(crash(`the extractor process did not start: ${error.message}`))),
       Effect.ensuring(Effect.sync(() => {
@@ -94,16 +106,16 @@ class Slot {
     )
   }
 
-  private call(input: ExtractionInput): Effect.Effect<ExtractionOutcome> {
+  private call(input: ExtractionInput): Effect.Effect<Answer> {
     const worker = this.worker!
-    return Effect.async<ExtractionOutcome>((resume) => {
+    return Effect.async<Answer>((resume) => {
       const id = this.nextId++
       this.files++
       let timer: NodeJS.Timeout | undefined
       // The returned finalizer only runs on interruption: on an answer the listeners are removed here.
-      const finish = (outcome: ExtractionOutcome) => {
+      const finish = (outcome: ExtractionOutcome, rss?: number) => {
         detach()
-        resume(Effect.succeed(outcome))
+        resume(Effect.succeed({ outcome, rss }))
       }
       const giveUpAfter = (duration: Duration.DurationInput, message: string) => {
         clearTimeout(timer)
@@ -117,7 +129,7 @@ class Slot {
         if ("prepared" in message) {
           giveUpAfter(this.options.timeout, `no result within ${Duration.format(this.options.timeout)}`)
         } else {
-          finish(message.outcome)
+          finish(message.outcome, message.rss)
         }
       }
       const onError = (error: Error) => {

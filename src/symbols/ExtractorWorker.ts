@@ -15,7 +15,12 @@ export interface ExtractorRequest {
  */
 export type ExtractorResponse =
   | { readonly id: number; readonly prepared: true }
-  | { readonly id: number; readonly outcome: ExtractionOutcome }
+  | {
+    readonly id: number
+    readonly outcome: ExtractionOutcome
+    /** The child's RSS in bytes once the file is done: the pool replaces a child that grew too large. */
+    readonly rss?: number
+  }
 
 const send = process.send?.bind(process)
 if (send === undefined) throw new Error("ExtractorWorker runs as a child process forked with an IPC channel")
@@ -31,7 +36,7 @@ process.on("message", (request: ExtractorRequest) => {
     send({ id: request.id, prepared: true } satisfies ExtractorResponse)
     return extractor.extract(request.language, request.text)
   }).then(
-    (outcome) => send({ id: request.id, outcome } satisfies ExtractorResponse),
+    (outcome) => send({ id: request.id, outcome, rss: process.memoryUsage.rss() } satisfies ExtractorResponse),
     (error: unknown) =>
       send(
         {

@@ -1,4 +1,5 @@
-import ts from "typescript"
+import { createRequire } from "node:module"
+import type * as ts from "typescript"
 import type {
   ExtractedImport,
   ExtractedReference,
@@ -8,6 +9,10 @@ import type {
   ReferenceKind,
   SymbolKind
 } from "./Extraction.js"
+
+// Required, not imported: node's ESM loader first scans a CommonJS module's whole source for its export
+// names, and typescript.js is large enough for that to cost more than loading it (bench/README.md, symbols).
+const compiler = createRequire(import.meta.url)("typescript") as typeof ts
 
 // The kinds `visit` switches on, as constants rather than a property read per case.
 const {
@@ -38,32 +43,37 @@ const {
   TypeAliasDeclaration,
   TypeReference,
   VariableDeclaration
-} = ts.SyntaxKind
+} = compiler.SyntaxKind
 
 const SIGNATURE_CHARS = 200
 
 const scriptKind = (language: string) =>
-  language === "TSX" ? ts.ScriptKind.TSX : language === "JavaScript" ? ts.ScriptKind.JS : ts.ScriptKind.TS
+  language === "TSX"
+    ? compiler.ScriptKind.TSX
+    : language === "JavaScript"
+    ? compiler.ScriptKind.JS
+    : compiler.ScriptKind.TS
 
 const isFunctionLike = (node: ts.Node | undefined): boolean =>
-  node !== undefined && (ts.isArrowFunction(node) || ts.isFunctionExpression(node))
+  node !== undefined && (compiler.isArrowFunction(node) || compiler.isFunctionExpression(node))
 
 /** The last identifier of `a`, `a.b.c`, `a.b<T>`, `a.b(...)` (a call's callee), or undefined. */
 const nameOfExpression = (node: ts.Node): ts.Identifier | ts.PrivateIdentifier | undefined => {
-  if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) return node
-  if (ts.isPropertyAccessExpression(node)) return node.name
-  if (ts.isExpressionWithTypeArguments(node)) return nameOfExpression(node.expression)
-  if (ts.isCallExpression(node)) return nameOfExpression(node.expression)
-  if (ts.isParenthesizedExpression(node)) return nameOfExpression(node.expression)
-  if (ts.isNonNullExpression(node)) return nameOfExpression(node.expression)
+  if (compiler.isIdentifier(node) || compiler.isPrivateIdentifier(node)) return node
+  if (compiler.isPropertyAccessExpression(node)) return node.name
+  if (compiler.isExpressionWithTypeArguments(node)) return nameOfExpression(node.expression)
+  if (compiler.isCallExpression(node)) return nameOfExpression(node.expression)
+  if (compiler.isParenthesizedExpression(node)) return nameOfExpression(node.expression)
+  if (compiler.isNonNullExpression(node)) return nameOfExpression(node.expression)
   return undefined
 }
 
-const nameOfEntity = (node: ts.EntityName): ts.Identifier => ts.isIdentifier(node) ? node : node.right
+const nameOfEntity = (node: ts.EntityName): ts.Identifier => compiler.isIdentifier(node) ? node : node.right
 
 const declarationName = (name: ts.Node | undefined): ts.Node | undefined =>
-  name !== undefined && (ts.isIdentifier(name) || ts.isPrivateIdentifier(name) || ts.isStringLiteral(name) ||
-      ts.isNumericLiteral(name))
+  name !== undefined &&
+    (compiler.isIdentifier(name) || compiler.isPrivateIdentifier(name) || compiler.isStringLiteral(name) ||
+      compiler.isNumericLiteral(name))
     ? name
     : undefined
 
@@ -74,10 +84,10 @@ const declarationName = (name: ts.Node | undefined): ts.Node | undefined =>
  */
 export const extractTypeScript = (language: string, text: string): ExtractionOutcome => {
   // JSDoc is not read: it is most of the comments, and parsing it was a tenth of the time.
-  const file = ts.createSourceFile(
+  const file = compiler.createSourceFile(
     "file",
     text,
-    { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
+    { languageVersion: compiler.ScriptTarget.Latest, jsDocParsingMode: compiler.JSDocParsingMode.ParseNone },
     false,
     scriptKind(language)
   )
@@ -96,7 +106,7 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
   const define = (name: ts.Node, kind: SymbolKind, whole: ts.Node, body: () => void) => {
     const start = position(name.getStart(file))
     const end = position(whole.end)
-    const text = ts.isStringLiteral(name) ? name.text : name.getText(file)
+    const text = compiler.isStringLiteral(name) ? name.text : name.getText(file)
     symbols.push({
       name: text,
       kind,
@@ -125,12 +135,12 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
   }
 
   const importOf = (specifier: ts.Node | undefined) => {
-    if (specifier !== undefined && ts.isStringLiteralLike(specifier)) {
+    if (specifier !== undefined && compiler.isStringLiteralLike(specifier)) {
       imports.push({ module: specifier.text, line: position(specifier.getStart(file)).line + 1 })
     }
   }
 
-  const children = (node: ts.Node) => ts.forEachChild(node, visit)
+  const children = (node: ts.Node) => compiler.forEachChild(node, visit)
 
   const heritage = (clauses: ts.NodeArray<ts.HeritageClause> | undefined) => {
     for (const clause of clauses ?? []) for (const type of clause.types) refer(nameOfExpression(type), "inherit")
@@ -139,8 +149,8 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
   /** A variable is a definition when it holds a function or class, or when it is top-level. */
   const variable = (v: ts.VariableDeclaration, topLevel: SymbolKind | undefined): void => {
     const init = v.initializer
-    if (!ts.isIdentifier(v.name)) return children(v)
-    if (init !== undefined && ts.isClassExpression(init) && init.name === undefined) {
+    if (!compiler.isIdentifier(v.name)) return children(v)
+    if (init !== undefined && compiler.isClassExpression(init) && init.name === undefined) {
       return define(v.name, "class", v, () => {
         heritage(init.heritageClauses)
         init.members.forEach(visit)
@@ -184,7 +194,7 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
         return define(m.name, "module", node, () => m.body && visit(m.body))
       }
       case Constructor: {
-        const keyword = node.getChildren(file).find((c) => c.kind === ts.SyntaxKind.ConstructorKeyword)
+        const keyword = node.getChildren(file).find((c) => c.kind === compiler.SyntaxKind.ConstructorKeyword)
         return define(keyword ?? node, "constructor", node, () => children(node))
       }
       case MethodDeclaration:
@@ -212,8 +222,8 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
       case SourceFile:
       case ModuleBlock:
         for (const statement of (node as ts.SourceFile).statements) {
-          if (ts.isVariableStatement(statement)) {
-            const constant = (statement.declarationList.flags & ts.NodeFlags.Const) !== 0
+          if (compiler.isVariableStatement(statement)) {
+            const constant = (statement.declarationList.flags & compiler.NodeFlags.Const) !== 0
             statement.modifiers?.forEach(visit)
             for (const d of statement.declarationList.declarations) variable(d, constant ? "constant" : "variable")
           } else {
@@ -227,10 +237,11 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
         const b = node as ts.BinaryExpression
         const right = b.right
         if (
-          b.operatorToken.kind === ts.SyntaxKind.EqualsToken && (isFunctionLike(right) || ts.isClassExpression(right))
+          b.operatorToken.kind === compiler.SyntaxKind.EqualsToken &&
+          (isFunctionLike(right) || compiler.isClassExpression(right))
         ) {
           const name = nameOfExpression(b.left)
-          if (name !== undefined && ts.isClassExpression(right) && right.name === undefined) {
+          if (name !== undefined && compiler.isClassExpression(right) && right.name === undefined) {
             return define(name, "class", node, () => {
               heritage(right.heritageClauses)
               right.members.forEach(visit)
@@ -243,9 +254,9 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
       case CallExpression: {
         const call = node as ts.CallExpression
         const callee = call.expression
-        if (callee.kind === ts.SyntaxKind.ImportKeyword) {
+        if (callee.kind === compiler.SyntaxKind.ImportKeyword) {
           importOf(call.arguments[0])
-        } else if (ts.isIdentifier(callee) && callee.text === "require" && call.arguments.length === 1) {
+        } else if (compiler.isIdentifier(callee) && callee.text === "require" && call.arguments.length === 1) {
           importOf(call.arguments[0])
         } else {
           refer(nameOfExpression(callee), "call")
@@ -265,7 +276,7 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
         if (clause?.name !== undefined) refer(clause.name, "import")
         const bindings = clause?.namedBindings
         if (bindings !== undefined) {
-          if (ts.isNamespaceImport(bindings)) refer(bindings.name, "import")
+          if (compiler.isNamespaceImport(bindings)) refer(bindings.name, "import")
           else for (const element of bindings.elements) refer(element.propertyName ?? element.name, "import")
         }
         return
@@ -275,7 +286,7 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
         return children(node)
       case ImportEqualsDeclaration: {
         const reference = (node as ts.ImportEqualsDeclaration).moduleReference
-        if (ts.isExternalModuleReference(reference)) importOf(reference.expression)
+        if (compiler.isExternalModuleReference(reference)) importOf(reference.expression)
         return
       }
       default:

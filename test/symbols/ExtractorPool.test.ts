@@ -136,16 +136,25 @@ describe("ExtractorPool", () => {
     )
   })
 
-  it.live("replaces a tree-sitter child after a large file, whose memory it would otherwise keep", () =>
+  it.live("replaces a tree-sitter child after a large file that left its RSS high, whose memory it would keep", () =>
     withPool({ workers: 1, spawn: stub }, (pool) =>
       Effect.gen(function*() {
-        const large = input(`x = 1\n`.repeat(60_000))
+        const large = input(`grown\n${`x = 1\n`.repeat(60_000)}`)
         const children = (yield* pool.extract([input("a"), large, input("b")])).map(child)
         expect(children[0]).toBe(children[1])
         expect(children[2]).not.toBe(children[1])
         const ts = { path: "big.ts", language: "TypeScript", text: large.text }
         const after = (yield* pool.extract([ts, input("c")])).map(child)
         expect(after[0]).toBe(after[1])
+      })))
+
+  it.live("keeps a child after a large file that left its RSS low: a new one would start and warm up again", () =>
+    withPool({ workers: 1, spawn: stub }, (pool) =>
+      Effect.gen(function*() {
+        const large = input(`x = 1\n`.repeat(60_000))
+        const children = (yield* pool.extract([input("a"), large, input("b")])).map(child)
+        expect(children[1]).toBe(children[0])
+        expect(children[2]).toBe(children[1])
       })))
 
   it.live("ExtractorPool.Default takes its settings from AppConfig", () =>
