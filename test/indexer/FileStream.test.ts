@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Option } from "effect"
+import { Deferred, Effect, Either, Layer, Option } from "effect"
+import { RetryableJobError } from "../../src/domain/Job.js"
 import { FileStream, LOOKAHEAD } from "../../src/services/indexer/FileStream.js"
 import type { TreeEntry } from "../../src/services/indexer/GitObjects.js"
 import type { Workspace } from "../../src/services/indexer/GitRemote.js"
@@ -19,11 +20,13 @@ const chunkOf = (
 /**
  * FileStream over stand-ins that record the pipeline: git hands out one file per chunk; the first chunk's
  * parse waits until the reader has read the second chunk (or gives up after a while, which the test reports
- * instead of hanging); every chunk counts as held from its read until its symbols are written.
+ * instead of hanging); every chunk counts as held from its read until its symbols are written. With `failAt`,
+ * reading that chunk fails once the first chunk's write has started, and that write hangs.
  */
-const pipeline = (stored: boolean) =>
+const pipeline = (stored: boolean, failAt?: number) =>
   Effect.gen(function*() {
     const secondRead = yield* Deferred.make<void>()
+    const writing = yield* Deferred.make<void>()
     const log = {
       read: 0,
       held: 0,
@@ -31,6 +34,7 @@ const pipeline = (stored: boolean) =>
       extracting: 0,
       maxExtracting: 0,
       firstParseSawSecondRead: false,
+      interruptedWrites: 0,
       upserts: [] as Array<{ paths: Array<string>; stored: boolean }>,
       replaced: [] as Array<{ paths: ReadonlyArray<string>; symbols: number }>
     }
@@ -43,6 +47,8 @@ const pipeline = (stored: boolean) =>
       ) =>
         Effect.forEach(Array.from({ length: CHUNKS }, (_, n) => n), (n) =>
           Effect.gen(function*() {
+            if (n === failAt) yield* Deferred.await(writing)
+            if (n === failAt) return yield* new RetryableJobError({ message: "git died" })
             log.read++
             log.held++
             log.maxHeld = Math.max(log.maxHeld, log.held)
@@ -86,7 +92,12 @@ const pipeline = (stored: boolean) =>
     const files = {
       holdsAny: () => Effect.succeed(stored),
       upsert: (_id: string, written: ReadonlyArray<IndexedFile>, mayExist: boolean) =>
-        Effect.sync(() => log.upserts.push({ paths: written.map((f) => f.path), stored: mayExist }))
+        failAt === undefined
+          ? Effect.sync(() => log.upserts.push({ paths: written.map((f) => f.path), stored: mayExist }))
+          : Deferred.succeed(writing, undefined).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Effect.sync(() => log.interruptedWrites++))
+          )
     } as unknown as IndexedFileStore
     const intel = {
       replace: (_id: string, paths: ReadonlyArray<string>, found: ReadonlyArray<FileIntel>) =>
@@ -109,7 +120,7 @@ const pipeline = (stored: boolean) =>
       entries: Array.from({ length: CHUNKS }, (_, n) => chunkOf(n)).flat(),
       extractorVersion: 1,
       resolve: () => []
-    })
+    }).pipe(Effect.either)
     return { log, streamed }
   })
 
@@ -125,7 +136,7 @@ describe("FileStream", () => {
       // Written in order, each chunk's stored rows replaced.
       expect(log.replaced).toEqual(Array.from({ length: CHUNKS }, (_, n) => ({ paths: [`src/c${n}.ts`], symbols: 1 })))
       expect(log.upserts.every((u) => u.stored)).toBe(true)
-      expect(streamed).toMatchObject({ files: CHUNKS, summary: { symbols_extracted: CHUNKS } })
+      expect(Either.getOrThrow(streamed)).toMatchObject({ files: CHUNKS, summary: { symbols_extracted: CHUNKS } })
     }))
 
   it.live("a repository's first index deletes nothing: no stored file, so no stored path", () =>
@@ -134,5 +145,12 @@ describe("FileStream", () => {
       expect(log.upserts.map((u) => u.stored)).toEqual(Array.from({ length: CHUNKS }, () => false))
       expect(log.replaced.map((r) => r.paths)).toEqual(Array.from({ length: CHUNKS }, () => []))
       expect(log.replaced.map((r) => r.symbols)).toEqual(Array.from({ length: CHUNKS }, () => 1))
+    }))
+
+  it.live("a failed read ends the writes still running before it returns: none outlives the transaction", () =>
+    Effect.gen(function*() {
+      const { log, streamed } = yield* pipeline(true, 1)
+      expect(Either.getLeft(streamed).pipe(Option.map((e) => e._tag))).toEqual(Option.some("RetryableJobError"))
+      expect(log.interruptedWrites).toBe(1)
     }))
 })

@@ -82,7 +82,7 @@ export class FileStream extends Effect.Service<FileStream>()("services/indexer/F
             })
             const extraction = yield* extracted.pipe(
               Effect.zipRight(fileIntelligence(extractor, text, request.resolve)),
-              Effect.fork
+              Effect.forkScoped
             )
             extracted = Fiber.await(extraction)
             const previous = written.at(-1)
@@ -97,7 +97,7 @@ export class FileStream extends Effect.Service<FileStream>()("services/indexer/F
                 bytes: streamed.bytes + text.reduce((sum, f) => sum + f.sizeBytes, 0),
                 binary: binary.length === 0 ? streamed.binary : [...streamed.binary, ...binary]
               }
-            }).pipe(Effect.fork)
+            }).pipe(Effect.forkScoped)
             written.push(writing)
             // Back-pressure: the next chunk is read only once the writer is at most LOOKAHEAD chunks behind.
             if (written.length > LOOKAHEAD) yield* Fiber.join(written.shift()!)
@@ -105,6 +105,9 @@ export class FileStream extends Effect.Service<FileStream>()("services/indexer/F
         for (const writing of written) yield* Fiber.join(writing)
         return streamed
       }).pipe(
+        // A failed read ends the parses and writes still running before the caller rolls the transaction
+        // back: none of them may go on writing on its connection.
+        Effect.scoped,
         Effect.withSpan("FileStream.write", {
           attributes: { "repository.id": request.repositoryId, files: request.entries.length }
         })
