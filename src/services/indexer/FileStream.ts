@@ -52,7 +52,7 @@ export const LOOKAHEAD = 1
 /**
  * Writes a plan's files into the index a chunk at a time, inside the caller's transaction, as a pipeline of
  * three stages: the reader reads a chunk's blobs from git and decodes them; the extractor processes parse
- * it as soon as it is read (one chunk after the other, so they never wait for Postgres); the writer upserts
+ * it as soon as it is read (one chunk after the other, without waiting for its writes); the writer upserts
  * its text and search chunks, then, once it is parsed, its symbols, references and imports, and lets it go.
  * The reader stays at most LOOKAHEAD chunks ahead of the writer, which bounds what is held.
  */
