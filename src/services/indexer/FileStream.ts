@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import type { PermanentJobError, RetryableJobError } from "../../domain/Job.js"
 import { ExtractorPool } from "../../symbols/ExtractorPool.js"
 import { CodeIntelStore } from "../stores/CodeIntelStore.js"
@@ -41,10 +42,19 @@ export interface StreamRequest {
 }
 
 /**
- * Writes a plan's files into the index a chunk at a time, inside the caller's transaction: reads the
- * chunk's blobs from git, decodes them, upserts their text and search chunks while the extractor processes
- * parse them, and lets the text go before reading the next; the chunk's symbols, references and imports are
- * written beside the next chunk's parse. At most two chunks are held at once.
+ * How many chunks the reader may be ahead of the writer. At 1, the next chunk is read and queued for the
+ * extractor processes while this one is parsed and written, so at most two chunks (their text, and what
+ * their parse found) are held at once; the writer, not the extractors, is what a deeper look-ahead would
+ * wait on (bench/README.md, index section, "Keeping the extractors busy").
+ */
+export const LOOKAHEAD = 1
+
+/**
+ * Writes a plan's files into the index a chunk at a time, inside the caller's transaction, as a pipeline of
+ * three stages: the reader reads a chunk's blobs from git and decodes them; the extractor processes parse
+ * it as soon as it is read (one chunk after the other, without waiting for its writes); the writer upserts
+ * its text and search chunks, then, once it is parsed, its symbols, references and imports, and lets it go.
+ * The reader stays at most LOOKAHEAD chunks ahead of the writer, which bounds what is held.
  */
 export class FileStream extends Effect.Service<FileStream>()("services/indexer/FileStream", {
   effect: Effect.gen(function*() {
@@ -53,50 +63,51 @@ export class FileStream extends Effect.Service<FileStream>()("services/indexer/F
     const intel = yield* CodeIntelStore
     const extractor = yield* ExtractorPool
 
-    // The previous chunk's symbols are written while this chunk is parsed: the extractor processes do not
-    // wait for Postgres, and at most that chunk's symbols are held beside this chunk.
-    const writeChunk = (
-      repositoryId: string,
-      chunk: ReadonlyArray<IndexedFile>,
-      resolve: ResolveImport,
-      previous: Effect.Effect<void>
-    ) =>
-      Effect.map(
-        Effect.all([
-          previous.pipe(Effect.zipRight(files.upsert(repositoryId, chunk))),
-          fileIntelligence(extractor, chunk, resolve)
-        ], { concurrency: 2 }),
-        ([, found]) => ({
-          found: { summary: found.summary, failures: found.failures },
-          pending: intel.replace(repositoryId, chunk.map((f) => f.path), found.intel)
-        })
-      )
-
     const write = (request: StreamRequest): Effect.Effect<Streamed, PermanentJobError | RetryableJobError> =>
       Effect.gen(function*() {
         let streamed = nothingStreamed
-        let pending: Effect.Effect<void> = Effect.void
-        yield* remote.readBlobs(request.ws, request.entries, CHUNK, (entries, contents) => {
-          const text: Array<IndexedFile> = []
-          const binary: Array<string> = []
-          entries.forEach((entry, i) => {
-            const file = decode(entry, contents[i]!, request.extractorVersion)
-            if (file === "binary") binary.push(entry.path)
-            else text.push(file)
-          })
-          return writeChunk(request.repositoryId, text, request.resolve, pending).pipe(Effect.map((written) => {
-            pending = written.pending
-            streamed = {
-              ...addIntelligence(streamed, written.found),
-              files: streamed.files + text.length,
-              bytes: streamed.bytes + text.reduce((sum, f) => sum + f.sizeBytes, 0),
-              binary: binary.length === 0 ? streamed.binary : [...streamed.binary, ...binary]
-            }
+        // Under the repository's row lock: no file stored means nothing of these paths to delete.
+        const stored = yield* files.holdsAny(request.repositoryId)
+        // The last chunk's extraction and write; each stage's next step starts when its previous one ends.
+        let extracted: Effect.Effect<unknown> = Effect.void
+        const written: Array<Fiber.Fiber<void>> = []
+        yield* remote.readBlobs(request.ws, request.entries, CHUNK, (entries, contents) =>
+          Effect.gen(function*() {
+            const text: Array<IndexedFile> = []
+            const binary: Array<string> = []
+            entries.forEach((entry, i) => {
+              const file = decode(entry, contents[i]!, request.extractorVersion)
+              if (file === "binary") binary.push(entry.path)
+              else text.push(file)
+            })
+            const extraction = yield* extracted.pipe(
+              Effect.zipRight(fileIntelligence(extractor, text, request.resolve)),
+              Effect.forkScoped
+            )
+            extracted = Fiber.await(extraction)
+            const previous = written.at(-1)
+            const writing = yield* Effect.gen(function*() {
+              if (previous !== undefined) yield* Fiber.join(previous)
+              yield* files.upsert(request.repositoryId, text, stored)
+              const found = yield* Fiber.join(extraction)
+              yield* intel.replace(request.repositoryId, stored ? text.map((f) => f.path) : [], found.intel)
+              streamed = {
+                ...addIntelligence(streamed, found),
+                files: streamed.files + text.length,
+                bytes: streamed.bytes + text.reduce((sum, f) => sum + f.sizeBytes, 0),
+                binary: binary.length === 0 ? streamed.binary : [...streamed.binary, ...binary]
+              }
+            }).pipe(Effect.forkScoped)
+            written.push(writing)
+            // Back-pressure: the next chunk is read only once the writer is at most LOOKAHEAD chunks behind.
+            if (written.length > LOOKAHEAD) yield* Fiber.join(written.shift()!)
           }))
-        })
-        yield* pending
+        for (const writing of written) yield* Fiber.join(writing)
         return streamed
       }).pipe(
+        // A failed read ends the parses and writes still running before the caller rolls the transaction
+        // back: none of them may go on writing on its connection.
+        Effect.scoped,
         Effect.withSpan("FileStream.write", {
           attributes: { "repository.id": request.repositoryId, files: request.entries.length }
         })

@@ -114,12 +114,18 @@ export class CodeIntelStore extends Effect.Service<CodeIntelStore>()("services/s
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
+    // One statement for the three tables: the indexer's writes run one after the other on the transaction's
+    // connection, so each round trip is time the writer spends waiting.
     const remove = (repositoryId: string, paths: ReadonlyArray<string>) =>
-      paths.length === 0 ? Effect.void : Effect.all([
-        sql`DELETE FROM code_symbols WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`,
-        sql`DELETE FROM code_references WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`,
-        sql`DELETE FROM code_imports WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`
-      ], { discard: true })
+      paths.length === 0 ? Effect.void : sql`
+        WITH symbols AS (
+          DELETE FROM code_symbols WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])
+        ), refs AS (
+          DELETE FROM code_references WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])
+        )
+        DELETE FROM code_imports WHERE repository_id = ${repositoryId} AND path = ANY(${paths}::text[])`.pipe(
+        Effect.asVoid
+      )
 
     const insertImports = (repositoryId: string, imports: ReadonlyArray<ImportRow>) => {
       const rows = imports.flatMap((i) =>
@@ -135,7 +141,10 @@ export class CodeIntelStore extends Effect.Service<CodeIntelStore>()("services/s
             ${batch.map((r) => r.resolvedPath)}::text[])`, { discard: true })
     }
 
-    /** Replaces the rows of `paths` (every file written, with or without symbols) by `files`' rows. */
+    /**
+     * Replaces the rows of `paths` (every file written, with or without symbols) by `files`' rows; `paths`
+     * empty when none of them can have rows (a repository's first index).
+     */
     const replace = (repositoryId: string, paths: ReadonlyArray<string>, files: ReadonlyArray<FileIntel>) =>
       Effect.gen(function*() {
         yield* remove(repositoryId, paths)

@@ -32,6 +32,13 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
       >`SELECT path, blob_sha, extractor_version FROM indexed_files WHERE repository_id = ${repositoryId}`
         .pipe(Effect.map((rows) => new Map(rows.map((row) => [row.path, row]))))
 
+    /** Whether the repository's index holds any file (when not, it holds no chunk and no symbol either). */
+    const holdsAny = (repositoryId: string) =>
+      sql<{ any: boolean }>`
+        SELECT EXISTS (SELECT 1 FROM indexed_files WHERE repository_id = ${repositoryId}) AS any`.pipe(
+        Effect.map((rows) => rows[0]!.any)
+      )
+
     /** A file's text as indexed: its chunks in order. */
     const text = (repositoryId: string, path: string) =>
       sql<{ content: string | null }>`
@@ -47,8 +54,9 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
         Effect.map((rows) => rows[0]!)
       )
 
-    // A file's chunks are replaced whole: the old version may have had more of them.
-    const upsert = (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
+    // A file's chunks are replaced whole: the old version may have had more of them. `stored: false` says no
+    // version of these paths is indexed (a repository's first index), so there is nothing to delete.
+    const upsert = (repositoryId: string, files: ReadonlyArray<IndexedFile>, stored: boolean) =>
       // The trigram index's pending list is merged in work_mem-sized runs: larger runs, fewer passes.
       (files.length === 0 ? Effect.void : sql`SELECT set_config('work_mem', '64MB', true)`).pipe(
         Effect.zipRight(
@@ -71,9 +79,11 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
                 blob_sha = EXCLUDED.blob_sha, language = EXCLUDED.language, size_bytes = EXCLUDED.size_bytes,
                 line_count = EXCLUDED.line_count, extractor_version = EXCLUDED.extractor_version,
                 updated_at = now()`,
-                sql`
+                stored
+                  ? sql`
               DELETE FROM indexed_chunks
-              WHERE repository_id = ${repositoryId} AND path = ANY(${batch.map((f) => f.path)}::text[])`,
+              WHERE repository_id = ${repositoryId} AND path = ANY(${batch.map((f) => f.path)}::text[])`
+                  : Effect.void,
                 chunks.length === 0 ? Effect.void : sql`
               INSERT INTO indexed_chunks (repository_id, path, chunk_no, start_line, language, content, folded)
               SELECT ${repositoryId}, * FROM unnest(
@@ -124,8 +134,9 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
       text: (repositoryId: string, path: string) => text(repositoryId, path).pipe(span("text")),
       totalsExcept: (repositoryId: string, paths: ReadonlyArray<string>) =>
         totalsExcept(repositoryId, paths).pipe(span("totalsExcept")),
-      upsert: (repositoryId: string, files: ReadonlyArray<IndexedFile>) =>
-        upsert(repositoryId, files).pipe(span("upsert")),
+      holdsAny: (repositoryId: string) => holdsAny(repositoryId).pipe(span("holdsAny")),
+      upsert: (repositoryId: string, files: ReadonlyArray<IndexedFile>, stored = true) =>
+        upsert(repositoryId, files, stored).pipe(span("upsert")),
       remove: (repositoryId: string, paths: ReadonlyArray<string>) => remove(repositoryId, paths).pipe(span("remove")),
       recordUsage: (usage: Parameters<typeof recordUsage>[0]) => recordUsage(usage).pipe(span("recordUsage"))
     } as const
