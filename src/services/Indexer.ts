@@ -9,11 +9,12 @@ import { ExtractorPool } from "../symbols/ExtractorPool.js"
 import { importContext, resolveImport } from "../symbols/ImportResolver.js"
 import type { Streamed } from "./indexer/FileStream.js"
 import { FileStream, nothingStreamed } from "./indexer/FileStream.js"
+import type { Workspace } from "./indexer/GitRemote.js"
 import { gitFailure, GitRemote } from "./indexer/GitRemote.js"
 import type { ResolveImport } from "./indexer/ImportGraph.js"
 import { fileStems, RESOLUTION_CONFIG } from "./indexer/ImportGraph.js"
 import type { Skipped } from "./indexer/IndexPlan.js"
-import { candidatesOf, classify, decode, deletionsOf } from "./indexer/IndexPlan.js"
+import { candidatesOf, classify, comparedOf, decode, deletionsOf, lookupOf } from "./indexer/IndexPlan.js"
 import { IndexWriter } from "./indexer/IndexWriter.js"
 import { fetchLimitFailure, RepositoryLimits } from "./RepositoryLimits.js"
 import { IndexedFileStore } from "./stores/IndexedFileStore.js"
@@ -61,65 +62,52 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
     // With extraction off, files are written as never extracted, so turning it on extracts them.
     const extractorVersion = extractor.enabled ? EXTRACTOR_VERSION : 0
 
-    const attempt = (request: IndexRequest) =>
+    /**
+     * The plan of one commit: its tree against the index (compared in the database), the blobs an update
+     * lacks, the tenant limits and the import context. The tree and the comparison stay in here: what the
+     * write needs is the plan, a few sets of the paths it touches and the import context.
+     */
+    const planOf = (p: {
+      readonly target: IndexTarget
+      readonly ws: Workspace
+      readonly commit: string
+      /** The fetched base to diff from, for an update. */
+      readonly base: string | null
+      readonly mode: IndexRequest["mode"]
+      readonly maxFileSize: number
+    }) =>
       Effect.gen(function*() {
-        const found = yield* repositories.indexTarget(request.repositoryId, { lock: false })
-        if (Option.isNone(found)) {
-          return yield* new PermanentJobError({ message: `repository ${request.repositoryId} no longer exists` })
-        }
-        const target: IndexTarget = found.value
-        const maxFileSize = limits.maxFileSize(target.settings)
-        const existing = yield* files.indexed(target.id)
-        // Files from an older extractor: the whole commit is read, so each of them gains its symbols.
-        const staleExtraction = [...existing.values()].some((f) => f.extractorVersion < extractorVersion)
-        const ws = yield* remote.open(target.gitUrl)
-
-        const branch = request.branch ?? target.defaultBranch
-        const ref = request.commit != null && SHA.test(request.commit)
-          ? request.commit
-          : branch === null
-          ? "HEAD"
-          : `refs/heads/${branch}`
-        // An update needs trees to diff, and only the changed blobs: with `origin` a promisor remote, the
-        // base and then the new commit are fetched without blobs (the second negotiating from the
-        // first, so it sends only the trees that changed), and `fetchBlobs` takes the blobs to write.
-        // A server that ignores the filter sends the blobs, as a whole fetch would.
-        const candidateBase = request.mode === "incremental" && request.forced !== true && !staleExtraction
-          ? target.lastIndexedCommit
-          : null
-        const tryBase = candidateBase !== null && candidateBase !== request.commit
-        if (tryBase) yield* remote.allowBlobless(ws)
-        // A base the server will not give means a full index; a fetch stopped by a limit fails the job.
-        const baseFetched = tryBase &&
-          (yield* remote.fetch(ws, candidateBase, "refs/kotadb/base", true).pipe(
-            Effect.as(true),
-            Effect.catchTag("GitError", () => Effect.succeed(false)),
-            Effect.mapError(gitFailure)
-          ))
-        yield* remote.fetch(ws, ref, "refs/kotadb/head", baseFetched).pipe(Effect.mapError(gitFailure))
-        const commit = yield* remote.resolveCommit(ws, "refs/kotadb/head")
+        const { commit, maxFileSize, target, ws } = p
+        const baseFetched = p.base !== null
         const tree = yield* remote.listTree(ws, commit, !baseFetched)
-
-        // Incremental when there is a base to diff from and it could be fetched; else full.
-        const base = candidateBase
-        if (base !== null && base === commit) {
-          return { mode: "incremental", commit, up_to_date: true }
-        }
-        const diff = base !== null && baseFetched ? yield* remote.diff(ws, base, commit) : null
-        const mode = diff !== null ? "incremental" : request.mode === "validate" ? "validate" : "full"
+        const diff = p.base !== null ? yield* remote.diff(ws, p.base, commit) : null
+        const mode = diff !== null ? "incremental" : p.mode === "validate" ? "validate" : "full"
 
         const inTree = candidatesOf(tree, diff)
+        // The index's side of the plan, compared in the database in batches: no row per unchanged file comes back.
+        const comparison = yield* files.compare(
+          target.id,
+          comparedOf(inTree, tree, diff),
+          extractorVersion,
+          diff === null ? (path) => tree.has(path) : null
+        )
+        const lookup = lookupOf(comparison)
         // Blobless fetches bring no blob: the ones not already indexed are fetched now, then sized.
         const candidates = baseFetched
-          ? yield* remote.fetchBlobs(ws, inTree.filter((e) => existing.get(e.path)?.blobSha !== e.blobSha)).pipe(
+          ? yield* remote.fetchBlobs(ws, inTree.filter((e) => !lookup.sameBlob(e.path))).pipe(
             Effect.catchTags({
               GitError: (error) => new BlobsUnavailable({ message: error.message }),
               GitLimitExceeded: fetchLimitFailure
             })
           )
           : inTree
-        const toDelete = deletionsOf(tree, diff, existing)
-        const plan = classify(candidates, existing, maxFileSize, extractorVersion)
+        const toDelete = deletionsOf(tree, diff, comparison, lookup)
+        const plan = classify(candidates, lookup, maxFileSize)
+        // What the conclusion needs of the comparison, so that neither it nor the tree outlives the plan.
+        const indexedBefore = new Set(
+          [...plan.skipped.map((s) => s.path), ...plan.toRead.map((e) => e.path)].filter(lookup.isIndexed)
+        )
+        const filesInTree = tree.size
         // Tenant limits (RepositoryLimits): the index this plan leads to, before any blob is read.
         yield* limits.checkPlan(target.id, {
           sized: candidates.filter((entry) => entry.size <= maxFileSize),
@@ -146,13 +134,75 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           tsconfig: (yield* configText("tsconfig.json")) ?? (yield* configText("jsconfig.json")),
           goMod: yield* configText("go.mod")
         })
+        return {
+          context,
+          filesInTree,
+          indexedBefore,
+          mode,
+          plan,
+          reading,
+          toDelete,
+          unchanged
+        } as const
+      })
+
+    const attempt = (request: IndexRequest) =>
+      Effect.gen(function*() {
+        const found = yield* repositories.indexTarget(request.repositoryId, { lock: false })
+        if (Option.isNone(found)) {
+          return yield* new PermanentJobError({ message: `repository ${request.repositoryId} no longer exists` })
+        }
+        const target: IndexTarget = found.value
+        const maxFileSize = limits.maxFileSize(target.settings)
+        // Files from an older extractor: the whole commit is read, so each of them gains its symbols.
+        const staleExtraction = yield* files.staleExtraction(target.id, extractorVersion)
+        const ws = yield* remote.open(target.gitUrl)
+
+        const branch = request.branch ?? target.defaultBranch
+        const ref = request.commit != null && SHA.test(request.commit)
+          ? request.commit
+          : branch === null
+          ? "HEAD"
+          : `refs/heads/${branch}`
+        // An update needs trees to diff, and only the changed blobs: with `origin` a promisor remote, the
+        // base and then the new commit are fetched without blobs (the second negotiating from the
+        // first, so it sends only the trees that changed), and `fetchBlobs` takes the blobs to write.
+        // A server that ignores the filter sends the blobs, as a whole fetch would.
+        const candidateBase = request.mode === "incremental" && request.forced !== true && !staleExtraction
+          ? target.lastIndexedCommit
+          : null
+        const tryBase = candidateBase !== null && candidateBase !== request.commit
+        if (tryBase) yield* remote.allowBlobless(ws)
+        // A base the server will not give means a full index; a fetch stopped by a limit fails the job.
+        const baseFetched = tryBase &&
+          (yield* remote.fetch(ws, candidateBase, "refs/kotadb/base", true).pipe(
+            Effect.as(true),
+            Effect.catchTag("GitError", () => Effect.succeed(false)),
+            Effect.mapError(gitFailure)
+          ))
+        yield* remote.fetch(ws, ref, "refs/kotadb/head", baseFetched).pipe(Effect.mapError(gitFailure))
+        const commit = yield* remote.resolveCommit(ws, "refs/kotadb/head")
+
+        // Incremental when there is a base to diff from and it could be fetched; else full.
+        const base = candidateBase
+        if (base !== null && base === commit) {
+          return { mode: "incremental", commit, up_to_date: true }
+        }
+        const { context, filesInTree, indexedBefore, mode, plan, reading, toDelete, unchanged } = yield* planOf({
+          target,
+          ws,
+          commit,
+          base: base !== null && baseFetched ? base : null,
+          mode: request.mode,
+          maxFileSize
+        })
         const resolve: ResolveImport = (i) => resolveImport({ ...i, ...context })
 
         yield* jobs.appendEvents([{
           jobId: request.jobId,
           type: "progress",
           message: `fetched ${commit.slice(0, 12)}; ${plan.toRead.length} to read, ${toDelete.size} to delete`,
-          context: { commit, mode, files: tree.size }
+          context: { commit, mode, files: filesInTree }
         }])
 
         const jobQueuedAt = Option.getOrElse(yield* jobs.queuedAt(request.jobId), () => new Date().toISOString())
@@ -161,8 +211,8 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
             ...plan.skipped,
             ...streamed.binary.map((path) => ({ path, reason: "binary" as const }))
           ]
-          const deleted = [...toDelete, ...skipped.map((s) => s.path).filter((p) => existing.has(p))]
-          const added = plan.toRead.filter((e) => !existing.has(e.path)).map((e) => e.path)
+          const deleted = [...toDelete, ...skipped.map((s) => s.path).filter((p) => indexedBefore.has(p))]
+          const added = plan.toRead.filter((e) => !indexedBefore.has(e.path)).map((e) => e.path)
           return {
             deleted,
             reresolve: {
@@ -175,7 +225,7 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
               mode,
               commit,
               ...(mode === "incremental" ? { base } : {}),
-              files_in_tree: tree.size,
+              files_in_tree: filesInTree,
               files_processed: streamed.files,
               files_written: streamed.files,
               files_deleted: deleted.length,

@@ -11,16 +11,19 @@ export interface TreeEntry {
  */
 export const parseTree = (out: Buffer): Map<string, TreeEntry> => {
   const entries = new Map<string, TreeEntry>()
-  for (const record of out.toString("utf8").split("\0")) {
-    if (record === "") continue
-    const tab = record.indexOf("\t")
-    const [mode, type, sha, size] = record.slice(0, tab).split(/\s+/)
-    if (type !== "blob" || (mode !== "100644" && mode !== "100755")) continue
-    entries.set(record.slice(tab + 1), {
-      path: record.slice(tab + 1),
-      blobSha: sha!,
-      size: size === undefined ? -1 : Number(size)
-    })
+  // Record by record from the bytes: no string of the whole listing, which every path sliced from it would keep.
+  for (let at = 0; at < out.length;) {
+    const end = out.indexOf(0, at)
+    const recordEnd = end === -1 ? out.length : end
+    const tab = out.indexOf(9, at)
+    if (tab !== -1 && tab < recordEnd) {
+      const [mode, type, sha, size] = out.toString("latin1", at, tab).split(/\s+/)
+      if (type === "blob" && (mode === "100644" || mode === "100755")) {
+        const path = out.toString("utf8", tab + 1, recordEnd)
+        entries.set(path, { path, blobSha: sha!, size: size === undefined ? -1 : Number(size) })
+      }
+    }
+    at = recordEnd + 1
   }
   return entries
 }

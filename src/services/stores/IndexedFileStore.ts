@@ -14,6 +14,13 @@ export interface IndexedFile {
   readonly extractorVersion: number
 }
 
+/** A path's state in the index against a commit's blob: `unchanged` is the same blob and a current extractor. */
+export const IndexedStatus = { unchanged: 0, absent: 1, otherBlob: 2, olderExtractor: 3 } as const
+export type IndexedStatus = typeof IndexedStatus[keyof typeof IndexedStatus]
+
+// Paths per statement when a plan compares a tree with the index: bounded parameters and pages.
+export const COMPARE_BATCH = 5000
+
 // Rows per statement: keeps each statement's parameters (arrays, so 6 of them) and memory bounded.
 const WRITE_BATCH = 500
 
@@ -25,12 +32,78 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    /** path → blob sha and extractor version of everything indexed for the repository. */
-    const indexed = (repositoryId: string) =>
-      sql<
-        { path: string; blobSha: string; extractorVersion: number }
-      >`SELECT path, blob_sha, extractor_version FROM indexed_files WHERE repository_id = ${repositoryId}`
-        .pipe(Effect.map((rows) => new Map(rows.map((row) => [row.path, row]))))
+    /** The statuses of one batch of paths (ordinals 1-based within the batch), compared in the database. */
+    const compareBatch = (
+      repositoryId: string,
+      paths: ReadonlyArray<string>,
+      shas: ReadonlyArray<string>,
+      extractorVersion: number
+    ) =>
+      sql<{ absent: Array<number>; otherBlob: Array<number>; olderExtractor: Array<number> }>`
+        WITH joined AS (
+          SELECT t.ord::int AS ord, t.sha, f.blob_sha, f.extractor_version
+          FROM unnest(${paths}::text[], ${shas}::text[]) WITH ORDINALITY AS t(path, sha, ord)
+          LEFT JOIN indexed_files f ON f.repository_id = ${repositoryId} AND f.path = t.path
+        )
+        SELECT
+          ARRAY(SELECT ord FROM joined WHERE blob_sha IS NULL) AS absent,
+          ARRAY(SELECT ord FROM joined WHERE blob_sha <> sha) AS other_blob,
+          ARRAY(SELECT ord FROM joined WHERE blob_sha = sha AND extractor_version < ${extractorVersion})
+            AS older_extractor`.pipe(Effect.map((rows) => rows[0]!))
+
+    /** One page of the repository's indexed paths after `after`, in the index's order. */
+    const pathsAfter = (repositoryId: string, after: string | null) =>
+      sql<{ path: string }>`
+        SELECT path FROM indexed_files
+        WHERE repository_id = ${repositoryId} ${after === null ? sql`` : sql`AND path > ${after}`}
+        ORDER BY path LIMIT ${COMPARE_BATCH}`.pipe(Effect.map((rows) => rows.map((row) => row.path)))
+
+    /**
+     * What the index holds for each of `paths` (with the blob `shas` a commit has there), as one status a
+     * path (IndexedStatus), and with `has` (the commit's paths) the indexed paths the commit no longer has.
+     * Compared in the database in batches, and the indexed paths read a page at a time, so neither a row per
+     * indexed file nor a statement's parameters for the whole tree are ever held at once.
+     */
+    const compare = (
+      repositoryId: string,
+      entries: { readonly paths: ReadonlyArray<string>; readonly shas: ReadonlyArray<string> },
+      extractorVersion: number,
+      has: ((path: string) => boolean) | null
+    ) =>
+      Effect.gen(function*() {
+        const status = new Uint8Array(entries.paths.length)
+        for (let start = 0; start < entries.paths.length; start += COMPARE_BATCH) {
+          const end = start + COMPARE_BATCH
+          const batch = yield* compareBatch(
+            repositoryId,
+            entries.paths.slice(start, end),
+            entries.shas.slice(start, end),
+            extractorVersion
+          )
+          const mark = (ords: ReadonlyArray<number>, value: IndexedStatus) => {
+            for (const ord of ords) status[start + Number(ord) - 1] = value
+          }
+          mark(batch.absent, IndexedStatus.absent)
+          mark(batch.otherBlob, IndexedStatus.otherBlob)
+          mark(batch.olderExtractor, IndexedStatus.olderExtractor)
+        }
+        const gone: Array<string> = []
+        if (has !== null) {
+          let page = yield* pathsAfter(repositoryId, null)
+          while (page.length > 0) {
+            for (const path of page) if (!has(path)) gone.push(path)
+            page = page.length < COMPARE_BATCH ? [] : yield* pathsAfter(repositoryId, page[page.length - 1]!)
+          }
+        }
+        return { paths: entries.paths, status, gone }
+      })
+
+    /** Whether any file of the repository has symbols from an extractor older than `extractorVersion`. */
+    const staleExtraction = (repositoryId: string, extractorVersion: number) =>
+      sql<{ stale: boolean }>`
+        SELECT EXISTS (
+          SELECT 1 FROM indexed_files WHERE repository_id = ${repositoryId} AND extractor_version < ${extractorVersion}
+        ) AS stale`.pipe(Effect.map((rows) => rows[0]!.stale))
 
     /** Whether the repository's index holds any file (when not, it holds no chunk and no symbol either). */
     const holdsAny = (repositoryId: string) =>
@@ -130,7 +203,14 @@ export class IndexedFileStore extends Effect.Service<IndexedFileStore>()("servic
       effect.pipe(Effect.orDie, Effect.withSpan(`IndexedFileStore.${name}`))
 
     return {
-      indexed: (repositoryId: string) => indexed(repositoryId).pipe(span("indexed")),
+      compare: (
+        repositoryId: string,
+        entries: { readonly paths: ReadonlyArray<string>; readonly shas: ReadonlyArray<string> },
+        extractorVersion: number,
+        has: ((path: string) => boolean) | null
+      ) => compare(repositoryId, entries, extractorVersion, has).pipe(span("compare")),
+      staleExtraction: (repositoryId: string, extractorVersion: number) =>
+        staleExtraction(repositoryId, extractorVersion).pipe(span("staleExtraction")),
       text: (repositoryId: string, path: string) => text(repositoryId, path).pipe(span("text")),
       totalsExcept: (repositoryId: string, paths: ReadonlyArray<string>) =>
         totalsExcept(repositoryId, paths).pipe(span("totalsExcept")),
