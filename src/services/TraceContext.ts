@@ -1,17 +1,19 @@
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 
 /**
  * The current span as a W3C `traceparent`, stored with a job so that the worker's `job.process`
  * span can link back to the request that enqueued it; null outside any span.
  */
-export const currentTraceparent: Effect.Effect<string | null> = Effect.map(
-  Effect.option(Effect.currentSpan),
-  Option.match({
-    onNone: () => null,
-    onSome: (span) => `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
-  })
-)
+export const currentTraceparent: Effect.Effect<string | null> = Effect.contextWith((context) => {
+  // What Effect.currentSpan reads, in one step instead of its four (it is on every webhook delivery's path).
+  const span = Context.getOption(context, Tracer.ParentSpan)
+  return Option.isSome(span) && span.value._tag === "Span"
+    ? `00-${span.value.traceId}-${span.value.spanId}-${span.value.sampled ? "01" : "00"}`
+    : null
+})
 
 /**
  * `Effect.withSpan` when traces are exported, else nothing. A span costs its request a copy of the

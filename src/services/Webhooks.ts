@@ -192,9 +192,16 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
         return Option.some(entry)
       })
 
-    const target = (id: RepositoryId) => {
+    /** `then` with the repository's target: called at once when it is cached, with no Effect step. */
+    const withTarget = <A, E>(
+      id: string,
+      then: (found: Option.Option<Target>) => Effect.Effect<A, E>
+    ): Effect.Effect<A, E> => {
+      if (!UUID.test(id)) return then(Option.none())
       const cached = cache.get(id)
-      return cached !== undefined && cached.expiresAt > Date.now() ? Effect.succeed(Option.some(cached)) : load(id)
+      return cached !== undefined && cached.expiresAt > Date.now()
+        ? then(Option.some(cached))
+        : Effect.flatMap(load(id as RepositoryId), then)
     }
 
     /**
@@ -308,21 +315,20 @@ export class Webhooks extends Effect.Service<Webhooks>()("services/Webhooks", {
     const receive = (
       delivery: Delivery
     ): Effect.Effect<Accepted, RepositoryNotFound | InvalidSignature | InvalidDelivery> =>
-      (UUID.test(delivery.repositoryId)
-        ? target(delivery.repositoryId as RepositoryId)
-        : Effect.succeed(Option.none<Target>())).pipe(
-          Effect.flatMap((found): Effect.Effect<Accepted, RepositoryNotFound | InvalidSignature | InvalidDelivery> =>
-            Option.isSome(found)
-              ? accept(delivery, found.value)
-              : Effect.fail(new RepositoryNotFound({ message: `no repository ${delivery.repositoryId}` }))
-          ),
-          Effect.tapBoth({
-            onFailure: (error) => Effect.sync(() => deliveriesCounter(error._tag).unsafeUpdate(1, [])),
-            onSuccess: (accepted) =>
-              Effect.sync(() => deliveriesCounter(accepted.body.status.split(":")[0]!).unsafeUpdate(1, []))
-          }),
-          span
-        )
+      withTarget(
+        delivery.repositoryId,
+        (found): Effect.Effect<Accepted, RepositoryNotFound | InvalidSignature | InvalidDelivery> =>
+          Option.isSome(found)
+            ? accept(delivery, found.value)
+            : Effect.fail(new RepositoryNotFound({ message: `no repository ${delivery.repositoryId}` }))
+      ).pipe(
+        Effect.tapBoth({
+          onFailure: (error) => Effect.sync(() => deliveriesCounter(error._tag).unsafeUpdate(1, [])),
+          onSuccess: (accepted) =>
+            Effect.sync(() => deliveriesCounter(accepted.body.status.split(":")[0]!).unsafeUpdate(1, []))
+        }),
+        span
+      )
 
     return { receive } as const
   })
