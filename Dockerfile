@@ -30,4 +30,4 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=32", "--max-old-space-size=512", "dist/src/main.js"]
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=16", "--max-old-space-size=512", "dist/src/main.js"]

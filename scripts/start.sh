@@ -9,8 +9,9 @@ if [ ! -f "$stamp" ] || [ -n "$(find src migrations package.json tsconfig.json t
   npm run --silent build
   touch "$stamp"
 fi
-# A young generation larger than V8's default, since the request path allocates many short-lived objects
-# and scavenges cost it CPU, but not so large that it breaks the RSS budget (bench/README.md, "Memory").
+# The young generation is pinned at V8's own default (two 16 MB semi-spaces): a larger one saves the request
+# path some scavenges, but an index job fills all of it and the process then breaks the RSS budget
+# (bench/README.md, "Memory").
 # The old-space limit is the one V8 picks by itself on the 1 GB VM (fly.toml), pinned so that a machine
 # with more memory (a bench) grows the heap as production does, not up to four times its live size.
-exec node --enable-source-maps --max-semi-space-size=32 --max-old-space-size=512 dist/src/main.js
+exec node --enable-source-maps --max-semi-space-size=16 --max-old-space-size=512 dist/src/main.js
