@@ -31,7 +31,7 @@ const json = (
 ) => HttpServerResponse.unsafeJson(error, { status })
 
 /** At most `max` characters of `text` (never half of a surrogate pair), marked when cut. */
-export const clip = (text: string, max: number) => {
+const clip = (text: string, max: number) => {
   if (text.length <= max) return text
   const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max
   return `${text.slice(0, end)}…`
@@ -50,7 +50,7 @@ interface DecodeIssue {
 }
 
 /** An error body this large may quote a rejected value in full. */
-export const LARGE_ERROR_BYTES = 1024
+const LARGE_ERROR_BYTES = 1024
 
 /**
  * HttpApi's 400 for a request its schemas refuse prints the whole schema and the rejected value in
@@ -92,7 +92,7 @@ const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EP
  * A lost or refused database connection (the server restarting, a failover, an exhausted pool), as
  * opposed to a query the database refused: SQLSTATE classes 08 and 57P, socket errors, pg's own.
  */
-export const isConnectionError = (error: unknown): boolean => {
+const isConnectionError = (error: unknown): boolean => {
   if (!(error instanceof SqlError)) return false
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined
   const code = typeof cause?.code === "string" ? cause.code : ""
@@ -101,6 +101,36 @@ export const isConnectionError = (error: unknown): boolean => {
     /connection terminated|timeout exceeded when trying to connect|connection error|not queryable|ECONNREFUSED/i
       .test(message)
 }
+
+/** A 4xx body's message, cut to about 200 characters when the body is large: it may quote what it refuses. */
+export const shortMessage = (message: string, bodyBytes: number) =>
+  bodyBytes > LARGE_ERROR_BYTES && message.length > 200 ? clip(message, 200) : message
+
+/** What a request that died answers, and its log line. */
+export interface DefectAnswer {
+  readonly status: 500 | 503
+  readonly body: InternalServerError | DatabaseUnavailable
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * A lost database connection (a defect or a failure) is a 503 `DatabaseUnavailable` with `Retry-After`,
+ * logged as a warning; any other defect a 500 with no details, logged as an error. Shared by ErrorShapeLive
+ * and the node routes (src/http/NodeServer.ts).
+ */
+export const answerDefect = (cause: Cause.Cause<unknown>): Effect.Effect<DefectAnswer> =>
+  Option.exists(Cause.dieOption(cause), isConnectionError) ||
+    Option.exists(Cause.failureOption(cause), isConnectionError)
+    ? Effect.as(Effect.logWarning("database unavailable", Cause.squash(cause)), {
+      status: 503,
+      body: new DatabaseUnavailable({ message: "the database is unavailable; retry shortly" }),
+      headers: { "retry-after": "5" }
+    })
+    : Effect.as(Effect.logError("unhandled error in request", cause), {
+      status: 500,
+      body: new InternalServerError({ message: "internal server error" }),
+      headers: {}
+    })
 
 /**
  * Puts every response the HttpApi does not shape itself into the one error shape: unknown routes
@@ -155,16 +185,8 @@ export const ErrorShapeLive = HttpLayerRouter.middleware(
             400
           )
         }
-        if (
-          Option.exists(Cause.dieOption(exit.cause), isConnectionError) || Option.exists(failure, isConnectionError)
-        ) {
-          yield* Effect.logWarning("database unavailable", Cause.squash(exit.cause))
-          return json(new DatabaseUnavailable({ message: "the database is unavailable; retry shortly" }), 503).pipe(
-            HttpServerResponse.setHeader("retry-after", "5")
-          )
-        }
-        yield* Effect.logError("unhandled error in request", exit.cause)
-        return internal(500)
+        const answer = yield* answerDefect(exit.cause)
+        return json(answer.body, answer.status).pipe(HttpServerResponse.setHeaders(answer.headers))
       })
 
     // Every request passes here: the common case is one step, not a generator.

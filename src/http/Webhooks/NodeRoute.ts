@@ -10,13 +10,12 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { DatabaseUnavailable, InternalServerError } from "../../domain/HttpErrors.js"
 import { RepositoryNotFound } from "../../domain/Repository.js"
 import { InvalidDelivery, InvalidSignature, MAX_WEBHOOK_BYTES, PayloadTooLarge } from "../../domain/Webhook.js"
 import { Metrics, tagger } from "../../services/Metrics.js"
 import type { Accepted } from "../../services/Webhooks.js"
 import { Webhooks } from "../../services/Webhooks.js"
-import { clip, isConnectionError, LARGE_ERROR_BYTES } from "../ErrorShape.js"
+import { answerDefect, shortMessage } from "../ErrorShape.js"
 import { NodeRoutes } from "../NodeServer.js"
 import { readNodeBody } from "../RawBody.js"
 
@@ -82,22 +81,10 @@ export const WebhooksNodeRouteLive = Layer.effect(
       if (Option.isSome(failure)) {
         const body = encode(failure.value)
         // As ErrorShape cuts any other large 4xx: the message may quote the path's id.
-        const cut = JSON.stringify(body).length > LARGE_ERROR_BYTES && body.message.length > 200
-          ? { ...body, message: clip(body.message, 200) }
-          : body
-        return Effect.succeed({ status: STATUS[failure.value._tag], body: cut })
+        const message = shortMessage(body.message, JSON.stringify(body).length)
+        return Effect.succeed({ status: STATUS[failure.value._tag], body: { ...body, message } })
       }
-      if (Option.exists(Cause.dieOption(exit.cause), isConnectionError)) {
-        return Effect.as(Effect.logWarning("database unavailable", Cause.squash(exit.cause)), {
-          status: 503,
-          body: new DatabaseUnavailable({ message: "the database is unavailable; retry shortly" }),
-          headers: { "retry-after": "5" }
-        })
-      }
-      return Effect.as(Effect.logError("unhandled error in request", exit.cause), {
-        status: 500,
-        body: new InternalServerError({ message: "internal server error" })
-      })
+      return answerDefect(exit.cause)
     }
 
     const serve = (
