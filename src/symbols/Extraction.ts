@@ -77,4 +77,4 @@ export interface ExtractionInput {
  * Bumped when extraction changes what it finds: files indexed by an older version are extracted again on
  * the repository's next index.
  */
-export const EXTRACTOR_VERSION = 1
+export const EXTRACTOR_VERSION = 2

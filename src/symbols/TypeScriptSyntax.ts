@@ -20,6 +20,7 @@ const {
   CallExpression,
   ClassDeclaration,
   ClassExpression,
+  ConditionalType,
   ConstructSignature,
   Constructor,
   EnumDeclaration,
@@ -29,7 +30,9 @@ const {
   GetAccessor,
   ImportDeclaration,
   ImportEqualsDeclaration,
+  InferType,
   InterfaceDeclaration,
+  MappedType,
   MethodDeclaration,
   MethodSignature,
   ModuleBlock,
@@ -70,6 +73,21 @@ const nameOfExpression = (node: ts.Node): ts.Identifier | ts.PrivateIdentifier |
 
 const nameOfEntity = (node: ts.EntityName): ts.Identifier => compiler.isIdentifier(node) ? node : node.right
 
+/** The `infer X` declarations of a conditional type's condition, e.g. `T extends Array<infer X> ? X : never`. */
+const inferred = (node: ts.Node, out: Array<string> = []): Array<string> => {
+  if (node.kind === InferType) out.push((node as ts.InferTypeNode).typeParameter.name.text)
+  else compiler.forEachChild(node, (child) => void inferred(child, out))
+  return out
+}
+
+/** The type parameters a node declares for itself and what it contains, or undefined for most nodes. */
+const typeParametersOf = (node: ts.Node): ReadonlyArray<string> | undefined => {
+  if (node.kind === MappedType) return [(node as ts.MappedTypeNode).typeParameter.name.text]
+  if (node.kind === ConditionalType) return inferred((node as ts.ConditionalTypeNode).extendsType)
+  const declared = (node as { readonly typeParameters?: ts.NodeArray<ts.TypeParameterDeclaration> }).typeParameters
+  return declared === undefined || declared.length === 0 ? undefined : declared.map((p) => p.name.text)
+}
+
 const declarationName = (name: ts.Node | undefined): ts.Node | undefined =>
   name !== undefined &&
     (compiler.isIdentifier(name) || compiler.isPrivateIdentifier(name) || compiler.isStringLiteral(name) ||
@@ -95,6 +113,12 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
   const references: Array<ExtractedReference> = []
   const imports: Array<ExtractedImport> = []
   const enclosing: Array<string> = []
+  // A reference to a type parameter in scope (`A` in `<A>(a: A) => A`) is a local name, as a Ruby local is
+  // (RubyLocals.ts): it names no definition anyone navigates to, and it was most of the type references.
+  const typeParameters = new Map<string, number>()
+  const scope = (names: ReadonlyArray<string>, by: number) => {
+    for (const name of names) typeParameters.set(name, (typeParameters.get(name) ?? 0) + by)
+  }
 
   const position = (at: number) => file.getLineAndCharacterOfPosition(at)
   const lineText = (line: number) => {
@@ -161,6 +185,14 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
   }
 
   const visit = (node: ts.Node): void => {
+    const declared = typeParametersOf(node)
+    if (declared === undefined) return visitNode(node)
+    scope(declared, 1)
+    visitNode(node)
+    scope(declared, -1)
+  }
+
+  const visitNode = (node: ts.Node): void => {
     switch (node.kind) {
       case FunctionDeclaration:
       case FunctionExpression: {
@@ -266,9 +298,13 @@ export const extractTypeScript = (language: string, text: string): ExtractionOut
       case NewExpression:
         refer(nameOfExpression((node as ts.NewExpression).expression), "call")
         return children(node)
-      case TypeReference:
-        refer(nameOfEntity((node as ts.TypeReferenceNode).typeName), "type")
+      case TypeReference: {
+        const name = (node as ts.TypeReferenceNode).typeName
+        if (!compiler.isIdentifier(name) || (typeParameters.get(name.text) ?? 0) === 0) {
+          refer(nameOfEntity(name), "type")
+        }
         return children(node)
+      }
       case ImportDeclaration: {
         const i = node as ts.ImportDeclaration
         importOf(i.moduleSpecifier)

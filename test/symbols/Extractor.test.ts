@@ -317,6 +317,22 @@ describe("Extractor: positions, errors and languages it does not know", () => {
     expect(outcome.extraction.symbols).toEqual(expect.arrayContaining([symbol("ok", "function", 1)]))
   })
 
+  it("leaves out references to type parameters in scope, which are local names, and keeps a same-named type", async () => {
+    const outcome = await extractor.extract(
+      "TypeScript",
+      [
+        "type A = { a: 1 }",
+        "export function f<A, B extends Array<A>>(a: A, b: B): Result<A> { return g<A>(a, b) }",
+        "export type Mapped<T> = { [K in keyof T]: T[K] extends Promise<infer V> ? V : K }",
+        "export const h = (a: A): A => a"
+      ].join("\n")
+    )
+    if (outcome._tag !== "Extracted") throw new Error(outcome._tag)
+    const types = outcome.extraction.references.filter((r) => r.kind === "type").map((r) => `${r.line} ${r.name}`)
+    expect(types).toEqual(["2 Array", "2 Result", "3 Promise", "4 A", "4 A"])
+    expect(outcome.extraction.references).toEqual(expect.arrayContaining([reference("g", "call", 2, "f")]))
+  })
+
   it("reads C declarations that glibc-style macros decorate, without moving any position", async () => {
     const text = "__BEGIN_DECLS\n\nextern int foo (int __x) __THROW __nonnull ((1)) __wur;\n" +
       "typedef void *handle_t;\ntypedef __int8_t int8_t;\n__END_DECLS\n"
