@@ -108,6 +108,8 @@ export class Extractor {
   private parser: Promise<Parser> | undefined
   private compiler: Promise<typeof TypeScriptSyntax> | undefined
   private readonly loaded = new Map<string, Promise<Loaded>>()
+  /** Languages whose parser has loaded. */
+  private readonly ready = new Set<string | null>()
 
   private constructor() {}
 
@@ -138,13 +140,20 @@ export class Extractor {
     return loaded
   }
 
+  /** Whether what `language` is parsed with has loaded, or there is nothing to load for it. */
+  prepared(language: string | null): boolean {
+    return this.ready.has(language) || language === null ||
+      (!COMPILER_LANGUAGES.has(language) && !LANGUAGES.has(language))
+  }
+
   /** Loads what `language` is parsed with (a grammar, or the TypeScript compiler), once per extractor. */
   async prepare(language: string | null): Promise<void> {
     if (language !== null && COMPILER_LANGUAGES.has(language)) {
       await (this.compiler ??= import("./TypeScriptSyntax.js"))
-      return
+    } else {
+      await (language === null ? undefined : this.load(language))
     }
-    await (language === null ? undefined : this.load(language))
+    this.ready.add(language)
   }
 
   async extract(language: string | null, text: string): Promise<ExtractionOutcome> {

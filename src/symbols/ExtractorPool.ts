@@ -5,7 +5,8 @@ import { AppConfig } from "../services/AppConfig.js"
 import type { ExtractionInput, ExtractionOutcome } from "./Extraction.js"
 import type { ExtractorProcess } from "./ExtractorProcess.js"
 import { forkExtractor } from "./ExtractorProcess.js"
-import type { ExtractorResponse } from "./ExtractorWorker.js"
+import type { ExtractorResponse } from "./ExtractorProtocol.js"
+import { LARGE_FILE } from "./ExtractorProtocol.js"
 import { COMPILER_LANGUAGES, supports } from "./Languages.js"
 
 export interface ExtractorPoolOptions {
@@ -21,17 +22,25 @@ export interface ExtractorPoolOptions {
 
 const STARTUP_TIMEOUT = Duration.seconds(60)
 /**
- * tree-sitter's wasm memory grows with the largest tree and never shrinks: after a file this large a child is
- * replaced if its RSS is over LARGE_FILE_RSS (or unknown). Most large files leave it low, and a new child
- * pays its start and warm-up again (bench/README.md, symbols).
+ * tree-sitter's wasm memory grows with the largest tree and never shrinks: after a file over LARGE_FILE a
+ * child is replaced if its RSS is over LARGE_FILE_RSS (or unknown). Most large files leave it low, and a new
+ * child pays its start and warm-up again (bench/README.md, symbols).
  */
-const LARGE_FILE = 256 * 1024
 const LARGE_FILE_RSS = 160 * 1024 * 1024
+/** Requests per worker that one `extract` call is cut into: fewer leave a child waiting for the pool between
+ * them, more let a fast child take over from a slow one sooner. */
+const REQUESTS_PER_WORKER = 4
 
 const crash = (message: string): ExtractionOutcome => ({ _tag: "Failed", reason: "crash", message })
 
-interface Answer {
-  readonly outcome: ExtractionOutcome
+/** Whether a child that has just extracted `input` may have kept the memory of a large tree. */
+const grows = (input: ExtractionInput) =>
+  input.text.length > LARGE_FILE && !COMPILER_LANGUAGES.has(input.language ?? "")
+
+/** What a child answered for the files of one request, up to the first that it did not finish. */
+interface Answers {
+  readonly outcomes: ReadonlyArray<ExtractionOutcome>
+  /** The RSS reported with the last outcome. */
   readonly rss: number | undefined
 }
 
@@ -83,73 +92,102 @@ class Slot {
     if (worker !== undefined) this.stopping = worker.stop()
   }
 
-  run(input: ExtractionInput): Effect.Effect<ExtractionOutcome> {
-    return Effect.suspend(() => {
+  /**
+   * Extracts `inputs` in order: as few requests as the child's recycling allows, each answered file by file.
+   * A request cut short by a timeout or a crash goes on from the next file in a new child.
+   */
+  run(inputs: ReadonlyArray<ExtractionInput>): Effect.Effect<Array<ExtractionOutcome>> {
+    const outcomes: Array<ExtractionOutcome> = []
+    const next: Effect.Effect<Array<ExtractionOutcome>> = Effect.suspend(() => {
+      if (outcomes.length === inputs.length) return Effect.succeed(outcomes)
       clearTimeout(this.idle)
       if (this.files >= this.options.recycleAfter) this.stop()
+      const part = this.part(inputs, outcomes.length)
       return Effect.tryPromise({
         try: () => this.start(),
         catch: (error) => error instanceof Error ? error : new Error(String(error))
-      }).pipe(Effect.timeout(STARTUP_TIMEOUT))
-    }).pipe(
-      Effect.flatMap(() => this.call(input)),
-      Effect.map(({ outcome, rss }) => {
-        const large = input.text.length > LARGE_FILE && !COMPILER_LANGUAGES.has(input.language ?? "")
-        if (large && (rss === undefined || rss > LARGE_FILE_RSS)) this.stop()
-        return outcome
-      }),
-      Effect.catchAll((error) => Effect.succeed(crash(`the extractor process did not start: ${error.message}`))),
-      Effect.ensuring(Effect.sync(() => {
-        if (this.options.idleTimeout === undefined) return
-        this.idle = setTimeout(() => this.stop(), Duration.toMillis(this.options.idleTimeout)).unref()
-      }))
-    )
+      }).pipe(
+        Effect.timeout(STARTUP_TIMEOUT),
+        Effect.flatMap(() => this.call(part)),
+        Effect.map(({ outcomes: answered, rss }) => {
+          outcomes.push(...answered)
+          const last = part[answered.length - 1]
+          if (last !== undefined && grows(last) && (rss === undefined || rss > LARGE_FILE_RSS)) this.stop()
+          return outcomes
+        }),
+        Effect.catchAll((error) => {
+          const message = `the extractor process did not start: ${error.message}`
+          while (outcomes.length < inputs.length) outcomes.push(crash(message))
+          return Effect.succeed(outcomes)
+        }),
+        Effect.zipRight(next)
+      )
+    })
+    return next.pipe(Effect.ensuring(Effect.sync(() => {
+      if (this.options.idleTimeout === undefined) return
+      this.idle = setTimeout(() => this.stop(), Duration.toMillis(this.options.idleTimeout)).unref()
+    })))
   }
 
-  private call(input: ExtractionInput): Effect.Effect<Answer> {
+  /** The files of the next request from `from`: up to the recycling limit, and ending at a file that may grow the child. */
+  private part(inputs: ReadonlyArray<ExtractionInput>, from: number): ReadonlyArray<ExtractionInput> {
+    const budget = Math.max(1, this.options.recycleAfter - this.files)
+    let end = Math.min(inputs.length, from + budget)
+    const large = inputs.slice(from, end).findIndex(grows)
+    if (large !== -1) end = from + large + 1
+    return inputs.slice(from, end)
+  }
+
+  private call(part: ReadonlyArray<ExtractionInput>): Effect.Effect<Answers> {
     const worker = this.worker!
-    return Effect.async<Answer>((resume) => {
+    return Effect.async<Answers>((resume) => {
       const id = this.nextId++
-      this.files++
+      this.files += part.length
+      const outcomes: Array<ExtractionOutcome> = []
+      let rss: number | undefined
       let timer: NodeJS.Timeout | undefined
-      // The returned finalizer only runs on interruption: on an answer the listeners are removed here.
-      const finish = (outcome: ExtractionOutcome, rss?: number) => {
+      // The returned finalizer only runs on interruption: on the last answer the listeners are removed here.
+      const finish = () => {
         detach()
-        resume(Effect.succeed({ outcome, rss }))
+        resume(Effect.succeed({ outcomes, rss }))
+      }
+      /** Ends the request at the file being extracted: it gets `outcome`, the rest go to a new child. */
+      const cut = (outcome: ExtractionOutcome) => {
+        this.stop(worker)
+        outcomes.push(outcome)
+        finish()
       }
       const giveUpAfter = (duration: Duration.DurationInput, message: string) => {
         clearTimeout(timer)
-        timer = setTimeout(() => {
-          this.stop(worker)
-          finish({ _tag: "Failed", reason: "timeout", message })
-        }, Duration.toMillis(duration))
+        timer = setTimeout(() => cut({ _tag: "Failed", reason: "timeout", message }), Duration.toMillis(duration))
       }
+      const perFile = () =>
+        giveUpAfter(this.options.timeout, `no result within ${Duration.format(this.options.timeout)}`)
       const onMessage = (message: ExtractorResponse) => {
-        if (message.id !== id) return
-        if ("prepared" in message) {
-          giveUpAfter(this.options.timeout, `no result within ${Duration.format(this.options.timeout)}`)
-        } else {
-          finish(message.outcome, message.rss)
+        if (message.id !== id || message.index !== outcomes.length) return
+        if ("phase" in message) {
+          if (message.phase === "loaded") return perFile()
+          const language = part[message.index]?.language
+          return giveUpAfter(
+            STARTUP_TIMEOUT,
+            `the parser for ${language} did not load within ${Duration.format(STARTUP_TIMEOUT)}`
+          )
         }
+        outcomes.push(message.outcome)
+        rss = message.rss
+        if (outcomes.length === part.length) finish()
+        else perFile()
       }
-      const onError = (error: Error) => {
-        this.stop(worker)
-        finish(crash(error.message))
-      }
-      const onExit = (code: number | null, signal: string | null) => {
-        this.stop(worker)
-        finish(crash(`the extractor process exited (${code ?? signal})`))
-      }
+      const onError = (error: Error) => cut(crash(error.message))
+      const onExit = (code: number | null, signal: string | null) =>
+        cut(crash(`the extractor process exited (${code ?? signal})`))
       const detach = () => {
         clearTimeout(timer)
         worker.events.off("message", onMessage).off("error", onError).off("exit", onExit)
       }
       worker.events.on("message", onMessage).on("error", onError).on("exit", onExit)
-      worker.send({ id, language: input.language, text: input.text })
-      giveUpAfter(
-        STARTUP_TIMEOUT,
-        `the parser for ${input.language} did not load within ${Duration.format(STARTUP_TIMEOUT)}`
-      )
+      worker.send({ id, files: part.map(({ language, text }) => ({ language, text })) })
+      perFile()
       return Effect.sync(detach)
     })
   }
@@ -163,24 +201,40 @@ export const makeExtractorPool = (options: ExtractorPoolOptions) =>
     yield* Queue.offerAll(slots, all)
     yield* Effect.addFinalizer(() => Effect.sync(() => all.forEach((slot) => slot.stop())))
 
-    const one = (input: ExtractionInput): Effect.Effect<ExtractionOutcome> => {
-      if (options.workers === 0) return Effect.succeed({ _tag: "Skipped", reason: "disabled" })
-      if (!supports(input.language)) return Effect.succeed({ _tag: "Skipped", reason: "unsupported_language" })
-      if (Buffer.byteLength(input.text, "utf8") > options.maxFileSize) {
-        return Effect.succeed({ _tag: "Skipped", reason: "too_large" })
-      }
-      return Effect.acquireUseRelease(Queue.take(slots), (slot) => slot.run(input), (slot) => Queue.offer(slots, slot))
+    const skipped = (input: ExtractionInput): ExtractionOutcome | undefined => {
+      if (options.workers === 0) return { _tag: "Skipped", reason: "disabled" }
+      if (!supports(input.language)) return { _tag: "Skipped", reason: "unsupported_language" }
+      if (Buffer.byteLength(input.text, "utf8") > options.maxFileSize) return { _tag: "Skipped", reason: "too_large" }
+      return undefined
     }
+
+    const extract = (files: ReadonlyArray<ExtractionInput>): Effect.Effect<ReadonlyArray<ExtractionOutcome>> =>
+      Effect.suspend(() => {
+        const outcomes: Array<ExtractionOutcome | undefined> = files.map(skipped)
+        const sent = files.flatMap((_, i) => outcomes[i] === undefined ? [i] : [])
+        if (sent.length === 0) return Effect.succeed(outcomes as ReadonlyArray<ExtractionOutcome>)
+        const size = Math.ceil(sent.length / (Math.max(1, options.workers) * REQUESTS_PER_WORKER))
+        const requests = Array.from({ length: Math.ceil(sent.length / size) }, (_, k) =>
+          sent.slice(k * size, (k + 1) * size))
+        return Effect.forEach(
+          requests,
+          (request) =>
+            Effect.acquireUseRelease(
+              Queue.take(slots),
+              (slot) =>
+                slot.run(request.map((i) => files[i]!)),
+              (slot) => Queue.offer(slots, slot)
+            ).pipe(Effect.map((answered) => answered.forEach((outcome, k) => (outcomes[request[k]!] = outcome)))),
+          { concurrency: Math.max(1, options.workers), discard: true }
+        ).pipe(Effect.as(outcomes as ReadonlyArray<ExtractionOutcome>))
+      }).pipe(Effect.withSpan("ExtractorPool.extract", { attributes: { files: files.length } }))
 
     return {
       /** SYMBOLS_WORKERS=0 turns extraction off: files are indexed for text search only. */
       enabled: options.workers > 0,
       supports,
       /** One outcome per file, in order; a file that fails is an outcome, never an error. */
-      extract: (files: ReadonlyArray<ExtractionInput>): Effect.Effect<ReadonlyArray<ExtractionOutcome>> =>
-        Effect.forEach(files, one, { concurrency: Math.max(1, options.workers) }).pipe(
-          Effect.withSpan("ExtractorPool.extract", { attributes: { files: files.length } })
-        )
+      extract
     } as const
   })
 

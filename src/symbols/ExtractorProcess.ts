@@ -3,7 +3,7 @@ import { fork } from "node:child_process"
 import type { EventEmitter } from "node:events"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type { ExtractorRequest } from "./ExtractorWorker.js"
+import type { ExtractorRequest } from "./ExtractorProtocol.js"
 
 /** What the pool needs of one extractor: a child process, or a test's stand-in that hangs or crashes. */
 export interface ExtractorProcess {

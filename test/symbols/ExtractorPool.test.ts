@@ -81,6 +81,25 @@ describe("ExtractorPool", () => {
         expect(child(outcomes[2])).not.toBe(child(outcomes[0]))
       })))
 
+  it.live("sends a child several files at once and, when one hangs or crashes, goes on from the next in a new child", () =>
+    withPool({ workers: 1, timeout: "300 millis", spawn: stub }, (pool) =>
+      Effect.gen(function*() {
+        // 12 files to one worker: requests of 3, so "hang" and "crash" each cut one short in its middle.
+        const texts = ["0", "1", "2", "3", "hang", "5", "6", "crash", "8", "9", "10", "11"]
+        const outcomes = yield* pool.extract(texts.map(input))
+        expect(outcomes.map((o) => o._tag)).toEqual(
+          texts.map((t) => t === "hang" || t === "crash" ? "Failed" : "Extracted")
+        )
+        expect(outcomes[4]).toMatchObject({ reason: "timeout" })
+        expect(outcomes[7]).toMatchObject({ reason: "crash" })
+        const children = outcomes.map(child)
+        expect(new Set(children.slice(0, 4)).size).toBe(1)
+        expect(children[5]).not.toBe(children[3])
+        expect(children[6]).toBe(children[5])
+        expect(children[8]).not.toBe(children[6])
+        expect(new Set(children.slice(8)).size).toBe(1)
+      })))
+
   it.live("counts the timeout from when the child has loaded the file's parser, not from when it was sent", () =>
     withPool({ workers: 1, timeout: "300 millis", spawn: stub }, (pool) =>
       Effect.gen(function*() {
