@@ -27,15 +27,23 @@ const STARTUP_TIMEOUT = Duration.seconds(60)
  * child pays its start and warm-up again (bench/README.md, symbols).
  */
 const LARGE_FILE_RSS = 160 * 1024 * 1024
-/** Requests per worker that one `extract` call is cut into: fewer leave a child waiting for the pool between
- * them, more let a fast child take over from a slow one sooner. */
+/**
+ * Requests per worker that one `extract` call is cut into: fewer leave a child waiting for the pool between
+ * them, more let a fast child take over from a slow one sooner.
+ */
 const REQUESTS_PER_WORKER = 4
 
 const crash = (message: string): ExtractionOutcome => ({ _tag: "Failed", reason: "crash", message })
 
+/**
+ * Whether tree-sitter parses `input`: its wasm memory is what recycling gives back. The TypeScript compiler's
+ * trees are garbage in the child's JavaScript heap, so its files do not count toward `recycleAfter`: a new
+ * child would pay the compiler's load and warm-up again for nothing.
+ */
+const treeSitter = (input: ExtractionInput) => !COMPILER_LANGUAGES.has(input.language ?? "")
+
 /** Whether a child that has just extracted `input` may have kept the memory of a large tree. */
-const grows = (input: ExtractionInput) =>
-  input.text.length > LARGE_FILE && !COMPILER_LANGUAGES.has(input.language ?? "")
+const grows = (input: ExtractionInput) => input.text.length > LARGE_FILE && treeSitter(input)
 
 /** What a child answered for the files of one request, up to the first that it did not finish. */
 interface Answers {
@@ -44,11 +52,15 @@ interface Answers {
   readonly rss: number | undefined
 }
 
-/** One child process, started on first use and replaced after a timeout, a crash or `recycleAfter` files. */
+/**
+ * One child process, started on first use and replaced after a timeout, a crash or `recycleAfter` files
+ * parsed by tree-sitter.
+ */
 class Slot {
   private worker: ExtractorProcess | undefined
   private ready: Promise<void> | undefined
-  private files = 0
+  /** Files sent to the current child that tree-sitter parses. */
+  private parsed = 0
   private idle: NodeJS.Timeout | undefined
   private nextId = 0
   private stopping: Promise<unknown> = Promise.resolve()
@@ -67,7 +79,6 @@ class Slot {
   private spawnThread(): Promise<void> {
     const worker = (this.options.spawn ?? forkExtractor)()
     this.worker = worker
-    this.files = 0
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: unknown) => {
         if (message !== "ready") return
@@ -89,6 +100,7 @@ class Slot {
     if (which !== undefined && which !== worker) return
     this.worker = undefined
     this.ready = undefined
+    this.parsed = 0
     if (worker !== undefined) this.stopping = worker.stop()
   }
 
@@ -101,7 +113,7 @@ class Slot {
     const next: Effect.Effect<Array<ExtractionOutcome>> = Effect.suspend(() => {
       if (outcomes.length === inputs.length) return Effect.succeed(outcomes)
       clearTimeout(this.idle)
-      if (this.files >= this.options.recycleAfter) this.stop()
+      if (this.parsed >= this.options.recycleAfter) this.stop()
       const part = this.part(inputs, outcomes.length)
       return Effect.tryPromise({
         try: () => this.start(),
@@ -131,10 +143,14 @@ class Slot {
 
   /** The files of the next request from `from`: up to the recycling limit, and ending at a file that may grow the child. */
   private part(inputs: ReadonlyArray<ExtractionInput>, from: number): ReadonlyArray<ExtractionInput> {
-    const budget = Math.max(1, this.options.recycleAfter - this.files)
-    let end = Math.min(inputs.length, from + budget)
-    const large = inputs.slice(from, end).findIndex(grows)
-    if (large !== -1) end = from + large + 1
+    let budget = Math.max(1, this.options.recycleAfter - this.parsed)
+    let end = from
+    while (end < inputs.length) {
+      const input = inputs[end]!
+      if (treeSitter(input) && budget-- === 0) break
+      end++
+      if (grows(input)) break
+    }
     return inputs.slice(from, end)
   }
 
@@ -142,7 +158,7 @@ class Slot {
     const worker = this.worker!
     return Effect.async<Answers>((resume) => {
       const id = this.nextId++
-      this.files += part.length
+      this.parsed += part.filter(treeSitter).length
       const outcomes: Array<ExtractionOutcome> = []
       let rss: number | undefined
       let timer: NodeJS.Timeout | undefined

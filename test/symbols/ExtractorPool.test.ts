@@ -125,6 +125,16 @@ describe("ExtractorPool", () => {
         expect(new Set(children).size).toBe(3)
       })))
 
+  it.live("counts only files tree-sitter parses toward recycleAfter: the compiler's trees are garbage in its heap", () =>
+    withPool({ workers: 1, recycleAfter: 2, spawn: stub }, (pool) =>
+      Effect.gen(function*() {
+        const ts = (text: string): ExtractionInput => ({ path: "a.ts", language: "TypeScript", text })
+        const children = (yield* pool.extract([ts("1"), ts("2"), ts("3"), input("4"), ts("5"), input("6"), ts("7")]))
+          .map(child)
+        expect(new Set(children.slice(0, 6)).size).toBe(1)
+        expect(children[6]).not.toBe(children[5])
+      })))
+
   it.live("leaves no listeners behind on a child that has answered many files", () => {
     const spawned: Array<ExtractorProcess> = []
     const before: Record<string, number> = {}
