@@ -163,6 +163,8 @@ class Slot {
       let rss: number | undefined
       let timer: NodeJS.Timeout | undefined
       // The returned finalizer only runs on interruption: on the last answer the listeners are removed here.
+      // An interrupted request would keep its child busy with files nobody waits for, and the next request's
+      // first file would wait behind them on its timer: the child goes with it.
       const finish = () => {
         detach()
         resume(Effect.succeed({ outcomes, rss }))
@@ -204,7 +206,10 @@ class Slot {
       worker.events.on("message", onMessage).on("error", onError).on("exit", onExit)
       worker.send({ id, files: part.map(({ language, text }) => ({ language, text })) })
       perFile()
-      return Effect.sync(detach)
+      return Effect.sync(() => {
+        detach()
+        this.stop(worker)
+      })
     })
   }
 }

@@ -152,6 +152,20 @@ describe("ExtractorPool", () => {
       }))
   })
 
+  it.live("stops the child of an interrupted request, which would otherwise go on with files nobody waits for", () =>
+    withPool({ workers: 1, spawn: stub }, (pool) =>
+      Effect.gen(function*() {
+        const first = yield* pool.extract([input("a")])
+        const interrupted = yield* pool.extract([input("b"), input("hang"), input("c")]).pipe(
+          Effect.timeout("300 millis"),
+          Effect.option
+        )
+        expect(interrupted._tag).toBe("None")
+        const after = yield* pool.extract([input("d")])
+        expect(after[0]?._tag).toBe("Extracted")
+        expect(child(after[0])).not.toBe(child(first[0]))
+      })))
+
   it.live("kills its children when its scope closes", () => {
     const exits: Array<Promise<unknown>> = []
     const spawn = () => {
