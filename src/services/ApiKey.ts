@@ -94,7 +94,8 @@ const monthOf = (ms: number): Month => {
 /**
  * Authenticates a presented key: format and checksum first (no I/O), then the in-process cache or
  * the database, expiry, revocation, the IP allow-list, and one atomic round trip for the rate limit
- * and the monthly quota. Revocations and rotations from any process evict cached keys via NOTIFY.
+ * and the monthly quota. Revocations and rotations evict cached keys: this process's own at once, any
+ * process's via NOTIFY.
  */
 export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
   scoped: Effect.gen(function*() {
@@ -103,12 +104,13 @@ export class ApiKey extends Effect.Service<ApiKey>()("services/ApiKey", {
     const ttlMs = Duration.toMillis(config.apiKeyCacheTtl)
     const cache = new Map<string, CacheEntry>()
 
-    const evict = (id: string) =>
-      Effect.sync(() => {
-        for (const [hash, entry] of cache) {
-          if (Option.isSome(entry.key) && entry.key.value.id === id) cache.delete(hash)
-        }
-      })
+    const forget = (id: string) => {
+      for (const [hash, entry] of cache) {
+        if (Option.isSome(entry.key) && entry.key.value.id === id) cache.delete(hash)
+      }
+    }
+    const evict = (id: string) => Effect.sync(() => forget(id))
+    yield* store.onChangeHere(forget)
     // A dropped LISTEN connection may have missed notifications: forget everything, then listen again.
     yield* store.changes.pipe(
       Stream.runForEach(evict),

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Either, FastCheck, Layer } from "effect"
+import { Effect, Either, FastCheck, Layer, Option } from "effect"
 import { ApiKey } from "../../src/services/ApiKey.js"
 import { ApiKeyAdmin } from "../../src/services/ApiKeyAdmin.js"
 import { atTime } from "../utils/FixedClock.js"
@@ -123,5 +123,20 @@ layer(services, { timeout: "120 seconds", excludeTestServices: true })("rate lim
       expect(Either.getOrThrow(february).monthlyRemaining).toBe(1)
       expect(Either.isRight(yield* authenticateAt(key.api_key, Date.UTC(2027, 1, 1, 0, 0, 1)))).toBe(true)
       expect(Either.isLeft(yield* authenticateAt(key.api_key, Date.UTC(2027, 1, 1, 0, 0, 2)))).toBe(true)
+    }))
+  it.effect("a key this process rotates or revokes is refused by the very next check, before its NOTIFY", () =>
+    Effect.gen(function*() {
+      const admin = yield* ApiKeyAdmin
+      const now = Date.UTC(2026, 5, 15, 12, 0, 0)
+      const key = yield* newKey(100)
+      expect(Either.isRight(yield* authenticateAt(key.api_key, now))).toBe(true) // cached from here on
+      const rotated = yield* admin.rotate(key.key_id)
+      // No yield in between: the LISTEN round trip cannot have evicted the cached old secret yet.
+      expect(Either.getLeft(yield* authenticateAt(key.api_key, now + 1)).pipe(Option.map((e) => e._tag)))
+        .toEqual(Option.some("Unauthorized"))
+      expect(Either.isRight(yield* authenticateAt(rotated.api_key, now + 2))).toBe(true)
+      yield* admin.revoke(key.key_id)
+      expect(Either.getLeft(yield* authenticateAt(rotated.api_key, now + 3)).pipe(Option.map((e) => e._tag)))
+        .toEqual(Option.some("Unauthorized"))
     }))
 })

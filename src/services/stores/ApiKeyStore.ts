@@ -181,9 +181,20 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
           WHERE id = ${id} AND revoked_at IS NULL RETURNING ${summaryColumns}`.pipe(Effect.tap(() => notifyChange(id)))
     })
 
+    // This process's own revocations and rotations, told at once: the NOTIFY comes back through LISTEN a
+    // round trip later, and a request with the old secret in between would still pass its cached check.
+    const changedHere = new Set<(id: ApiKeyId) => void>()
+    const changed = (id: ApiKeyId) => Effect.sync(() => changedHere.forEach((f) => f(id)))
+
     return {
       /** Ids of keys revoked or rotated by any process, as their transactions commit. */
       changes: listen(pg, API_KEY_CHANGES).pipe(Stream.map((id) => id as ApiKeyId)),
+      /**
+       * Calls `f`, for as long as the scope lasts, with the id of each key this process revokes or rotates,
+       * once the change is committed and before the call that made it returns.
+       */
+      onChangeHere: (f: (id: ApiKeyId) => void) =>
+        Effect.acquireRelease(Effect.sync(() => changedHere.add(f)), () => Effect.sync(() => changedHere.delete(f))),
       findByHash: (hash: string) => findByHash(hash).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findByHash")),
       consumeBatch: (requests: ReadonlyArray<ConsumeRequest>) =>
         consumeBatch(requests).pipe(
@@ -203,9 +214,14 @@ export class ApiKeyStore extends Effect.Service<ApiKeyStore>()("services/stores/
       listByUser: (userId: UserId) => listByUser(userId).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.listByUser")),
       findSummary: (id: ApiKeyId) => findSummary(id).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.findSummary")),
       revoke: (id: ApiKeyId) =>
-        sql.withTransaction(revoke(id)).pipe(Effect.orDie, Effect.withSpan("ApiKeyStore.revoke")),
+        sql.withTransaction(revoke(id)).pipe(
+          Effect.tap(() => changed(id)),
+          Effect.orDie,
+          Effect.withSpan("ApiKeyStore.revoke")
+        ),
       rotate: (id: ApiKeyId, keyHash: string, keyPrefix: string) =>
         sql.withTransaction(rotate({ id, keyHash, keyPrefix })).pipe(
+          Effect.tap(() => changed(id)),
           Effect.orDie,
           Effect.withSpan("ApiKeyStore.rotate")
         )
