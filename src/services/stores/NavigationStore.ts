@@ -315,10 +315,7 @@ export const NavigationStore = {
       [repositoryId, name, path, after?.rank ?? null, after?.path ?? "", after?.ordinal ?? 0, limit]
     ),
 
-  /**
-   * References named exactly `name`, in (path, ordinal) order: reads every reference to that name in the files
-   * from the cursor's on (one row per file, its references unnested).
-   */
+  /** References named exactly `name`, in (path, ordinal) order: reads every reference to that name. */
   references: (
     reader: NavigationReader,
     repositoryId: string,
@@ -332,7 +329,7 @@ export const NavigationStore = {
          SELECT r.repository_id, r.path, u.ordinal, r.name, ${kindOf("u.code")} AS kind, u.line, u.col, u.enclosing
          FROM code_references r,
            unnest(r.ordinals, r.kinds, r.lines, r.cols, r.enclosings) AS u (ordinal, code, line, col, enclosing)
-         WHERE r.repository_id = $1 AND r.name = $2 AND r.path >= $4::text
+         WHERE r.repository_id = $1 AND r.name = $2
        )
        SELECT * FROM m WHERE ($3::text IS NULL OR kind = $3) AND (path, ordinal) > ($4::text, $5::int)
        ORDER BY path, ordinal LIMIT $6`,
