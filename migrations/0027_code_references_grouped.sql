@@ -21,11 +21,13 @@ CREATE TABLE public.code_references (
   cols          integer[] NOT NULL,
   -- The innermost enclosing definition of each reference, NULL at the top level.
   enclosings    text[] NOT NULL,
+  -- How many references the row holds: the overview counts references from the primary key alone.
+  refs          integer GENERATED ALWAYS AS (cardinality(ordinals)) STORED,
   CONSTRAINT code_references_arrays_check CHECK (cardinality(ordinals) >= 1 AND cardinality(kinds) = cardinality(ordinals)
     AND cardinality(lines) = cardinality(ordinals) AND cardinality(cols) = cardinality(ordinals)
     AND cardinality(enclosings) = cardinality(ordinals)),
   -- A name's references in a repository, in path order (references are paged by path then ordinal).
-  PRIMARY KEY (repository_id, name, path)
+  PRIMARY KEY (repository_id, name, path) INCLUDE (refs)
 );
 
 -- A file's rows, which the indexer deletes when it writes or removes the file.

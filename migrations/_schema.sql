@@ -119,8 +119,9 @@ CREATE TABLE public.code_references (
   lines integer[] NOT NULL,
   cols integer[] NOT NULL,
   enclosings text[] NOT NULL,
+  refs integer GENERATED ALWAYS AS (cardinality(ordinals)) STORED,
   CONSTRAINT code_references_arrays_check CHECK (((cardinality(ordinals) >= 1) AND (cardinality(kinds) = cardinality(ordinals)) AND (cardinality(lines) = cardinality(ordinals)) AND (cardinality(cols) = cardinality(ordinals)) AND (cardinality(enclosings) = cardinality(ordinals)))),
-  CONSTRAINT code_references_pkey PRIMARY KEY (repository_id, name, path),
+  CONSTRAINT code_references_pkey PRIMARY KEY (repository_id, name, path) INCLUDE (refs),
   CONSTRAINT code_references_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
 );
 ALTER TABLE public.code_references ENABLE ROW LEVEL SECURITY;
@@ -349,7 +350,7 @@ CREATE INDEX code_imports_unresolved_idx ON public.code_imports USING btree (rep
 
 CREATE INDEX code_references_path_idx ON public.code_references USING btree (repository_id, path);
 
-CREATE UNIQUE INDEX code_references_pkey ON public.code_references USING btree (repository_id, name, path);
+CREATE UNIQUE INDEX code_references_pkey ON public.code_references USING btree (repository_id, name, path) INCLUDE (refs);
 
 CREATE INDEX code_symbols_lower_name_idx ON public.code_symbols USING btree (repository_id, lower(name) COLLATE "C", path, ordinal) INCLUDE (name, kind, language);
 

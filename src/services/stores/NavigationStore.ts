@@ -511,8 +511,9 @@ export const NavigationStore = {
 
   /**
    * The most frequent names among the first `cap` references in (repository, name) order (every reference of
-   * repositories that have fewer), from at most `cap` rows (files and names) of the name index; the last row's
-   * references count up to `cap`. `read` is how many references were counted.
+   * repositories that have fewer), from at most `cap` entries (a file and name each, with its count of
+   * references) of the name index alone; the last one's references count up to `cap`. `read` is how many
+   * references were counted.
    */
   referenceCounts: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, cap: number, top: number) =>
     on(reader, "ordered")<{ name: string; n: number; read: number }>(
@@ -520,7 +521,7 @@ export const NavigationStore = {
          SELECT name, sum(refs)::int AS n, sum(sum(refs)) OVER ()::int AS read FROM (
            SELECT name, least(refs, $2::int - (upto - refs)) AS refs FROM (
              SELECT name, refs, sum(refs) OVER (ORDER BY repository_id, name, path ROWS UNBOUNDED PRECEDING) AS upto
-             FROM (SELECT repository_id, name, path, cardinality(ordinals) AS refs FROM code_references
+             FROM (SELECT repository_id, name, path, refs FROM code_references
                    WHERE repository_id = ANY($1::uuid[]) ORDER BY repository_id, name, path LIMIT $2) r
            ) w WHERE upto - refs < $2::int
          ) c GROUP BY name
