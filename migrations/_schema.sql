@@ -113,16 +113,15 @@ ALTER TABLE public.code_imports ENABLE ROW LEVEL SECURITY;
 CREATE TABLE public.code_references (
   repository_id uuid NOT NULL,
   path text NOT NULL,
-  ordinal integer NOT NULL,
   name text NOT NULL,
-  kind text NOT NULL,
-  line integer NOT NULL,
-  col integer NOT NULL,
-  enclosing text,
-  CONSTRAINT code_references_col_check CHECK ((col >= 1)),
-  CONSTRAINT code_references_line_check CHECK ((line >= 1)),
-  CONSTRAINT code_references_ordinal_check CHECK ((ordinal >= 0)),
-  CONSTRAINT code_references_pkey PRIMARY KEY (repository_id, path, ordinal),
+  ordinals integer[] NOT NULL,
+  kinds "char"[] NOT NULL,
+  lines integer[] NOT NULL,
+  cols integer[] NOT NULL,
+  enclosings text[] NOT NULL,
+  refs integer GENERATED ALWAYS AS (cardinality(ordinals)) STORED,
+  CONSTRAINT code_references_arrays_check CHECK (((cardinality(ordinals) >= 1) AND (cardinality(kinds) = cardinality(ordinals)) AND (cardinality(lines) = cardinality(ordinals)) AND (cardinality(cols) = cardinality(ordinals)) AND (cardinality(enclosings) = cardinality(ordinals)))),
+  CONSTRAINT code_references_pkey PRIMARY KEY (repository_id, name, path) INCLUDE (refs),
   CONSTRAINT code_references_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
 );
 ALTER TABLE public.code_references ENABLE ROW LEVEL SECURITY;
@@ -349,9 +348,9 @@ CREATE INDEX code_imports_resolved_idx ON public.code_imports USING btree (repos
 
 CREATE INDEX code_imports_unresolved_idx ON public.code_imports USING btree (repository_id, module_stem) WHERE (resolved_path IS NULL);
 
-CREATE INDEX code_references_name_idx ON public.code_references USING btree (repository_id, name, kind);
+CREATE INDEX code_references_path_idx ON public.code_references USING btree (repository_id, path);
 
-CREATE UNIQUE INDEX code_references_pkey ON public.code_references USING btree (repository_id, path, ordinal);
+CREATE UNIQUE INDEX code_references_pkey ON public.code_references USING btree (repository_id, name, path) INCLUDE (refs);
 
 CREATE INDEX code_symbols_lower_name_idx ON public.code_symbols USING btree (repository_id, lower(name) COLLATE "C", path, ordinal) INCLUDE (name, kind, language);
 

@@ -73,8 +73,8 @@ layer(Explained, { timeout: "120 seconds", excludeTestServices: true })("navigat
         SELECT ${other}, 'f' || (i / 50) || '.ts', i % 50, 'name' || i, 'function', 'TypeScript', 1, 1, 1, 2, 'x'
         FROM generate_series(0, 19999) AS i`
       yield* sql`
-        INSERT INTO code_references (repository_id, path, ordinal, name, kind, line, col)
-        SELECT ${other}, 'f' || (i / 50) || '.ts', i % 50, 'name' || (i % 700), 'call', 1, 1
+        INSERT INTO code_references (repository_id, path, name, ordinals, kinds, lines, cols, enclosings)
+        SELECT ${other}, 'f' || (i / 50) || '.ts', 'name' || (i % 700), ARRAY[i % 50], '{c}', '{1}', '{1}', '{NULL}'
         FROM generate_series(0, 19999) AS i`
       yield* sql`ANALYZE code_symbols, code_references, code_imports, indexed_files, indexed_chunks`
 

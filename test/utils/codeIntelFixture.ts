@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { fold } from "../../src/services/stores/Chunking.js"
+import { REFERENCE_KIND_CODES } from "../../src/services/stores/CodeIntelStore.js"
 
 /**
  * A small repository in three languages, as the indexer would store it (files, chunks, symbols, references,
@@ -286,10 +287,17 @@ export const seedCodeIntel = (
         symbolCount++
       }
       for (const [ordinal, reference] of (file.references ?? []).entries()) {
+        // One row per file and name (migration 0027): a name's later references append to its row, in order.
         yield* sql`
-          INSERT INTO code_references (repository_id, path, ordinal, name, kind, line, col, enclosing)
-          VALUES (${repositoryId}, ${path}, ${ordinal}, ${reference.name}, ${reference.kind}, ${reference.line},
-            ${columnOf(file.content, reference.line, reference.name, reference.nth)}, ${reference.enclosing ?? null})`
+          INSERT INTO code_references AS r (repository_id, path, name, ordinals, kinds, lines, cols, enclosings)
+          VALUES (${repositoryId}, ${path}, ${reference.name}, ARRAY[${ordinal}::int],
+            ARRAY[${REFERENCE_KIND_CODES[reference.kind]}::"char"], ARRAY[${reference.line}::int],
+            ARRAY[${columnOf(file.content, reference.line, reference.name, reference.nth)}::int],
+            ARRAY[${reference.enclosing ?? null}::text])
+          ON CONFLICT (repository_id, name, path) DO UPDATE SET
+            ordinals = r.ordinals || excluded.ordinals, kinds = r.kinds || excluded.kinds,
+            lines = r.lines || excluded.lines, cols = r.cols || excluded.cols,
+            enclosings = r.enclosings || excluded.enclosings`
       }
       let ordinal = 0
       for (const imported of file.imports ?? []) {

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
-import type { ExtractedImport, ExtractedReference, ExtractedSymbol } from "../../symbols/Extraction.js"
+import type { ExtractedImport, ExtractedReference, ExtractedSymbol, ReferenceKind } from "../../symbols/Extraction.js"
 
 /** What extraction found in one file, its imports already resolved against the commit's files. */
 export interface FileIntel {
@@ -87,24 +87,68 @@ const symbolColumns = (files: ReadonlyArray<FileIntel>) =>
     c.signature.push(s.signature)
   })
 
-const referenceColumns = (files: ReadonlyArray<FileIntel>) =>
-  columnBatches(files, (f) => f.references, () => ({
+/**
+ * The one-byte code of each reference kind in `code_references.kinds` ("char"[], migration 0027);
+ * NavigationStore decodes with the same table.
+ */
+export const REFERENCE_KIND_CODES: Readonly<Record<ReferenceKind, string>> = {
+  call: "c",
+  type: "t",
+  inherit: "e",
+  import: "i",
+  other: "o"
+}
+
+const intArray = (values: ReadonlyArray<number>) => `{${values.join(",")}}`
+const textArray = (values: ReadonlyArray<string | null>) =>
+  `{${values.map((v) => v === null ? "NULL" : `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`
+
+/**
+ * `code_references` rows (one per file and name, its references in extraction order) as parameter arrays,
+ * each group's arrays as one array literal: grouping here costs the database less than grouping in the
+ * statement with array_agg over flat arrays (bench/README.md, index section). About WRITE_BATCH
+ * references a statement; a group is never split, so a statement holds at most one group more.
+ */
+const referenceColumns = (files: ReadonlyArray<FileIntel>) => {
+  const empty = () => ({
     path: [] as Array<string>,
-    ordinal: [] as Array<number>,
     name: [] as Array<string>,
-    kind: [] as Array<string>,
-    line: [] as Array<number>,
-    column: [] as Array<number>,
-    enclosing: [] as Array<string | null>
-  }), (c, f, r: ExtractedReference, ordinal) => {
-    c.path.push(f.path)
-    c.ordinal.push(ordinal)
-    c.name.push(r.name)
-    c.kind.push(r.kind)
-    c.line.push(r.line)
-    c.column.push(r.column)
-    c.enclosing.push(r.enclosing)
+    ordinals: [] as Array<string>,
+    kinds: [] as Array<string>,
+    lines: [] as Array<string>,
+    columns: [] as Array<string>,
+    enclosings: [] as Array<string>
   })
+  const out: Array<ReturnType<typeof empty>> = []
+  let current = empty()
+  let size = 0
+  for (const file of files) {
+    const groups = new Map<string, Array<number>>()
+    file.references.forEach((reference, ordinal) => {
+      const group = groups.get(reference.name)
+      if (group === undefined) groups.set(reference.name, [ordinal])
+      else group.push(ordinal)
+    })
+    for (const [name, ordinals] of groups) {
+      if (size >= WRITE_BATCH) {
+        out.push(current)
+        current = empty()
+        size = 0
+      }
+      const references = ordinals.map((ordinal) => file.references[ordinal]!)
+      current.path.push(file.path)
+      current.name.push(name)
+      current.ordinals.push(intArray(ordinals))
+      current.kinds.push(references.map((r) => REFERENCE_KIND_CODES[r.kind]).join(""))
+      current.lines.push(intArray(references.map((r) => r.line)))
+      current.columns.push(intArray(references.map((r) => r.column)))
+      current.enclosings.push(textArray(references.map((r) => r.enclosing)))
+      size += ordinals.length
+    }
+  }
+  if (size > 0) out.push(current)
+  return out
+}
 
 /**
  * Owns `code_symbols`, `code_references` and `code_imports` and writes them for the indexer; the routes read
@@ -164,10 +208,12 @@ export class CodeIntelStore extends Effect.Service<CodeIntelStore>()("services/s
         }
         yield* Effect.forEach(referenceColumns(files), (c) =>
           sql`
-            INSERT INTO code_references (repository_id, path, ordinal, name, kind, line, col, enclosing)
-            SELECT ${repositoryId}, * FROM unnest(
-              ${c.path}::text[], ${c.ordinal}::int[], ${c.name}::text[], ${c.kind}::text[],
-              ${c.line}::int[], ${c.column}::int[], ${c.enclosing}::text[])`, { discard: true })
+            INSERT INTO code_references (repository_id, path, name, ordinals, kinds, lines, cols, enclosings)
+            SELECT ${repositoryId}, path, name, ordinals::int[], string_to_array(kinds, NULL)::"char"[],
+              lines::int[], cols::int[], enclosings::text[]
+            FROM unnest(${c.path}::text[], ${c.name}::text[], ${c.ordinals}::text[], ${c.kinds}::text[],
+              ${c.lines}::text[], ${c.columns}::text[], ${c.enclosings}::text[])
+              AS g (path, name, ordinals, kinds, lines, cols, enclosings)`, { discard: true })
         yield* insertImports(repositoryId, files.flatMap((f) => f.imports))
       })
 

@@ -1,5 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import { REFERENCE_KIND_CODES } from "./CodeIntelStore.js"
 import type { SearchStatement } from "./SearchDatabase.js"
 import type { ChunkFilter } from "./SearchStore.js"
 import { filterSql as fileFilterSql, Params } from "./SearchStore.js"
@@ -103,6 +104,11 @@ const nameIn = (values: string) =>
 const filterSql = (filter: SymbolFilter, params: Params) =>
   (filter.kind === undefined ? "" : ` AND kind = ${params.add(filter.kind)}`) +
   (filter.language === undefined ? "" : ` AND language = ${params.add(filter.language)}`)
+
+/** A reference's kind from its one-byte code in `code_references.kinds` (migration 0027). */
+const kindOf = (code: string) =>
+  `CASE ${code} ${Object.entries(REFERENCE_KIND_CODES).map(([kind, c]) => `WHEN '${c}' THEN '${kind}'`).join(" ")} END`
+const CALL = `'${REFERENCE_KIND_CODES.call}'`
 
 /** `%q%` for LIKE, with LIKE's own characters escaped. */
 export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`
@@ -320,10 +326,13 @@ export const NavigationStore = {
   ) =>
     on(reader, "ordered")<ReferenceRow>(
       `WITH m AS MATERIALIZED (
-         SELECT repository_id, path, ordinal, name, kind, line, col, enclosing FROM code_references
-         WHERE repository_id = $1 AND name = $2 AND ($3::text IS NULL OR kind = $3)
+         SELECT r.repository_id, r.path, u.ordinal, r.name, ${kindOf("u.code")} AS kind, u.line, u.col, u.enclosing
+         FROM code_references r,
+           unnest(r.ordinals, r.kinds, r.lines, r.cols, r.enclosings) AS u (ordinal, code, line, col, enclosing)
+         WHERE r.repository_id = $1 AND r.name = $2
        )
-       SELECT * FROM m WHERE (path, ordinal) > ($4::text, $5::int) ORDER BY path, ordinal LIMIT $6`,
+       SELECT * FROM m WHERE ($3::text IS NULL OR kind = $3) AND (path, ordinal) > ($4::text, $5::int)
+       ORDER BY path, ordinal LIMIT $6`,
       [repositoryId, name, kind, after?.path ?? "", after?.ordinal ?? -1, limit]
     ),
 
@@ -340,8 +349,9 @@ export const NavigationStore = {
   ) =>
     on(reader, "ordered")<CallerRow>(
       `WITH m AS MATERIALIZED (
-         SELECT repository_id, path, enclosing, line, col FROM code_references
-         WHERE repository_id = ANY($1::uuid[]) AND name = $2 AND kind = 'call'
+         SELECT r.repository_id, r.path, u.enclosing, u.line, u.col
+         FROM code_references r, unnest(r.kinds, r.lines, r.cols, r.enclosings) AS u (code, line, col, enclosing)
+         WHERE r.repository_id = ANY($1::uuid[]) AND r.name = $2 AND u.code = ${CALL}
        )
        SELECT repository_id, path, enclosing, count(*)::int AS call_count,
          (array_agg(line ORDER BY line, col))[1:100] AS lines, (array_agg(col ORDER BY line, col))[1:100] AS cols
@@ -452,7 +462,10 @@ export const NavigationStore = {
       [repositoryId, paths, limit]
     ).pipe(Effect.map((rows) => rows.map((row) => row.name))),
 
-  /** The files with references to these names (calls only, or any kind), at most `limit` references read. */
+  /**
+   * The files with references to these names (calls only, or any kind), at most `limit` references read (in
+   * name then path order).
+   */
   referencingFiles: (
     reader: NavigationReader,
     repositoryId: string,
@@ -462,8 +475,9 @@ export const NavigationStore = {
   ) =>
     on(reader, "ordered")<{ path: string; name: string; n: number; read: number }>(
       `SELECT path, name, count(*)::int AS n, sum(count(*)) OVER ()::int AS read FROM (
-         SELECT path, name FROM code_references
-         WHERE repository_id = $1 AND name = ANY($2::text[]) AND ($3::boolean IS FALSE OR kind = 'call') LIMIT $4
+         SELECT r.path, r.name FROM code_references r, unnest(r.kinds) AS u (code)
+         WHERE r.repository_id = $1 AND r.name = ANY($2::text[]) AND ($3::boolean IS FALSE OR u.code = ${CALL})
+         LIMIT $4
        ) r GROUP BY path, name ORDER BY path, name`,
       [repositoryId, names, callsOnly, limit]
     ),
@@ -496,16 +510,21 @@ export const NavigationStore = {
     ),
 
   /**
-   * The most frequent names among the first `cap` references in name order (every reference of repositories
-   * that have fewer), read from the name index alone. `read` is how many were read.
+   * The most frequent names among the first `cap` references in (repository, name) order (every reference of
+   * repositories that have fewer), from at most `cap` entries (a file and name each, with its count of
+   * references) of the name index alone; the last one's references count up to `cap`. `read` is how many
+   * references were counted.
    */
   referenceCounts: (reader: NavigationReader, repositoryIds: ReadonlyArray<string>, cap: number, top: number) =>
     on(reader, "ordered")<{ name: string; n: number; read: number }>(
       `SELECT name, n, read FROM (
-         SELECT name, count(*)::int AS n, sum(count(*)) OVER ()::int AS read
-         FROM (SELECT name FROM code_references WHERE repository_id = ANY($1::uuid[])
-               ORDER BY repository_id, name LIMIT $2) r
-         GROUP BY name
+         SELECT name, sum(refs)::int AS n, sum(sum(refs)) OVER ()::int AS read FROM (
+           SELECT name, least(refs, $2::int - (upto - refs)) AS refs FROM (
+             SELECT name, refs, sum(refs) OVER (ORDER BY repository_id, name, path ROWS UNBOUNDED PRECEDING) AS upto
+             FROM (SELECT repository_id, name, path, refs FROM code_references
+                   WHERE repository_id = ANY($1::uuid[]) ORDER BY repository_id, name, path LIMIT $2) r
+           ) w WHERE upto - refs < $2::int
+         ) c GROUP BY name
        ) g ORDER BY n DESC, name LIMIT $3`,
       [repositoryIds, cap, top]
     ),
