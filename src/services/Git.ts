@@ -2,6 +2,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import type { ChildProcess } from "node:child_process"
 import { execFile, spawn } from "node:child_process"
 import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises"
 import { join } from "node:path"
@@ -69,22 +70,46 @@ export class Git extends Effect.Service<Git>()("services/Git", {
       (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
     )
 
+    const start = (cwd: string, args: ReadonlyArray<string>) =>
+      spawn("git", args, {
+        cwd,
+        env: {
+          PATH: process.env.PATH,
+          HOME: cwd,
+          GIT_CONFIG_NOSYSTEM: "1",
+          GIT_TERMINAL_PROMPT: "0",
+          GIT_ASKPASS: "/bin/false",
+          LC_ALL: "C"
+        },
+        stdio: ["pipe", "pipe", "pipe"],
+        detached: true
+      })
+
+    const failure = (args: ReadonlyArray<string>, code: number | null, signal: string | null, err: string) =>
+      new GitError({
+        message: `git ${args[0] === "-c" ? args.find((a) => !a.includes("=") && a !== "-c") : args[0]} failed (${
+          signal ?? `exit ${code}`
+        }): ${err.trim().split("\n").slice(-3).join(" ")}`,
+        args,
+        stderr: err
+      })
+
+    /** Kills a command's process group and waits for `close`, when every process of it has let go of the pipes. */
+    const stop = (child: ChildProcess, closed: () => boolean) =>
+      Effect.async<void>((done) => {
+        if (closed() || child.pid === undefined) return done(Effect.void)
+        child.once("close", () => done(Effect.void))
+        try {
+          process.kill(-child.pid, "SIGKILL")
+        } catch {
+          child.kill("SIGKILL")
+        }
+      }).pipe(Effect.timeoutOption(KILL_WAIT), Effect.asVoid)
+
     /** Runs `git <args>` in `cwd` and returns its stdout; a non-zero exit is a `GitError`. */
     const run = (cwd: string, args: ReadonlyArray<string>, options: { readonly stdin?: string } = {}) =>
       Effect.async<Buffer, GitError>((resume) => {
-        const child = spawn("git", args, {
-          cwd,
-          env: {
-            PATH: process.env.PATH,
-            HOME: cwd,
-            GIT_CONFIG_NOSYSTEM: "1",
-            GIT_TERMINAL_PROMPT: "0",
-            GIT_ASKPASS: "/bin/false",
-            LC_ALL: "C"
-          },
-          stdio: ["pipe", "pipe", "pipe"],
-          detached: true
-        })
+        const child = start(cwd, args)
         let closed = false
         const out: Array<Buffer> = []
         let err = ""
@@ -99,29 +124,70 @@ export class Git extends Effect.Service<Git>()("services/Git", {
         child.on("close", (code, signal) => {
           closed = true
           if (code === 0) return resume(Effect.succeed(Buffer.concat(out)))
-          resume(Effect.fail(
-            new GitError({
-              message: `git ${args[0] === "-c" ? args.find((a) => !a.includes("=") && a !== "-c") : args[0]} failed (${
-                signal ?? `exit ${code}`
-              }): ${err.trim().split("\n").slice(-3).join(" ")}`,
-              args,
-              stderr: err
-            })
-          ))
+          resume(Effect.fail(failure(args, code, signal, err)))
         })
         child.stdin.on("error", () => {}) // git may exit before reading all of stdin; its exit code tells.
         child.stdin.end(options.stdin ?? "")
-        // `close` comes once every process of the group has let go of the pipes: then none can write.
-        return Effect.async<void>((done) => {
-          if (closed || child.pid === undefined) return done(Effect.void)
-          child.once("close", () => done(Effect.void))
-          try {
-            process.kill(-child.pid, "SIGKILL")
-          } catch {
-            child.kill("SIGKILL")
-          }
-        }).pipe(Effect.timeoutOption(KILL_WAIT), Effect.asVoid)
+        return stop(child, () => closed)
       })
+
+    /**
+     * `git <args>` in `cwd` kept running to answer one request after another on its stdin (`cat-file --batch`):
+     * starting a process costs the server a fork of itself, so many small requests share one. `request`
+     * writes `input` and hands git's output to `answer` until it says the answer is whole. The process
+     * group is killed when the scope closes; an exit before an answer is whole is a `GitError`.
+     */
+    const session = (cwd: string, args: ReadonlyArray<string>) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const child = start(cwd, args)
+          const state = { closed: false, err: "", exit: undefined as GitError | undefined }
+          child.stderr.on("data", (chunk: Buffer) => {
+            if (state.err.length < MAX_STDERR) state.err += chunk.toString("utf8")
+          })
+          child.on("error", (error) => {
+            state.closed = true
+            state.exit = new GitError({ message: `git could not start: ${error.message}`, args, stderr: "" })
+          })
+          child.on("close", (code, signal) => {
+            state.closed = true
+            state.exit ??= failure(args, code, signal, state.err)
+          })
+          child.stdin.on("error", () => {}) // an exit shows as `close`
+          return { child, state }
+        }),
+        ({ child, state }) =>
+          Effect.suspend(() => {
+            child.stdin.end()
+            return stop(child, () => state.closed)
+          })
+      ).pipe(Effect.map(({ child, state }) => ({
+        request: (input: string, answer: (piece: Buffer) => boolean) =>
+          Effect.async<void, GitError>((resume) => {
+            if (state.exit !== undefined) return resume(Effect.fail(state.exit))
+            const onData = (piece: Buffer) => {
+              if (!answer(piece)) return
+              detach()
+              resume(Effect.void)
+            }
+            const onClose = () => {
+              detach()
+              resume(Effect.fail(state.exit!))
+            }
+            const detach = () => {
+              child.stdout.off("data", onData)
+              child.off("close", onClose)
+            }
+            child.stdout.on("data", onData)
+            child.once("close", onClose)
+            child.stdin.write(input)
+            // The rest of this answer would be taken for the next one's.
+            return Effect.sync(() => {
+              detach()
+              state.exit ??= new GitError({ message: "a request to git was interrupted", args, stderr: "" })
+            })
+          })
+      })))
 
     const freeBytes = (dir: string) => Effect.promise(() => statfs(dir)).pipe(Effect.map((fs) => fs.bavail * fs.bsize))
 
@@ -169,6 +235,6 @@ export class Git extends Effect.Service<Git>()("services/Git", {
         return out
       }).pipe(Effect.withSpan("Git.fetch"))
 
-    return { version, workspace, run, fetch } as const
+    return { version, workspace, run, session, fetch } as const
   })
 }) {}

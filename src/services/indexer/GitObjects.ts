@@ -54,15 +54,67 @@ export const parseDiff = (out: Buffer): TreeDiff => {
   return { written, deleted }
 }
 
-/** Splits `git cat-file --batch` output into the contents of the requested blobs, in order. */
-export const parseBatch = (out: Buffer): Array<Buffer> => {
-  const blobs: Array<Buffer> = []
-  let at = 0
-  while (at < out.length) {
-    const newline = out.indexOf(10, at)
-    const size = Number(out.subarray(at, newline).toString("latin1").split(" ")[2])
-    blobs.push(out.subarray(newline + 1, newline + 1 + size))
-    at = newline + 1 + size + 1
+/**
+ * The answer of `git cat-file --batch` to `count` object ids, taken piece by piece as it arrives: each
+ * object's bytes are copied once into a buffer of the size its header gives.
+ */
+export class BatchAnswer {
+  readonly blobs: Array<Buffer> = []
+  /** The first object git did not have (its header reads `<id> missing`). */
+  missing: string | undefined
+  /** An incomplete header line. */
+  private head = Buffer.alloc(0)
+  private body: Buffer | undefined
+  private filled = 0
+  /** The newline after an object's content. */
+  private newline = false
+
+  constructor(private readonly count: number) {}
+
+  /** Takes the next bytes of git's output; true once the answer is whole. */
+  push(piece: Buffer): boolean {
+    let at = 0
+    while (at < piece.length && !this.whole()) {
+      if (this.body !== undefined) {
+        const n = Math.min(this.body.length - this.filled, piece.length - at)
+        piece.copy(this.body, this.filled, at, at + n)
+        this.filled += n
+        at += n
+        this.finishBody()
+      } else if (this.newline) {
+        this.newline = false
+        at++
+      } else {
+        const end = piece.indexOf(10, at)
+        if (end === -1) {
+          this.head = Buffer.concat([this.head, piece.subarray(at)])
+          break
+        }
+        const line = Buffer.concat([this.head, piece.subarray(at, end)]).toString("latin1")
+        this.head = Buffer.alloc(0)
+        at = end + 1
+        const [id, type, size] = line.split(" ")
+        if (type === "missing" || size === undefined) {
+          this.missing ??= id
+          this.blobs.push(Buffer.alloc(0))
+          continue
+        }
+        this.body = Buffer.allocUnsafe(Number(size))
+        this.filled = 0
+        this.finishBody()
+      }
+    }
+    return this.whole()
   }
-  return blobs
+
+  private finishBody() {
+    if (this.body === undefined || this.filled < this.body.length) return
+    this.blobs.push(this.body)
+    this.body = undefined
+    this.newline = true
+  }
+
+  private whole() {
+    return this.blobs.length === this.count && this.body === undefined && !this.newline
+  }
 }

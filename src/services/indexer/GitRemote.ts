@@ -1,14 +1,15 @@
 import * as Effect from "effect/Effect"
+import * as Scope from "effect/Scope"
 import { lookup } from "node:dns/promises"
 import { isIP } from "node:net"
 import { isPublicAddress } from "../../domain/GitUrl.js"
 import { PermanentJobError, RetryableJobError } from "../../domain/Job.js"
 import { AppConfig } from "../AppConfig.js"
-import type { GitError, GitLimitExceeded } from "../Git.js"
-import { Git } from "../Git.js"
+import type { GitLimitExceeded } from "../Git.js"
+import { Git, GitError } from "../Git.js"
 import { fetchLimitFailure } from "../RepositoryLimits.js"
 import type { TreeDiff, TreeEntry } from "./GitObjects.js"
-import { parseBatch, parseDiff, parseTree } from "./GitObjects.js"
+import { BatchAnswer, parseDiff, parseTree } from "./GitObjects.js"
 
 /** Gives up on a transfer slower than 1 kB/s for a minute. */
 const SLOW_TRANSFER = ["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=60"] as const
@@ -135,9 +136,9 @@ export class GitRemote extends Effect.Service<GitRemote>()("services/indexer/Git
     }
 
     /**
-     * Reads blob contents through one `git cat-file --batch` per chunk of at most `bounds.files` blobs and
-     * `bounds.bytes` bytes (a larger blob is a chunk of its own), handing each chunk to `use` before the next
-     * is read, so at most one chunk of raw blobs is held at a time.
+     * Reads blob contents in chunks of at most `bounds.files` blobs and `bounds.bytes` bytes (a larger blob is
+     * a chunk of its own), handing each chunk to `use` before the next is read, so at most one chunk of raw
+     * blobs is held at a time. One `git cat-file --batch` answers every chunk.
      */
     const readBlobs = <E, R>(
       ws: Workspace,
@@ -145,26 +146,37 @@ export class GitRemote extends Effect.Service<GitRemote>()("services/indexer/Git
       bounds: { readonly files: number; readonly bytes: number },
       use: (chunk: ReadonlyArray<TreeEntry>, contents: ReadonlyArray<Buffer>) => Effect.Effect<void, E, R>
     ) =>
-      Effect.gen(function*() {
-        let start = 0
-        while (start < entries.length) {
-          let end = start
-          let bytes = 0
-          while (
-            end < entries.length && end - start < bounds.files &&
-            (end === start || bytes + entries[end]!.size <= bounds.bytes)
-          ) {
-            bytes += entries[end]!.size
-            end++
+      // Its own scope for the git process: `use` may fork into the caller's.
+      Effect.acquireUseRelease(Scope.make(), (scope) =>
+        Effect.gen(function*() {
+          if (entries.length === 0) return
+          const args = [...ws.options, "cat-file", "--batch"]
+          const batch = yield* Scope.extend(git.session(ws.dir, args), scope)
+          let start = 0
+          while (start < entries.length) {
+            let end = start
+            let bytes = 0
+            while (
+              end < entries.length && end - start < bounds.files &&
+              (end === start || bytes + entries[end]!.size <= bounds.bytes)
+            ) {
+              bytes += entries[end]!.size
+              end++
+            }
+            const chunk = entries.slice(start, end)
+            const answer = new BatchAnswer(chunk.length)
+            yield* batch.request(chunk.map((e) => e.blobSha).join("\n") + "\n", (piece) => answer.push(piece)).pipe(
+              Effect.mapError(gitFailure)
+            )
+            if (answer.missing !== undefined) {
+              return yield* gitFailure(
+                new GitError({ message: `git has no object ${answer.missing}`, args, stderr: "" })
+              )
+            }
+            yield* use(chunk, answer.blobs)
+            start = end
           }
-          const chunk = entries.slice(start, end)
-          const out = yield* git.run(ws.dir, [...ws.options, "cat-file", "--batch"], {
-            stdin: chunk.map((e) => e.blobSha).join("\n") + "\n"
-          }).pipe(Effect.mapError(gitFailure))
-          yield* use(chunk, parseBatch(out))
-          start = end
-        }
-      })
+        }), (scope, exit) => Scope.close(scope, exit))
 
     const resolveCommit = (ws: Workspace, ref: string) =>
       git.run(ws.dir, ["rev-parse", `${ref}^{commit}`]).pipe(
