@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { JobId } from "../domain/Job.js"
 import { PermanentJobError, RetryableJobError } from "../domain/Job.js"
+import { languageOf } from "../domain/Language.js"
 import type { RepositoryId } from "../domain/Repository.js"
 import { EXTRACTOR_VERSION } from "../symbols/Extraction.js"
 import { ExtractorPool } from "../symbols/ExtractorPool.js"
@@ -103,6 +104,8 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
           : inTree
         const toDelete = deletionsOf(tree, diff, comparison, lookup)
         const plan = classify(candidates, lookup, maxFileSize)
+        // The parsers the files need load while the rest of the plan is made and the first blobs are read.
+        yield* Effect.forkScoped(extractor.warm(plan.toRead.map((entry) => languageOf(entry.path))))
         // What the conclusion needs of the comparison, so that neither it nor the tree outlives the plan.
         const indexedBefore = new Set(
           [...plan.skipped.map((s) => s.path), ...plan.toRead.map((e) => e.path)].filter(lookup.isIndexed)
@@ -157,6 +160,8 @@ export class Indexer extends Effect.Service<Indexer>()("services/Indexer", {
         // Files from an older extractor: the whole commit is read, so each of them gains its symbols.
         const staleExtraction = yield* files.staleExtraction(target.id, extractorVersion)
         const ws = yield* remote.open(target.gitUrl)
+        // The extractor processes start while git fetches.
+        yield* Effect.forkScoped(extractor.warm([]))
 
         const branch = request.branch ?? target.defaultBranch
         const ref = request.commit != null && SHA.test(request.commit)

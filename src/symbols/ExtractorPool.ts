@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import { AppConfig } from "../services/AppConfig.js"
 import type { ExtractionInput, ExtractionOutcome } from "./Extraction.js"
@@ -64,6 +65,8 @@ class Slot {
   private idle: NodeJS.Timeout | undefined
   private nextId = 0
   private stopping: Promise<unknown> = Promise.resolve()
+  /** Languages the current child has been asked to load ahead of their files. */
+  private readonly preparing = new Set<string>()
 
   constructor(private readonly options: ExtractorPoolOptions) {}
 
@@ -101,6 +104,7 @@ class Slot {
     this.worker = undefined
     this.ready = undefined
     this.parsed = 0
+    this.preparing.clear()
     if (worker !== undefined) this.stopping = worker.stop()
   }
 
@@ -135,10 +139,62 @@ class Slot {
         Effect.zipRight(next)
       )
     })
-    return next.pipe(Effect.ensuring(Effect.sync(() => {
+    return next.pipe(Effect.ensuring(this.idleAfter()))
+  }
+
+  /** An unused child is stopped after `idleTimeout`. */
+  private idleAfter(): Effect.Effect<void> {
+    return Effect.sync(() => {
       if (this.options.idleTimeout === undefined) return
       this.idle = setTimeout(() => this.stop(), Duration.toMillis(this.options.idleTimeout)).unref()
-    })))
+    })
+  }
+
+  /**
+   * Starts a child if none runs, and has it load the parsers of `languages` it has not loaded. A child that
+   * does not start or load in time is stopped: the files that follow report it.
+   */
+  prepare(languages: ReadonlyArray<string>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      clearTimeout(this.idle)
+      return Effect.tryPromise(() => this.start()).pipe(
+        Effect.timeout(STARTUP_TIMEOUT),
+        Effect.flatMap(() => {
+          const wanted = languages.filter((language) => !this.preparing.has(language))
+          wanted.forEach((language) => this.preparing.add(language))
+          return wanted.length === 0 ? Effect.void : this.load(wanted)
+        }),
+        Effect.catchAll(() => Effect.sync(() => this.stop())),
+        Effect.ensuring(this.idleAfter())
+      )
+    })
+  }
+
+  private load(languages: ReadonlyArray<string>): Effect.Effect<void> {
+    const worker = this.worker!
+    return Effect.async<void>((resume) => {
+      const id = this.nextId++
+      const done = (ok: boolean) => {
+        detach()
+        if (!ok) this.stop(worker)
+        resume(Effect.void)
+      }
+      const onMessage = (message: ExtractorResponse) => {
+        if (message.id === id && "prepared" in message) done(true)
+      }
+      const onExit = () => done(false)
+      const timer = setTimeout(() => done(false), Duration.toMillis(STARTUP_TIMEOUT))
+      const detach = () => {
+        clearTimeout(timer)
+        worker.events.off("message", onMessage).off("error", onExit).off("exit", onExit)
+      }
+      worker.events.on("message", onMessage).on("error", onExit).on("exit", onExit)
+      worker.send({ id, prepare: languages })
+      return Effect.sync(() => {
+        detach()
+        this.stop(worker)
+      })
+    })
   }
 
   /** The files of the next request from `from`: up to the recycling limit, and ending at a file that may grow the child. */
@@ -182,7 +238,7 @@ class Slot {
       const perFile = () =>
         giveUpAfter(this.options.timeout, `no result within ${Duration.format(this.options.timeout)}`)
       const onMessage = (message: ExtractorResponse) => {
-        if (message.id !== id || message.index !== outcomes.length) return
+        if (message.id !== id || !("index" in message) || message.index !== outcomes.length) return
         if ("phase" in message) {
           if (message.phase === "loaded") return perFile()
           const language = part[message.index]?.language
@@ -250,10 +306,29 @@ export const makeExtractorPool = (options: ExtractorPoolOptions) =>
         ).pipe(Effect.as(outcomes as ReadonlyArray<ExtractionOutcome>))
       }).pipe(Effect.withSpan("ExtractorPool.extract", { attributes: { files: files.length } }))
 
+    /**
+     * Starts the children not running and has them load the parsers of `languages`, so that a job pays for
+     * that while it fetches rather than on its first files. A child busy extracting is left alone.
+     */
+    const warm = (languages: Iterable<string | null>): Effect.Effect<void> => {
+      if (options.workers === 0) return Effect.void
+      const wanted = [...new Set(languages)].filter((language): language is string => supports(language))
+      return Effect.forEach(
+        all,
+        () =>
+          Queue.poll(slots).pipe(Effect.flatMap(Option.match({
+            onNone: () => Effect.void,
+            onSome: (slot) => slot.prepare(wanted).pipe(Effect.ensuring(Queue.offer(slots, slot)))
+          }))),
+        { concurrency: "unbounded", discard: true }
+      ).pipe(Effect.withSpan("ExtractorPool.warm", { attributes: { languages: wanted.join(",") } }))
+    }
+
     return {
       /** SYMBOLS_WORKERS=0 turns extraction off: files are indexed for text search only. */
       enabled: options.workers > 0,
       supports,
+      warm,
       /** One outcome per file, in order; a file that fails is an outcome, never an error. */
       extract
     } as const

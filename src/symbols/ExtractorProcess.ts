@@ -3,13 +3,13 @@ import { fork } from "node:child_process"
 import type { EventEmitter } from "node:events"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type { ExtractorRequest } from "./ExtractorProtocol.js"
+import type { ExtractorRequest, PrepareRequest } from "./ExtractorProtocol.js"
 
 /** What the pool needs of one extractor: a child process, or a test's stand-in that hangs or crashes. */
 export interface ExtractorProcess {
   /** "message" (a response, or "ready" once), "exit" (code, signal) and "error" (Error). */
   readonly events: EventEmitter
-  readonly send: (request: ExtractorRequest) => void
+  readonly send: (request: ExtractorRequest | PrepareRequest) => void
   /** Kills it; resolves once it has exited. */
   readonly stop: () => Promise<void>
 }

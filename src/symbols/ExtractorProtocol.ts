@@ -9,12 +9,19 @@ export interface ExtractorRequest {
   readonly files: ReadonlyArray<{ readonly language: string | null; readonly text: string }>
 }
 
+/** Load the parsers of these languages ahead of their files; answered with `prepared` once they have. */
+export interface PrepareRequest {
+  readonly id: number
+  readonly prepare: ReadonlyArray<string>
+}
+
 /**
  * `loading` before the child loads the parser for file `index` (a grammar, or the TypeScript compiler, once
  * per language and child) and `loaded` after it, so that the pool does not take a child loading on a busy
  * machine for a hung parse; then the file's outcome.
  */
 export type ExtractorResponse =
+  | { readonly id: number; readonly prepared: true }
   | { readonly id: number; readonly index: number; readonly phase: "loading" | "loaded" }
   | {
     readonly id: number

@@ -1,6 +1,6 @@
 import type { ExtractionOutcome } from "./Extraction.js"
 import { Extractor } from "./Extractor.js"
-import type { ExtractorRequest, ExtractorResponse } from "./ExtractorProtocol.js"
+import type { ExtractorRequest, ExtractorResponse, PrepareRequest } from "./ExtractorProtocol.js"
 import { LARGE_FILE } from "./ExtractorProtocol.js"
 
 const send = process.send?.bind(process)
@@ -33,9 +33,14 @@ const run = async ({ files, id }: ExtractorRequest) => {
   }
 }
 
+const prepare = async ({ id, prepare: languages }: PrepareRequest) => {
+  for (const language of languages) await extractor.prepare(language).catch(() => undefined) // extract reports it
+  answer({ id, prepared: true })
+}
+
 // Requests run one after another, in the order they came.
 let queue = Promise.resolve()
-process.on("message", (request: ExtractorRequest) => {
-  queue = queue.then(() => run(request))
+process.on("message", (request: ExtractorRequest | PrepareRequest) => {
+  queue = queue.then(() => "prepare" in request ? prepare(request) : run(request))
 })
 send("ready")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Fiber, Layer, Option } from "effect"
 import { fork } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -9,7 +9,7 @@ import type { ExtractionInput, ExtractionOutcome } from "../../src/symbols/Extra
 import type { ExtractorPoolOptions } from "../../src/symbols/ExtractorPool.js"
 import { ExtractorPool, makeExtractorPool } from "../../src/symbols/ExtractorPool.js"
 import type { ExtractorProcess } from "../../src/symbols/ExtractorProcess.js"
-import { fromChild } from "../../src/symbols/ExtractorProcess.js"
+import { forkExtractor, fromChild } from "../../src/symbols/ExtractorProcess.js"
 
 const FIXTURES = new URL("../fixtures/symbols/", import.meta.url)
 const fixtures: ReadonlyArray<ExtractionInput> = readdirSync(FIXTURES)
@@ -106,6 +106,39 @@ describe("ExtractorPool", () => {
         const outcomes = yield* pool.extract([input("slow-load"), input("b")])
         expect(outcomes.map((outcome) => outcome._tag)).toEqual(["Extracted", "Extracted"])
         expect(child(outcomes[1])).toBe(child(outcomes[0]))
+      })))
+
+  it.live("warm starts a child that loads the parsers ahead of the files, which then load nothing", () => {
+    const spawned: Array<ExtractorProcess> = []
+    const messages: Array<unknown> = []
+    const spawn = () => {
+      const worker = forkExtractor()
+      worker.events.on("message", (message) => messages.push(message))
+      spawned.push(worker)
+      return worker
+    }
+    return withPool({ workers: 1, spawn }, (pool) =>
+      Effect.gen(function*() {
+        yield* pool.warm(["TypeScript", "Python", "Markdown", null, "Python"])
+        expect(spawned).toHaveLength(1)
+        expect(messages).toEqual(["ready", { id: 0, prepared: true }])
+        const files = fixtures.filter((f) => f.language === "TypeScript" || f.language === "Python")
+        const outcomes = yield* pool.extract(files)
+        expect(outcomes.map((outcome) => outcome._tag)).toEqual(files.map(() => "Extracted"))
+        // No parser loaded while the files were waited for.
+        expect(messages.filter((m) => typeof m === "object" && m !== null && "phase" in m)).toEqual([])
+        expect(spawned).toHaveLength(1)
+      }))
+  })
+
+  it.live("warm does not wait for a child busy extracting", () =>
+    withPool({ workers: 1, spawn: stub }, (pool) =>
+      Effect.gen(function*() {
+        const busy = yield* Effect.fork(pool.extract([input("slow-load")]))
+        yield* Effect.sleep("100 millis")
+        yield* pool.warm(["Python"])
+        expect(Option.isNone(yield* Fiber.poll(busy))).toBe(true)
+        expect((yield* Fiber.join(busy))[0]?._tag).toBe("Extracted")
       })))
 
   it.live("reports a child that dies as a crash and goes on", () =>
