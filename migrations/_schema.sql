@@ -105,8 +105,7 @@ CREATE TABLE public.code_imports (
   line integer NOT NULL,
   resolved_path text,
   CONSTRAINT code_imports_line_check CHECK ((line >= 1)),
-  CONSTRAINT code_imports_ordinal_check CHECK ((ordinal >= 0)),
-  CONSTRAINT code_imports_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
+  CONSTRAINT code_imports_ordinal_check CHECK ((ordinal >= 0))
 );
 ALTER TABLE public.code_imports ENABLE ROW LEVEL SECURITY;
 
@@ -121,8 +120,7 @@ CREATE TABLE public.code_references (
   enclosings text[] NOT NULL,
   refs integer GENERATED ALWAYS AS (cardinality(ordinals)) STORED,
   CONSTRAINT code_references_arrays_check CHECK (((cardinality(ordinals) >= 1) AND (cardinality(kinds) = cardinality(ordinals)) AND (cardinality(lines) = cardinality(ordinals)) AND (cardinality(cols) = cardinality(ordinals)) AND (cardinality(enclosings) = cardinality(ordinals)))),
-  CONSTRAINT code_references_pkey PRIMARY KEY (repository_id, name, path) INCLUDE (refs),
-  CONSTRAINT code_references_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
+  CONSTRAINT code_references_pkey PRIMARY KEY (repository_id, name, path) INCLUDE (refs)
 );
 ALTER TABLE public.code_references ENABLE ROW LEVEL SECURITY;
 
@@ -142,8 +140,7 @@ CREATE TABLE public.code_symbols (
   CONSTRAINT code_symbols_col_check CHECK ((col >= 1)),
   CONSTRAINT code_symbols_line_check CHECK ((line >= 1)),
   CONSTRAINT code_symbols_ordinal_check CHECK ((ordinal >= 0)),
-  CONSTRAINT code_symbols_pkey PRIMARY KEY (repository_id, path, ordinal),
-  CONSTRAINT code_symbols_repository_id_fkey FOREIGN KEY (repository_id) REFERENCES public.repositories(id) ON DELETE CASCADE
+  CONSTRAINT code_symbols_pkey PRIMARY KEY (repository_id, path, ordinal)
 );
 ALTER TABLE public.code_symbols ENABLE ROW LEVEL SECURITY;
 
@@ -710,6 +707,20 @@ AS $function$
     AND l.head - ((l.head - (c.slot - 1)) % 61 + 61) % 61 > p_now_ms / 1000 - 61
 $function$;
 
+CREATE OR REPLACE FUNCTION public.code_intel_forget_repositories()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+AS $function$
+BEGIN
+  DELETE FROM public.code_symbols s USING gone WHERE s.repository_id = gone.id;
+  DELETE FROM public.code_references r USING gone WHERE r.repository_id = gone.id;
+  DELETE FROM public.code_imports i USING gone WHERE i.repository_id = gone.id;
+  RETURN NULL;
+END
+$function$;
+
 CREATE OR REPLACE FUNCTION public.indexing_job_retained(p_id uuid)
  RETURNS boolean
  LANGUAGE sql
@@ -950,6 +961,8 @@ CREATE TRIGGER indexing_jobs_take_turn BEFORE INSERT ON public.indexing_jobs FOR
 CREATE TRIGGER indexing_jobs_take_turn_again BEFORE UPDATE OF status ON public.indexing_jobs FOR EACH ROW WHEN (((new.status = 'queued'::text) AND (old.status <> 'queued'::text))) EXECUTE FUNCTION public.indexing_jobs_take_turn();
 
 CREATE TRIGGER webhook_delivery_follows_job AFTER UPDATE OF status ON public.indexing_jobs FOR EACH ROW WHEN (((new.job_type = 'webhook_update'::text) AND (new.status IS DISTINCT FROM old.status))) EXECUTE FUNCTION public.webhook_delivery_follows_job();
+
+CREATE TRIGGER repositories_forget_code_intel AFTER DELETE ON public.repositories REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION public.code_intel_forget_repositories();
 
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON public.repositories FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
