@@ -1,5 +1,5 @@
 // npm run bench:index: files/s and MB/s of a full index and of an incremental update of 1 % of the files,
-// ours (the real Indexer, in process, fetching from a git smart-HTTP server on loopback) against a bare
+// ours (the real Indexer from dist/, in process, fetching from a git smart-HTTP server on loopback) against a bare
 // baseline that reads the same files from disk and bulk-loads them with one COPY, side by side in one run.
 // See bench/README.md, section "index".
 //
@@ -22,24 +22,24 @@ import { spawnSync } from "node:child_process"
 import { readdir, readFile } from "node:fs/promises"
 import { cpus } from "node:os"
 import { join, relative, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import pg from "pg"
 import type { JobId } from "../../src/domain/Job.js"
 import type { RepositoryId } from "../../src/domain/Repository.js"
-import { DatabaseUrl } from "../../src/layers/EmbeddedPostgres.js"
-import { IndexingLive } from "../../src/layers/Indexing.js"
-import { SqlLive } from "../../src/layers/Sql.js"
-import { AppConfig } from "../../src/services/AppConfig.js"
-import { Git } from "../../src/services/Git.js"
-import { Indexer } from "../../src/services/Indexer.js"
-import { IndexedFileStore } from "../../src/services/stores/IndexedFileStore.js"
-import { JobStore } from "../../src/services/stores/JobStore.js"
-import { RepositoryStore } from "../../src/services/stores/RepositoryStore.js"
+import type * as EmbeddedPostgres from "../../src/layers/EmbeddedPostgres.js"
+import type * as Indexing from "../../src/layers/Indexing.js"
+import type * as Sql from "../../src/layers/Sql.js"
+import type * as AppConfigModule from "../../src/services/AppConfig.js"
+import type * as GitModule from "../../src/services/Git.js"
+import type * as IndexerModule from "../../src/services/Indexer.js"
+import type * as IndexedFiles from "../../src/services/stores/IndexedFileStore.js"
+import type * as Jobs from "../../src/services/stores/JobStore.js"
+import type * as Repositories from "../../src/services/stores/RepositoryStore.js"
 import type { GitServer } from "../../test/utils/GitServer.js"
 import { startGitServer } from "../../test/utils/GitServer.js"
 import { adminUrl, createScratchDatabase, dropOrphans } from "../lib/database.js"
 import { intEnv, makeLifecycle } from "../lib/lifecycle.js"
-import { cpuSeconds, loadAverage, machineCpu, peakRssMiB, resetPeakRss } from "../lib/processes.js"
+import { cpuSeconds, ensureBuilt, loadAverage, machineCpu, peakRssMiB, resetPeakRss } from "../lib/processes.js"
 import { atLeast, figure, peakRss, writeReport } from "../lib/report.js"
 import { runMain } from "../lib/runMain.js"
 import { fmt } from "../lib/table.js"
@@ -138,10 +138,36 @@ const buildCorpus = async (server: GitServer): Promise<Corpus> => {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Ours: the real Indexer over our SQL layer (migrations included), in this process.
+// Ours: the real Indexer over our SQL layer (migrations included), compiled, in this process.
 // ---------------------------------------------------------------------------------------------------
 
-const makeOurs = (databaseUrl: string, symbolsWorkers?: number) => {
+/**
+ * Our modules as production runs them: compiled, from dist/ (built first when older than the sources). From
+ * the sources the indexer's extractor processes would load through tsx, which takes them about twice as long
+ * to start.
+ */
+const loadOurs = async () => {
+  if (ensureBuilt(ROOT)) warn("built dist/")
+  const load = <M>(path: string) => import(pathToFileURL(join(ROOT, "dist/src", path)).href) as Promise<M>
+  return {
+    ...(await load<typeof EmbeddedPostgres>("layers/EmbeddedPostgres.js")),
+    ...(await load<typeof Indexing>("layers/Indexing.js")),
+    ...(await load<typeof Sql>("layers/Sql.js")),
+    ...(await load<typeof AppConfigModule>("services/AppConfig.js")),
+    ...(await load<typeof GitModule>("services/Git.js")),
+    ...(await load<typeof IndexerModule>("services/Indexer.js")),
+    ...(await load<typeof IndexedFiles>("services/stores/IndexedFileStore.js")),
+    ...(await load<typeof Jobs>("services/stores/JobStore.js")),
+    ...(await load<typeof Repositories>("services/stores/RepositoryStore.js"))
+  }
+}
+type Ours = Awaited<ReturnType<typeof loadOurs>>
+
+const makeOurs = (
+  { AppConfig, DatabaseUrl, Git, IndexedFileStore, IndexingLive, JobStore, RepositoryStore, SqlLive }: Ours,
+  databaseUrl: string,
+  symbolsWorkers?: number
+) => {
   const env = new Map([
     ["DATABASE_URL", databaseUrl],
     ["DATABASE_MAX_CONNECTIONS", "10"],
@@ -223,18 +249,19 @@ const main = async () => {
   const corpus = await buildCorpus(server)
   const corpusMs = Date.now() - corpusStart
 
-  const runtime = makeOurs(db.url)
+  const modules = await loadOurs()
+  const runtime = makeOurs(modules, db.url)
   // Interrupting a running index kills its git child and removes its workspace before the pool closes.
   let running: RuntimeFiber<unknown, unknown> | undefined
   onCleanup(async () => {
     if (running !== undefined) await runtime.runPromise(Fiber.interrupt(running))
     await runtime.dispose()
   })
-  const indexer = await runtime.runPromise(Indexer) // builds the layers: migrates the scratch database
+  const indexer = await runtime.runPromise(modules.Indexer) // builds the layers: migrates the scratch database
   // The same indexer with code intelligence off (SYMBOLS_WORKERS=0): what extraction costs.
-  const textRuntime = makeOurs(db.url, 0)
+  const textRuntime = makeOurs(modules, db.url, 0)
   onCleanup(() => textRuntime.dispose())
-  const textIndexer = await textRuntime.runPromise(Indexer)
+  const textIndexer = await textRuntime.runPromise(modules.Indexer)
   const runOurs = async <A, E>(effect: Effect.Effect<A, E, never>, on = runtime) => {
     const fiber = on.runFork(effect)
     running = fiber
@@ -462,7 +489,9 @@ const main = async () => {
       + `committed and served over git smart HTTP on loopback in ${fmt(corpusMs / 1000, 1)} s; the second commit `
       + `appends a line to ${corpus.changed.length} files (1 %, ${fmt(corpus.changedBytes / 1e6, 2)} MB)`
   )
-  log("ours: Indexer.index in process (git fetch --depth=1, ls-tree, cat-file --batch, one write transaction)")
+  log(
+    "ours: Indexer.index in process, from dist/ (git fetch --depth=1, ls-tree, cat-file --batch, one write transaction)"
+  )
   log(`baseline: reads the files from disk, sha1/lines per file; full: ${BASELINE_NAME}; incremental: one upsert`)
   log(
     `${ROUNDS} rounds, order alternating, best of each reported; each system's full index starts from an empty `
