@@ -16,6 +16,8 @@ import { TestDatabaseLive } from "../utils/TestDatabase.js"
 interface PlanNode {
   readonly "Node Type": string
   readonly "Relation Name"?: string
+  readonly "Actual Rows"?: number
+  readonly "Actual Loops"?: number
   readonly Plans?: ReadonlyArray<PlanNode>
 }
 
@@ -28,10 +30,16 @@ const sent: Array<string> = []
 const explaining = (run: SearchStatement): SearchStatement => <Row>(text: string, values?: ReadonlyArray<unknown>) =>
   Effect.zipRight(Effect.sync(() => sent.push(text)), explainingOnly(run)<Row>(text, values))
 
+/** Whether the EXPLAINs run the statement too (ANALYZE), for the rows each plan node really read. */
+let analyze = false
+
 const explainingOnly = (run: SearchStatement): SearchStatement => (text, values) =>
   /^\s*(SET|BEGIN|COMMIT)\b/.test(text)
     ? run(text, values)
-    : run<{ "QUERY PLAN": ReadonlyArray<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values).pipe(
+    : run<{ "QUERY PLAN": ReadonlyArray<{ Plan: PlanNode }> }>(
+      `EXPLAIN (${analyze ? "ANALYZE, " : ""}FORMAT JSON) ${text}`,
+      values
+    ).pipe(
       Effect.tap((rows) => Effect.sync(() => explained.push({ text, plan: rows[0]!["QUERY PLAN"][0]!.Plan }))),
       Effect.zipRight(run(text, values))
     )
@@ -50,6 +58,11 @@ const Explained = ServicesLive.pipe(
   Layer.provideMerge(testConfig()),
   Layer.provideMerge(TestDatabaseLive)
 )
+
+/** The rows a plan read from `table`, over every loop of every node that reads it. */
+const rowsRead = (node: PlanNode, table: string): number =>
+  (node["Relation Name"] === table ? (node["Actual Rows"] ?? 0) * (node["Actual Loops"] ?? 1) : 0) +
+  (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, table), 0)
 
 const TABLES = new Set(["code_symbols", "code_references", "code_imports", "indexed_files", "indexed_chunks"])
 
@@ -140,5 +153,102 @@ layer(Explained, { timeout: "120 seconds", excludeTestServices: true })("navigat
       ])
       // Short of a page: the trigram probe, after steering to its plan.
       expect(yield* trips({ ...none, q: "user" })).toEqual(["BEGIN", "SELECT", "SELECT", "SET", "WITH", "COMMIT"])
+    }))
+
+  it.effect("a page of definitions, references or callers reads about its own size, however many files use the name", () =>
+    Effect.gen(function*() {
+      const key = yield* createKey()
+      const repositories = [
+        yield* insertRepository(key.user_id, "hot-1"),
+        yield* insertRepository(key.user_id, "hot-2")
+      ]
+      const sql = yield* SqlClient.SqlClient
+      for (const id of repositories) {
+        yield* sql`UPDATE repositories SET last_indexed_commit = 'c0ffee', last_indexed_at = now() WHERE id = ${id}`
+        // 3,000 files that each call `hot` three times, from two enclosing definitions, and name it once as a type.
+        yield* sql`
+          INSERT INTO code_references (repository_id, path, name, ordinals, kinds, lines, cols, enclosings)
+          SELECT ${id}, 'src/f' || lpad(i::text, 5, '0') || '.ts', 'hot', '{0,1,2,3}', '{c,c,t,c}', '{1,2,3,4}',
+            '{1,1,1,1}', '{a,a,NULL,b}'
+          FROM generate_series(1, 3000) AS i`
+      }
+      // `hot` defined in each of the first repository's files; src/f00010.ts imports two of them.
+      yield* sql`
+        INSERT INTO code_symbols (repository_id, path, ordinal, name, kind, language, line, col, end_line, end_col,
+          signature)
+        SELECT ${repositories[0]!}, 'src/f' || lpad(i::text, 5, '0') || '.ts', 0, 'hot', 'function', 'TypeScript',
+          1, 1, 2, 1, 'function hot() {'
+        FROM generate_series(1, 3000) AS i`
+      yield* sql`
+        INSERT INTO code_imports (repository_id, path, ordinal, module, module_stem, language, line, resolved_path)
+        VALUES (${repositories[0]!}, 'src/f00010.ts', 0, './f02000', 'f02000', 'TypeScript', 1, 'src/f02000.ts'),
+          (${repositories[0]!}, 'src/f00010.ts', 1, './f00005', 'f00005', 'TypeScript', 2, 'src/f00005.ts')`
+      yield* sql`ANALYZE code_references, code_symbols, code_imports`
+      const navigation = yield* CodeNavigation
+      const read = <A>(request: Effect.Effect<A, unknown, never>) =>
+        Effect.gen(function*() {
+          explained.length = 0
+          analyze = true
+          const answer = yield* Effect.ensuring(request, Effect.sync(() => (analyze = false)))
+          const rows = explained.reduce((sum, { plan }) => sum + rowsRead(plan, "code_references"), 0)
+          return { answer, rows }
+        })
+
+      const first = yield* read(navigation.references(key.user_id, repositories[0]!, {
+        name: "hot",
+        kind: undefined,
+        limit: 10,
+        cursor: undefined
+      }))
+      expect(first.answer.references.length).toBe(10)
+      const later = yield* read(navigation.references(key.user_id, repositories[0]!, {
+        name: "hot",
+        kind: "call",
+        limit: 10,
+        cursor: first.answer.next_cursor!
+      }))
+      expect(later.answer.references.map((r) => [r.path, r.line])).toEqual([
+        ["src/f00003.ts", 4],
+        ...[4, 5, 6].flatMap((i) => [1, 2, 4].map((line) => [`src/f0000${i}.ts`, line]))
+      ])
+      const callers = yield* read(navigation.callers(key.user_id, undefined, {
+        name: "hot",
+        limit: 10,
+        cursor: undefined
+      }))
+      expect(callers.answer.callers.map((c) => [c.path, c.caller, c.call_count])).toEqual(
+        [1, 2, 3, 4, 5].flatMap((i) => [[`src/f0000${i}.ts`, "a", 2], [`src/f0000${i}.ts`, "b", 1]])
+      )
+      const nextCallers = yield* read(navigation.callers(key.user_id, undefined, {
+        name: "hot",
+        limit: 10,
+        cursor: callers.answer.next_cursor!
+      }))
+      expect(nextCallers.answer.callers[0]!.path).toBe("src/f00006.ts")
+      // A page reads its own rows and one more for the next cursor (callers: per repository); the 6,000 files
+      // that use the name are never read whole.
+      const definitions = yield* read(navigation.definitions(key.user_id, repositories[0]!, {
+        name: "hot",
+        path: "src/f00010.ts",
+        limit: 4,
+        cursor: undefined
+      }))
+      expect(definitions.answer.definitions.map((d) => [d.path, d.relation])).toEqual([
+        ["src/f00010.ts", "same_file"],
+        ["src/f00005.ts", "imported"],
+        ["src/f02000.ts", "imported"],
+        ["src/f00001.ts", "other"]
+      ])
+      const moreDefinitions = yield* read(navigation.definitions(key.user_id, repositories[0]!, {
+        name: "hot",
+        path: "src/f00010.ts",
+        limit: 4,
+        cursor: definitions.answer.next_cursor!
+      }))
+      expect(moreDefinitions.answer.definitions.map((d) => d.path)).toEqual(
+        ["src/f00002.ts", "src/f00003.ts", "src/f00004.ts", "src/f00006.ts"]
+      )
+      const pages = { first, later, callers, nextCallers, definitions, moreDefinitions }
+      for (const [page, { rows }] of Object.entries(pages)) expect(rows, page).toBeLessThanOrEqual(30)
     }))
 })

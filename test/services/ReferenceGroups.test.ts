@@ -98,6 +98,27 @@ layer(Live, { timeout: "60 seconds", excludeTestServices: true })("references st
         ["src/b.ts", "main", 1, [{ line: 1, column: 1 }]]
       ])
 
+      // Across the caller's repositories (the alias route), one group a page: the same groups in (repository,
+      // path, enclosing) order, the cursor moving from one repository to the next.
+      const second = yield* insertRepository(key.user_id, "groups-2")
+      yield* CodeIntelStore.pipe(Effect.flatMap((store) => store.replace(second, [], files)))
+      yield* sql`UPDATE repositories SET last_indexed_commit = 'c0ffee', last_indexed_at = now() WHERE id = ${second}`
+      const everyGroup: Array<unknown> = []
+      let groupCursor: string | undefined = undefined
+      do {
+        const page: { callers: ReadonlyArray<{ repository_id: string; path: string; caller: string | null }> } & {
+          next_cursor: string | null
+        } = yield* navigation.callers(key.user_id, undefined, { name: "x", limit: 1, cursor: groupCursor })
+        expect(page.callers.length).toBeLessThanOrEqual(1)
+        everyGroup.push(...page.callers.map((c) => [c.repository_id, c.path, c.caller]))
+        groupCursor = page.next_cursor ?? undefined
+      } while (groupCursor !== undefined)
+      const groups = callers.callers.map((c) => [c.path, c.caller])
+      expect(everyGroup).toEqual(
+        [repositoryId, second].sort().flatMap((id) => groups.map(([path, caller]) => [id, path, caller]))
+      )
+      yield* sql`DELETE FROM repositories WHERE id = ${second}`
+
       // The overview's counts: the first `cap` references in name order, whatever rows hold them.
       const database = yield* SearchDatabase
       const byName = [...flat].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

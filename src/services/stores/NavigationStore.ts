@@ -1,5 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import type { ReferenceKind } from "../../symbols/Extraction.js"
 import { REFERENCE_KIND_CODES } from "./CodeIntelStore.js"
 import type { SearchStatement } from "./SearchDatabase.js"
 import type { ChunkFilter } from "./SearchStore.js"
@@ -292,7 +293,11 @@ export const NavigationStore = {
     return on(reader, "inOrder")<RankedSymbolRow>(text, params.values)
   },
 
-  /** Definitions named exactly `name` in one repository: those in `path` first (0), then in files it imports (1). */
+  /**
+   * Definitions named exactly `name` in one repository: those in `path` first (0), then in files it imports (1),
+   * then the rest (2). Each rank is read in (path, ordinal) order from the name index and stops at the page's
+   * size, so a page costs its size and not the name's count.
+   */
   definitions: (
     reader: NavigationReader,
     repositoryId: string,
@@ -300,45 +305,62 @@ export const NavigationStore = {
     path: string | null,
     after: { readonly rank: number; readonly path: string; readonly ordinal: number } | null,
     limit: number
-  ) =>
-    on(reader, "ordered")<SymbolRow & { readonly rank: number }>(
-      `WITH d AS MATERIALIZED (
-         SELECT ${SYMBOL_COLUMNS},
-           CASE WHEN path = $3 THEN 0
-             WHEN path IN (SELECT resolved_path FROM code_imports
-                           WHERE repository_id = $1 AND path = $3 AND resolved_path IS NOT NULL) THEN 1
-             ELSE 2 END AS rank
-         FROM code_symbols WHERE repository_id = $1 AND ${nameIs("$2")}
+  ) => {
+    const rank = (k: number, where: string) =>
+      `(SELECT ${SYMBOL_COLUMNS}, ${k} AS rank FROM code_symbols
+        WHERE repository_id = $1 AND ${nameIs("$2")} AND ${where} AND $4::int <= ${k}
+          AND (path, ordinal) > (CASE WHEN $4::int = ${k} THEN $5::text ELSE '' END,
+                                 CASE WHEN $4::int = ${k} THEN $6::int ELSE -1 END)
+        ORDER BY path, ordinal LIMIT $7)`
+    return on(reader, "ordered")<SymbolRow & { readonly rank: number }>(
+      `WITH imported AS MATERIALIZED (
+         SELECT DISTINCT resolved_path AS path FROM code_imports
+         WHERE repository_id = $1 AND path = $3::text AND resolved_path IS NOT NULL AND resolved_path <> $3::text
        )
-       SELECT * FROM d WHERE ($4::int IS NULL OR (rank, path, ordinal) > ($4::int, $5::text, $6::int))
+       ${rank(0, "path = $3::text")}
+       UNION ALL ${rank(1, "path IN (SELECT path FROM imported)")}
+       UNION ALL ${rank(2, "path IS DISTINCT FROM $3::text AND path NOT IN (SELECT path FROM imported)")}
        ORDER BY rank, path, ordinal LIMIT $7`,
-      [repositoryId, name, path, after?.rank ?? null, after?.path ?? "", after?.ordinal ?? 0, limit]
-    ),
+      [repositoryId, name, path, after?.rank ?? -1, after?.path ?? "", after?.ordinal ?? -1, limit]
+    )
+  },
 
-  /** References named exactly `name`, in (path, ordinal) order: reads every reference to that name. */
+  /**
+   * References named exactly `name`, in (path, ordinal) order: the name's rows read in path order from the key,
+   * stopping once the page is full (a file's references sorted on their own), so a page costs its size and
+   * not the name's count.
+   */
   references: (
     reader: NavigationReader,
     repositoryId: string,
     name: string,
-    kind: string | null,
+    kind: ReferenceKind | null,
     after: { readonly path: string; readonly ordinal: number } | null,
     limit: number
   ) =>
     on(reader, "ordered")<ReferenceRow>(
-      `WITH m AS MATERIALIZED (
-         SELECT r.repository_id, r.path, u.ordinal, r.name, ${kindOf("u.code")} AS kind, u.line, u.col, u.enclosing
-         FROM code_references r,
-           unnest(r.ordinals, r.kinds, r.lines, r.cols, r.enclosings) AS u (ordinal, code, line, col, enclosing)
-         WHERE r.repository_id = $1 AND r.name = $2
-       )
-       SELECT * FROM m WHERE ($3::text IS NULL OR kind = $3) AND (path, ordinal) > ($4::text, $5::int)
-       ORDER BY path, ordinal LIMIT $6`,
-      [repositoryId, name, kind, after?.path ?? "", after?.ordinal ?? -1, limit]
+      `SELECT r.repository_id, r.path, u.ordinal, r.name, ${kindOf("u.code")} AS kind, u.line, u.col, u.enclosing
+       FROM code_references r
+         CROSS JOIN LATERAL unnest(r.ordinals, r.kinds, r.lines, r.cols, r.enclosings)
+           AS u (ordinal, code, line, col, enclosing)
+       WHERE r.repository_id = $1 AND r.name = $2 AND r.path >= $4
+         AND (r.path, u.ordinal) > ($4::text, $5::int) AND ($3::"char" IS NULL OR u.code = $3::"char")
+       ORDER BY r.path, u.ordinal LIMIT $6`,
+      [
+        repositoryId,
+        name,
+        kind === null ? null : REFERENCE_KIND_CODES[kind],
+        after?.path ?? "",
+        after?.ordinal ?? -1,
+        limit
+      ]
     ),
 
   /**
    * Calls of `name` grouped by (repository, file, enclosing definition), in that order; at most 100 calls listed
-   * per group. Reads every call of that name.
+   * per group. A file's calls of a name are one row, so each row is grouped on its own; per repository the rows
+   * are read in path order until the page is full, so a page costs its size times the repositories, not the
+   * name's count.
    */
   callers: (
     reader: NavigationReader,
@@ -348,17 +370,25 @@ export const NavigationStore = {
     limit: number
   ) =>
     on(reader, "ordered")<CallerRow>(
-      `WITH m AS MATERIALIZED (
-         SELECT r.repository_id, r.path, u.enclosing, u.line, u.col
-         FROM code_references r, unnest(r.kinds, r.lines, r.cols, r.enclosings) AS u (code, line, col, enclosing)
-         WHERE r.repository_id = ANY($1::uuid[]) AND r.name = $2 AND u.code = ${CALL}
-       )
-       SELECT repository_id, path, enclosing, count(*)::int AS call_count,
-         (array_agg(line ORDER BY line, col))[1:100] AS lines, (array_agg(col ORDER BY line, col))[1:100] AS cols
-       FROM m
-       WHERE (repository_id, path, coalesce(enclosing, '')) > ($3::uuid, $4::text, $5::text)
-       GROUP BY repository_id, path, enclosing
-       ORDER BY repository_id, path, coalesce(enclosing, '') LIMIT $6`,
+      `SELECT g.repository_id, g.path, g.enclosing, g.call_count, g.lines, g.cols
+       FROM (SELECT id, CASE WHEN id = $3::uuid THEN $4::text ELSE '' END AS from_path
+             FROM unnest($1::uuid[]) AS id WHERE id >= $3::uuid) AS ids
+       CROSS JOIN LATERAL (
+         SELECT r.repository_id, r.path, c.enclosing, c.call_count, c.lines, c.cols
+         FROM code_references r
+         CROSS JOIN LATERAL (
+           SELECT u.enclosing, count(*)::int AS call_count,
+             (array_agg(u.line ORDER BY u.line, u.col))[1:100] AS lines,
+             (array_agg(u.col ORDER BY u.line, u.col))[1:100] AS cols
+           FROM unnest(r.kinds, r.lines, r.cols, r.enclosings) AS u (code, line, col, enclosing)
+           WHERE u.code = ${CALL}
+           GROUP BY u.enclosing
+         ) AS c
+         WHERE r.repository_id = ids.id AND r.name = $2 AND r.path >= ids.from_path
+           AND (r.repository_id, r.path, coalesce(c.enclosing, '')) > ($3::uuid, $4::text, $5::text)
+         ORDER BY r.path, coalesce(c.enclosing, '') LIMIT $6
+       ) AS g
+       ORDER BY g.repository_id, g.path, coalesce(g.enclosing, '') LIMIT $6`,
       [
         repositoryIds,
         name,
