@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer } from "effect"
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -25,6 +25,8 @@ const repository = (texts: ReadonlyArray<string>) => {
 }
 
 describe("Git.session", () => {
+  afterAll(() => rmSync(workspaces, { recursive: true, force: true }))
+
   it.scoped("answers one request after another from one git process, then stops it with the scope", () =>
     Effect.gen(function*() {
       const git = yield* Git
@@ -51,8 +53,5 @@ describe("Git.session", () => {
       expect(Either.isLeft(first) && first.left._tag === "GitError" && first.left.message).toMatch(/exit 128/)
       const second = yield* Effect.either(batch.request(`${"0".repeat(40)}\n`, () => false))
       expect(Either.isLeft(second)).toBe(true)
-    }).pipe(
-      Effect.provide(GitLive),
-      Effect.ensuring(Effect.sync(() => rmSync(workspaces, { recursive: true, force: true })))
-    ))
+    }).pipe(Effect.provide(GitLive)))
 })
