@@ -18,6 +18,7 @@ import type { Figure } from "../lib/report.js"
 import { atLeast, atMost, figure } from "../lib/report.js"
 import { serveCorpus } from "../lib/servedCorpus.js"
 import { fmt } from "../lib/table.js"
+import { checkNavigation, NAVIGATION } from "./navigation.js"
 import type { Answer, QueryKind, SymbolQuery } from "./queries.js"
 import { checkAnswers, describe, KINDS, pathOf, QUERIES } from "./queries.js"
 
@@ -116,6 +117,14 @@ interface SizeResult {
   readonly floor: { readonly p50: number; readonly p99: number }
   readonly byKind: ReadonlyMap<QueryKind, { readonly p50: number; readonly p99: number; readonly samples: number }>
   readonly concurrent: Awaited<ReturnType<typeof runAutocannon>> | undefined
+  /** The hot-name navigation pages (navigation.ts), timed in the same rounds. */
+  readonly navigation: {
+    readonly p50: number
+    readonly p99: number
+    readonly passed: number
+    /** The largest count of entries one of them pages through. */
+    readonly largest: number
+  }
 }
 
 export const symbolSearchScenario = async (context: ScenarioContext): Promise<ScenarioResult> => {
@@ -202,6 +211,21 @@ export const symbolSearchScenario = async (context: ScenarioContext): Promise<Sc
         times: []
       })
     }
+    const navigation: Array<{ label: string; path: string; total: number; times: Array<number> }> = []
+    let navigationPassed = 0
+    for (const query of NAVIGATION) {
+      const path = query.path(t.repositoryId, LIMIT)
+      const answer = await client.get(path)
+      const fail = (why: string) => problems.push(`navigation, ${label}, ${query.label}: ${why}`)
+      if (answer.status !== 200) {
+        fail(`status ${answer.status} ${answer.text.slice(0, 200)}`)
+        continue
+      }
+      const checked = await checkNavigation(db.url, t.repositoryId, query, JSON.parse(answer.text), LIMIT)
+      for (const why of checked.problems) fail(why)
+      if (checked.problems.length === 0) navigationPassed++
+      navigation.push({ label: query.label, path, total: checked.total, times: [] })
+    }
     log(
       `${label}: ${prepared.length} queries, ${REPS} rounds of one request each, sequential; load ${
         fmt(loadAverage(), 1)
@@ -215,6 +239,11 @@ export const symbolSearchScenario = async (context: ScenarioContext): Promise<Sc
         const { ms, status, text } = await client.get(p.path)
         if (status !== 200 || text !== p.reference) differing++
         p.times.push(ms)
+      }
+      for (const n of navigation) {
+        const { ms, status } = await client.get(n.path)
+        if (status !== 200) differing++
+        n.times.push(ms)
       }
       const { ms, status } = await client.get(FLOOR_PATH)
       if (status !== 200) differing++
@@ -263,6 +292,25 @@ export const symbolSearchScenario = async (context: ScenarioContext): Promise<Sc
     const floorStats = { p50: percentile(floor, 50), p99: percentile(floor, 99) }
     kindRows.push([`floor: GET ${FLOOR_PATH}`, "", fmt(floor.length), fmt(floorStats.p50, 2), fmt(floorStats.p99, 2)])
     table(kindRows, 1)
+    const navigationRows = [["hot-name page", "entries in all", "p50 ms", "p99 ms", "max ms"]]
+    for (const n of navigation) {
+      navigationRows.push([
+        n.label,
+        fmt(n.total),
+        fmt(percentile(n.times, 50), 2),
+        fmt(percentile(n.times, 99), 2),
+        fmt(Math.max(...n.times), 2)
+      ])
+    }
+    const navigationTimes = navigation.flatMap((n) => n.times)
+    const navigationStats = {
+      p50: percentile(navigationTimes, 50),
+      p99: percentile(navigationTimes, 99),
+      passed: navigationPassed,
+      largest: Math.max(0, ...navigation.map((n) => n.total))
+    }
+    navigationRows.push(["all", "", fmt(navigationStats.p50, 2), fmt(navigationStats.p99, 2), ""])
+    table(navigationRows, 1)
     if (concurrent !== undefined) {
       log(
         `${label}, concurrent: ${CONNECTIONS} connections for ${CONCURRENT_SECONDS} s cycling through the queries: ${
@@ -271,7 +319,18 @@ export const symbolSearchScenario = async (context: ScenarioContext): Promise<Sc
       )
     }
     log(`${label}: load ${fmt(loadAverage(), 1)}`)
-    return { label, symbols: t.symbols, timed: prepared, passed, p50, p99, floor: floorStats, byKind, concurrent }
+    return {
+      label,
+      symbols: t.symbols,
+      timed: prepared,
+      passed,
+      p50,
+      p99,
+      floor: floorStats,
+      byKind,
+      concurrent,
+      navigation: navigationStats
+    }
   }
 
   log(
@@ -328,6 +387,36 @@ export const symbolSearchScenario = async (context: ScenarioContext): Promise<Sc
       )
     }
   }
+  const navigationNotes = `${NAVIGATION.map((n) => n.label).join("; ")}: first pages of ${LIMIT}, in the same rounds`
+  figures.push(...results.map((r) =>
+    figure(
+      `hot-name navigation page p99, ${r.label} corpus (up to ${fmt(r.navigation.largest)} entries a name)`,
+      "ms",
+      r.navigation.p99,
+      r.floor.p99,
+      { notes: navigationNotes }
+    )
+  ))
+  if (largerResult !== undefined) {
+    figures.push(
+      figure(
+        `hot-name navigation page p50 at ${SCALE}× the rows / 1×`,
+        "ratio",
+        largerResult.navigation.p50 / baseResult.navigation.p50,
+        1,
+        { notes: "SPEC section 12: a page costs its own size" }
+      )
+    )
+  }
+  figures.push(
+    figure(
+      "hot-name navigation pages whose answers pass the checks",
+      "queries",
+      results.reduce((n, r) => n + r.navigation.passed, 0),
+      results.length * NAVIGATION.length,
+      { bar: atLeast(1, "ratio"), notes: "200, resolution name-match, a full page and a cursor when there are more" }
+    )
+  )
   const checks = results.length * QUERIES.length
   figures.push(
     figure(
