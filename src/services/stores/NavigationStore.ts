@@ -328,7 +328,8 @@ export const NavigationStore = {
   /**
    * References named exactly `name`, in (path, ordinal) order: the name's rows read in path order from the key,
    * stopping once the page is full (a file's references sorted on their own), so a page costs its size and
-   * not the name's count.
+   * not the name's count. With a kind, a file without it is passed over before its references are unnested
+   * (a kind the name rarely has still reads the name's rows).
    */
   references: (
     reader: NavigationReader,
@@ -344,6 +345,7 @@ export const NavigationStore = {
          CROSS JOIN LATERAL unnest(r.ordinals, r.kinds, r.lines, r.cols, r.enclosings)
            AS u (ordinal, code, line, col, enclosing)
        WHERE r.repository_id = $1 AND r.name = $2 AND r.path >= $4
+         AND ($3::"char" IS NULL OR $3::"char" = ANY(r.kinds))
          AND (r.path, u.ordinal) > ($4::text, $5::int) AND ($3::"char" IS NULL OR u.code = $3::"char")
        ORDER BY r.path, u.ordinal LIMIT $6`,
       [
