@@ -360,9 +360,9 @@ export const NavigationStore = {
 
   /**
    * Calls of `name` grouped by (repository, file, enclosing definition), in that order; at most 100 calls listed
-   * per group. A file's calls of a name are one row, so each row is grouped on its own; per repository the rows
-   * are read in path order until the page is full, so a page costs its size times the repositories, not the
-   * name's count.
+   * per group. A file's calls of a name are one row, so each row is grouped on its own (a file without a call of
+   * it passed over first); per repository the rows are read in path order until the page is full, so a page
+   * costs its size times the repositories, not the name's count.
    */
   callers: (
     reader: NavigationReader,
@@ -386,7 +386,7 @@ export const NavigationStore = {
            WHERE u.code = ${CALL}
            GROUP BY u.enclosing
          ) AS c
-         WHERE r.repository_id = ids.id AND r.name = $2 AND r.path >= ids.from_path
+         WHERE r.repository_id = ids.id AND r.name = $2 AND r.path >= ids.from_path AND ${CALL} = ANY(r.kinds)
            AND (r.repository_id, r.path, coalesce(c.enclosing, '')) > ($3::uuid, $4::text, $5::text)
          ORDER BY r.path, coalesce(c.enclosing, '') LIMIT $6
        ) AS g
