@@ -17,6 +17,9 @@ export class UsageRecorder extends Effect.Service<UsageRecorder>()("services/Usa
     const store = yield* UsageStore
     const config = yield* AppConfig
     let buffer: Array<UsageRow> = []
+    // One flush at a time: a caller's flush must not return while the loop's batch is still being
+    // written, or rows recorded before the call are not yet in the table when it returns.
+    const flushing = yield* Effect.makeSemaphore(1)
 
     const flushOnce = Effect.suspend(() => {
       if (buffer.length === 0) return Effect.succeed(false)
@@ -37,6 +40,7 @@ export class UsageRecorder extends Effect.Service<UsageRecorder>()("services/Usa
     // Uninterruptible: a batch taken out of the buffer is written (or put back) before shutdown goes on.
     const flush = flushOnce.pipe(
       Effect.repeat({ while: (wrote) => wrote && buffer.length > 0 }),
+      flushing.withPermits(1),
       Effect.uninterruptible
     )
 
