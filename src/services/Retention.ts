@@ -33,7 +33,8 @@ export interface Swept {
  * `JOB_RETENTION_DAYS`, keeping every unfinished job, the latest job of each repository and the job its
  * status comes from (`indexing_job_retained`, migration 0019). Each table is walked by primary key in
  * batches of `RETENTION_BATCH_SIZE` rows, one short statement each, so no batch holds locks or a
- * snapshot for long, whatever the backlog.
+ * snapshot for long, whatever the backlog, and the walk rests between batches so that it never takes
+ * more than `RETENTION_DUTY_PERCENT` of one connection's time from the hot paths.
  */
 export class Retention extends Effect.Service<Retention>()("services/Retention", {
   effect: Effect.gen(function*() {
@@ -72,7 +73,14 @@ export class Retention extends Effect.Service<Retention>()("services/Retention",
         return Option.some(result)
       })
 
-    /** Batches until the table ends, or (for tables whose keys follow time) until nothing is expired. */
+    // After a batch that took t, the walk rests t × (100 − d) / d, so the sweep keeps its connection busy at
+    // most d % of the time: it competes with the hot paths for the same cores and Postgres.
+    const restFactor = (100 - config.retentionDutyPercent) / config.retentionDutyPercent
+
+    /**
+     * Batches until the table ends, or (for tables whose keys follow time) until nothing is expired, resting
+     * after each batch for `RETENTION_DUTY_PERCENT`.
+     */
     const walk = (
       batch: (cutoff: Date, after: string, limit: number) => Effect.Effect<Batch>,
       cutoff: Date,
@@ -83,12 +91,14 @@ export class Retention extends Effect.Service<Retention>()("services/Retention",
         let after = start
         let deleted = 0
         for (;;) {
+          const started = performance.now()
           const b = yield* batch(cutoff, after, config.retentionBatchSize)
           deleted += b.deleted
           if (b.last === null || b.scanned < config.retentionBatchSize || (followsTime && b.expired === 0)) {
             return deleted
           }
           after = b.last
+          if (restFactor > 0) yield* Effect.sleep((performance.now() - started) * restFactor)
         }
       })
 

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { Retention } from "../../src/services/Retention.js"
 import { atTime } from "../utils/FixedClock.js"
 import { insertRepository, insertUser } from "../utils/fixtures.js"
@@ -12,6 +12,21 @@ const services = testServices({ RETENTION_BATCH_SIZE: "2" }).pipe(Layer.provide(
 
 const NOW = Date.UTC(2027, 2, 15, 12, 0, 0)
 const daysAgo = (days: number) => new Date(NOW - days * 86_400_000)
+
+/** A clock that says NOW and whose sleeps all wait until `open`: a sweep's rests are held and counted. */
+const heldClock = Effect.gen(function*() {
+  const gate = yield* Deferred.make<void>()
+  let rests = 0
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => NOW,
+    currentTimeMillis: Effect.succeed(NOW),
+    unsafeCurrentTimeNanos: () => BigInt(NOW) * 1_000_000n,
+    currentTimeNanos: Effect.succeed(BigInt(NOW) * 1_000_000n),
+    sleep: () => Effect.zipRight(Effect.sync(() => rests++), Deferred.await(gate))
+  }
+  return { clock, open: Deferred.succeed(gate, undefined), rests: Effect.sync(() => rests) }
+})
 
 layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention", (it) => {
   it.effect("removes what is past its retention, keeps the rest, and keeps every repository's status", () =>
@@ -135,5 +150,37 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
       yield* Fiber.join(other)
       const swept = yield* retention.sweep.pipe(atTime(NOW))
       expect(Option.map(swept, (s) => s.usage)).toEqual(Option.some(1))
+    }))
+
+  it.effect("the sweep rests after every batch it continues from (RETENTION_DUTY_PERCENT), and goes on after", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const retention = yield* Retention
+      const user = yield* insertUser()
+      const [key] = yield* sql<{ id: string }>`
+        INSERT INTO api_keys (user_id, key_hash, key_prefix) VALUES (${user}, encode(sha256(random()::text::bytea), 'hex'), 'kdb_live_x')
+        RETURNING id`
+      yield* sql`DELETE FROM api_key_usage`
+      // Five expired rows in batches of two: 2, rest, 2, rest, 1 (a short batch ends the walk).
+      for (let i = 0; i < 5; i++) {
+        yield* sql`
+          INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
+          VALUES (${key!.id}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(200)})`
+      }
+      const left = sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key!.id}`.pipe(
+        Effect.map((rows) => rows[0]!.n)
+      )
+      const held = yield* heldClock
+      const sweeping = yield* retention.sweep.pipe(Effect.withClock(held.clock), Effect.fork)
+      while ((yield* left) > 3) yield* Effect.sleep("10 millis")
+      yield* Effect.sleep("300 millis")
+      expect(yield* left, "the sweep went on without resting").toBe(3)
+      expect(yield* held.rests).toBe(1)
+      expect(Option.isNone(yield* Fiber.poll(sweeping))).toBe(true)
+
+      yield* held.open
+      const swept = yield* Fiber.join(sweeping)
+      expect(Option.map(swept, (s) => s.usage)).toEqual(Option.some(5))
+      expect(yield* left).toBe(0)
     }))
 })
