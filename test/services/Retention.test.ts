@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { Retention } from "../../src/services/Retention.js"
-import { atTime } from "../utils/FixedClock.js"
+import { atTime, clockAt } from "../utils/FixedClock.js"
 import { insertRepository, insertUser } from "../utils/fixtures.js"
 import { testServices } from "../utils/TestApp.js"
 import { TestDatabaseLive } from "../utils/TestDatabase.js"
@@ -17,16 +17,22 @@ const daysAgo = (days: number) => new Date(NOW - days * 86_400_000)
 const heldClock = Effect.gen(function*() {
   const gate = yield* Deferred.make<void>()
   let rests = 0
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => NOW,
-    currentTimeMillis: Effect.succeed(NOW),
-    unsafeCurrentTimeNanos: () => BigInt(NOW) * 1_000_000n,
-    currentTimeNanos: Effect.succeed(BigInt(NOW) * 1_000_000n),
-    sleep: () => Effect.zipRight(Effect.sync(() => rests++), Deferred.await(gate))
-  }
+  const clock = clockAt(NOW, () => Effect.zipRight(Effect.sync(() => rests++), Deferred.await(gate)))
   return { clock, open: Deferred.succeed(gate, undefined), rests: Effect.sync(() => rests) }
 })
+
+/** A key of `user`'s, for audit rows. */
+const insertKey = (user: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ id: string }>`
+      INSERT INTO api_keys (user_id, key_hash, key_prefix) VALUES (${user}, encode(sha256(random()::text::bytea), 'hex'), 'kdb_live_x')
+      RETURNING id`.pipe(Effect.map((rows) => rows[0]!.id)))
+
+const insertUsage = (key: string, user: string, days: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`
+      INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
+      VALUES (${key}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(days)})`)
 
 layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention", (it) => {
   it.effect("removes what is past its retention, keeps the rest, and keeps every repository's status", () =>
@@ -34,18 +40,10 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
       const sql = yield* SqlClient.SqlClient
       const retention = yield* Retention
       const user = yield* insertUser()
-      const [key] = yield* sql<{ id: string }>`
-        INSERT INTO api_keys (user_id, key_hash, key_prefix) VALUES (${user}, encode(sha256(random()::text::bytea), 'hex'), 'kdb_live_x')
-        RETURNING id`
+      const key = yield* insertKey(user)
       // Audit rows in the order a server writes them (ids follow time): 2 past 90 days, 3 within.
-      for (const days of [120, 91, 89, 10, 0]) {
-        yield* sql`
-          INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
-          VALUES (${key!.id}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(days)})`
-      }
-      yield* sql`INSERT INTO api_key_usage_monthly (key_id, month, outcome, requests) VALUES (${
-        key!.id
-      }, '2027-03-01', 'ok', 5)`
+      for (const days of [120, 91, 89, 10, 0]) yield* insertUsage(key, user, days)
+      yield* sql`INSERT INTO api_key_usage_monthly (key_id, month, outcome, requests) VALUES (${key}, '2027-03-01', 'ok', 5)`
 
       const job = (
         repository: string,
@@ -125,14 +123,10 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
       const sql = yield* SqlClient.SqlClient
       const retention = yield* Retention
       const user = yield* insertUser()
-      const [key] = yield* sql<{ id: string }>`
-        INSERT INTO api_keys (user_id, key_hash, key_prefix) VALUES (${user}, encode(sha256(random()::text::bytea), 'hex'), 'kdb_live_x')
-        RETURNING id`
+      const key = yield* insertKey(user)
       // Ids follow time: the rows of the test before, all newer, would end the walk before this one.
       yield* sql`DELETE FROM api_key_usage`
-      yield* sql`
-        INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
-        VALUES (${key!.id}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(200)})`
+      yield* insertUsage(key, user, 200)
       // The other process: a transaction of its own holding the retention lock.
       const locked = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
@@ -144,7 +138,7 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
       ).pipe(Effect.fork)
       yield* Deferred.await(locked)
       expect(yield* retention.sweep.pipe(atTime(NOW))).toEqual(Option.none())
-      const [left] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key!.id}`
+      const [left] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key}`
       expect(left!.n).toBe(1)
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(other)
@@ -157,17 +151,11 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
       const sql = yield* SqlClient.SqlClient
       const retention = yield* Retention
       const user = yield* insertUser()
-      const [key] = yield* sql<{ id: string }>`
-        INSERT INTO api_keys (user_id, key_hash, key_prefix) VALUES (${user}, encode(sha256(random()::text::bytea), 'hex'), 'kdb_live_x')
-        RETURNING id`
+      const key = yield* insertKey(user)
       yield* sql`DELETE FROM api_key_usage`
       // Five expired rows in batches of two: 2, rest, 2, rest, 1 (a short batch ends the walk).
-      for (let i = 0; i < 5; i++) {
-        yield* sql`
-          INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
-          VALUES (${key!.id}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(200)})`
-      }
-      const left = sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key!.id}`.pipe(
+      for (let i = 0; i < 5; i++) yield* insertUsage(key, user, 200)
+      const left = sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key}`.pipe(
         Effect.map((rows) => rows[0]!.n)
       )
       const held = yield* heldClock
