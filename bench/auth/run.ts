@@ -4,7 +4,7 @@
 // Env (all optional): BENCH_DATABASE_URL (a loopback Postgres; default postgres://postgres@127.0.0.1:5432/postgres),
 // BENCH_CONNECTIONS (50), BENCH_KEYS (100), BENCH_WARMUP_SECONDS (3), BENCH_SECONDS (10), BENCH_ROUNDS (2),
 // BENCH_SINGLE_SECONDS (8: each of the two consecutive single-key rounds), BENCH_USAGE_ROWS (1000000: audit
-// rows of this month behind GET /api/v1/usage), BENCH_SWEEP_ROWS (2500000: expired audit rows the retention
+// rows of this month behind GET /api/v1/usage), BENCH_SWEEP_ROWS (1200000: expired audit rows the retention
 // sweep removes while the 100-key load runs), BENCH_PHASE_SECONDS (8: each /usage and sweep measurement),
 // BENCH_RETENTION_DUTY_PERCENT (the sweeping process's RETENTION_DUTY_PERCENT; default: the server's default),
 // BENCH_CPU_PROF (a directory: both servers run with --cpu-prof and write <name>.cpuprofile there on exit),
@@ -44,7 +44,7 @@ const SECONDS = intEnv("BENCH_SECONDS", 10)
 const ROUNDS = intEnv("BENCH_ROUNDS", 2)
 const SINGLE_SECONDS = intEnv("BENCH_SINGLE_SECONDS", 8)
 const USAGE_ROWS = intEnv("BENCH_USAGE_ROWS", 1_000_000)
-const SWEEP_ROWS = intEnv("BENCH_SWEEP_ROWS", 2_500_000)
+const SWEEP_ROWS = intEnv("BENCH_SWEEP_ROWS", 1_200_000)
 const PHASE_SECONDS = intEnv("BENCH_PHASE_SECONDS", 8)
 const RETENTION_DUTY = process.env.BENCH_RETENTION_DUTY_PERCENT
 const USAGE_ROUTE = "/api/v1/usage"

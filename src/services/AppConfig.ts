@@ -221,7 +221,7 @@ const load = (options: { readonly server: boolean }) =>
       jobRetentionDays: yield* integer("JOB_RETENTION_DAYS", 30, 1, 36_500),
       retentionInterval: yield* duration("RETENTION_INTERVAL", Duration.hours(1)),
       retentionBatchSize: yield* integer("RETENTION_BATCH_SIZE", 2_000, 1, 100_000),
-      retentionDutyPercent: yield* integer("RETENTION_DUTY_PERCENT", 20, 1, 100),
+      retentionDutyPercent: yield* integer("RETENTION_DUTY_PERCENT", 10, 1, 100),
       // 0 turns code intelligence off (text search only).
       symbolsWorkers: yield* integer("SYMBOLS_WORKERS", 1, 0, 64),
       symbolsMaxFileSize: yield* integer("SYMBOLS_MAX_FILE_SIZE", 1024 * 1024, 1024, 64 * 1024 * 1024),
