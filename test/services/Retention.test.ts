@@ -34,6 +34,20 @@ const insertUsage = (key: string, user: string, days: number) =>
       INSERT INTO api_key_usage (key_id, user_id, route, method, status, outcome, created_at)
       VALUES (${key}, ${user}, '/api/v1/me', 'GET', 200, 'ok', ${daysAgo(days)})`)
 
+/** An emptied audit log, then `rows` expired rows of a new key; the effect returned counts what is left of them. */
+const expiredBacklog = (rows: number) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const user = yield* insertUser()
+    const key = yield* insertKey(user)
+    // Ids follow time: the rows of an earlier test, all newer, would end the walk before these.
+    yield* sql`DELETE FROM api_key_usage`
+    for (let i = 0; i < rows; i++) yield* insertUsage(key, user, 200)
+    return sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key}`.pipe(
+      Effect.map((counted) => counted[0]!.n)
+    )
+  })
+
 layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention", (it) => {
   it.effect("removes what is past its retention, keeps the rest, and keeps every repository's status", () =>
     Effect.gen(function*() {
@@ -122,11 +136,7 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const retention = yield* Retention
-      const user = yield* insertUser()
-      const key = yield* insertKey(user)
-      // Ids follow time: the rows of the test before, all newer, would end the walk before this one.
-      yield* sql`DELETE FROM api_key_usage`
-      yield* insertUsage(key, user, 200)
+      const left = yield* expiredBacklog(1)
       // The other process: a transaction of its own holding the retention lock.
       const locked = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
@@ -138,8 +148,7 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
       ).pipe(Effect.fork)
       yield* Deferred.await(locked)
       expect(yield* retention.sweep.pipe(atTime(NOW))).toEqual(Option.none())
-      const [left] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key}`
-      expect(left!.n).toBe(1)
+      expect(yield* left).toBe(1)
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(other)
       const swept = yield* retention.sweep.pipe(atTime(NOW))
@@ -148,16 +157,9 @@ layer(services, { timeout: "60 seconds", excludeTestServices: true })("retention
 
   it.effect("the sweep rests after every batch it continues from (RETENTION_DUTY_PERCENT), and goes on after", () =>
     Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
       const retention = yield* Retention
-      const user = yield* insertUser()
-      const key = yield* insertKey(user)
-      yield* sql`DELETE FROM api_key_usage`
       // Five expired rows in batches of two: 2, rest, 2, rest, 1 (a short batch ends the walk).
-      for (let i = 0; i < 5; i++) yield* insertUsage(key, user, 200)
-      const left = sql<{ n: number }>`SELECT count(*)::int AS n FROM api_key_usage WHERE key_id = ${key}`.pipe(
-        Effect.map((rows) => rows[0]!.n)
-      )
+      const left = yield* expiredBacklog(5)
       const held = yield* heldClock
       const sweeping = yield* retention.sweep.pipe(Effect.withClock(held.clock), Effect.fork)
       while ((yield* left) > 3) yield* Effect.sleep("10 millis")
